@@ -1,0 +1,43 @@
+# Two commands a newcomer needs: `make run` (the app) and `make test` (the whole suite). Both set up
+# everything on a fresh machine: a virtual environment, the pinned CPU torch, the project, and the system tools.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench system-graphviz system-test-tools clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+# Graphviz's `dot` renders every graph. Install it with apt when we can; otherwise say how.
+system-graphviz:
+	@command -v dot >/dev/null || scripts/apt-install.sh dot graphviz "brew install graphviz"
+
+# Browser tests drive Debian's Chromium; rsvg-convert checks that SVGs look the same outside the browser.
+system-test-tools: system-graphviz
+	@command -v chromium >/dev/null || scripts/apt-install.sh chromium chromium "install Chromium and set CHROMIUM_PATH"
+	@command -v rsvg-convert >/dev/null || scripts/apt-install.sh rsvg-convert librsvg2-bin "brew install librsvg"
+	@fc-list 2>/dev/null | grep -qi dejavu || scripts/apt-install.sh fc-list fonts-dejavu-core "install the DejaVu fonts"
+
+run: $(STAMP) system-graphviz
+	$(VENV)/bin/backprop-lens serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+
+test: $(STAMP) system-test-tools lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP) system-graphviz
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

@@ -1,0 +1,173 @@
+"""The snapshot of one training step: plain dataclasses, no PyTorch, no Graphviz.
+
+`app.trace` produces these from real PyTorch; `app.render` draws them; the web layer serialises them.
+Values are what `tensor.tolist()` gives (a 0-d tensor is a plain number); JSON conversion (non-finite
+numbers as strings) lives in `to_jsonable` so every consumer writes the same JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NodeKind = Literal["param", "data", "const", "op"]
+Phase = Literal["forward", "backward", "update"]
+PHASES: tuple[Phase, ...] = ("forward", "backward", "update")
+
+# A value as `tensor.tolist()` returns it: a number, a bool, or nested lists of them. None means unknown.
+Value = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One vertex of the step's graph, in forward direction (inputs -> ops -> loss)."""
+
+    id: str
+    kind: NodeKind
+    name: str | None = None
+    op: str | None = None  # readable operator: "*", "-", "**2", "sigmoid", "mm" ...
+    grad_fn: str | None = None  # PyTorch's class name: "MulBackward0", "AccumulateGrad"
+    shape: tuple[int, ...] = ()
+    value: Value = None  # forward value
+    grad: Value = None  # dL/d(node) after backward; for params the accumulated `.grad`
+    grad_step: Value = None  # params only: this backward's own contribution to `.grad`
+    is_loss: bool = False
+    order: int | None = None  # position in autograd's backward execution order (0 = first visited)
+    module: str | None = None  # owning nn.Module path, for clusters
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """An input entering an op. In the backward phase the gradient flows against the arrow.
+
+    Chain rule, all read from PyTorch: `upstream` = dL/d(target), `local` = the target's backward applied to
+    ones (d target / d source for elementwise ops, the vector-Jacobian product with ones otherwise), and
+    `grad` = the gradient autograd actually sent to the source along this edge.
+    """
+
+    source: str
+    target: str
+    slot: int = 0  # which input of the target op
+    grad: Value = None
+    upstream: Value = None
+    local: Value = None
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    @property
+    def root(self) -> Node | None:
+        return next((n for n in self.nodes if n.is_loss), None)
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def topology_key(self) -> str:
+        """A digest of the structure alone (ids, kinds, labels, edges), not of any value.
+
+        Two graphs with the same key can share one layout.
+        """
+        h = hashlib.sha256()
+        for n in self.nodes:
+            h.update(f"N|{n.id}|{n.kind}|{n.name}|{n.op}|{n.grad_fn}|{n.shape}|{n.is_loss}|{n.module}\n".encode())
+        for e in self.edges:
+            h.update(f"E|{e.source}|{e.target}|{e.slot}\n".encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamState:
+    """A parameter across one step: before the update, its `.grad` after backward, after the update."""
+
+    before: Value
+    grad: Value
+    after: Value
+    grad_step: Value = None  # this step's contribution (differs from `grad` when gradients accumulate)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One optimisation step of a run, with the graph of its forward and backward pass."""
+
+    index: int
+    epoch: int
+    sample: int | None  # None for full-batch steps
+    loss: Value
+    params: dict[str, ParamState]
+    graph: Graph
+    inputs: dict[str, Value] = field(default_factory=dict)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Make a value JSON-safe: non-finite floats become "NaN", "Infinity", "-Infinity"; tuples become lists."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def node_to_dict(n: Node) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "name": n.name,
+        "op": n.op,
+        "grad_fn": n.grad_fn,
+        "shape": list(n.shape),
+        "value": to_jsonable(n.value),
+        "grad": to_jsonable(n.grad),
+        "grad_step": to_jsonable(n.grad_step),
+        "is_loss": n.is_loss,
+        "order": n.order,
+        "module": n.module,
+    }
+
+
+def edge_to_dict(e: Edge) -> dict[str, Any]:
+    return {
+        "source": e.source,
+        "target": e.target,
+        "slot": e.slot,
+        "grad": to_jsonable(e.grad),
+        "upstream": to_jsonable(e.upstream),
+        "local": to_jsonable(e.local),
+    }
+
+
+def graph_to_dict(g: Graph) -> dict[str, Any]:
+    return {"nodes": [node_to_dict(n) for n in g.nodes], "edges": [edge_to_dict(e) for e in g.edges]}
+
+
+def step_to_dict(s: Step) -> dict[str, Any]:
+    return {
+        "step": s.index,
+        "epoch": s.epoch,
+        "sample": s.sample,
+        "loss": to_jsonable(s.loss),
+        "inputs": to_jsonable(s.inputs),
+        "params": {
+            name: {
+                "before": to_jsonable(p.before),
+                "grad": to_jsonable(p.grad),
+                "after": to_jsonable(p.after),
+                "grad_step": to_jsonable(p.grad_step),
+            }
+            for name, p in s.params.items()
+        },
+        "graph": graph_to_dict(s.graph),
+    }
