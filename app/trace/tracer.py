@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _pop_mode_temporarily
 
 from app.snapshot import Edge, Graph, Node
 from app.trace.ops import base_name, readable_op
@@ -42,8 +42,26 @@ class Datum(float):
 
 # Python-level functions whose numeric arguments are operands (shown as constants), not options like `dim=1`.
 _ARITHMETIC = frozenset(
-    "mul add sub div true_divide rsub matmul mm "
-    "__mul__ __rmul__ __add__ __radd__ __sub__ __rsub__ __truediv__ __rtruediv__ __matmul__ __rmatmul__".split()
+    [
+        "mul",
+        "add",
+        "sub",
+        "div",
+        "true_divide",
+        "rsub",
+        "matmul",
+        "mm",
+        "__mul__",
+        "__rmul__",
+        "__add__",
+        "__radd__",
+        "__sub__",
+        "__rsub__",
+        "__truediv__",
+        "__rtruediv__",
+        "__matmul__",
+        "__rmatmul__",
+    ]
 )
 _BACKWARD_FUNCS = (torch.Tensor.backward, torch.autograd.backward)
 
@@ -112,7 +130,7 @@ class Tracer:
         for t in itertools.chain(pending, _tensors(out)):
             gf = t.grad_fn
             if gf is not None:
-                self._values[(gf, t.output_nr)] = (t.detach(), t._version)
+                self._values[(gf, t.output_nr)] = (t, t._version)
         first = next(iter(_tensors(out)), None)
         if first is None or first.grad_fn is None or first.grad_fn in self._extras:
             return
@@ -132,20 +150,26 @@ class Tracer:
         loss = args[0] if isinstance(args[0], torch.Tensor) else args[0][0]
         self._recording = False
         try:
-            walk = self._walk(loss)
-            records = {gf: _NodeRecord() for gf in walk.order}
-            counter = itertools.count()
-            handles = [gf.register_hook(_hook(records[gf], counter)) for gf in walk.order]
-            locals_ = {gf: self._local_derivatives(gf) for gf in walk.op_nodes} if self._local else {}
-            try:
-                result = func(*args, **kwargs)
-            finally:
-                for h in handles:
-                    h.remove()
-            self.graphs.append(self._build(walk, records, locals_))
-            return result
+            # Our dispatch mode steps aside: backward's own aten ops are not forward values (and it is faster).
+            with _pop_mode_temporarily():
+                return self._traced_backward(loss, func, args, kwargs)
         finally:
             self._recording = True
+
+    def _traced_backward(self, loss: Any, func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+        walk = self._walk(loss)
+        records = {gf: _NodeRecord() for gf in walk.order}
+        counter = itertools.count()
+        handles = [gf.register_hook(_hook(records[gf], counter)) for gf in walk.order]
+        # Local derivatives before the real backward frees the saved tensors they need.
+        locals_ = {gf: self._local_derivatives(gf) for gf in walk.op_nodes} if self._local else {}
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            for h in handles:
+                h.remove()
+        self.graphs.append(self._build(walk, records, locals_))
+        return result
 
     def capture(self, loss: torch.Tensor) -> Graph:
         """Snapshot the forward graph of `loss` without running backward (values only)."""
@@ -237,7 +261,9 @@ class Tracer:
         return Node(
             id=node_id,
             kind="op",
-            op=readable_op(class_name, getattr(gf, "_saved_exponent", None) if base_name(class_name) == "Pow" else None),
+            op=readable_op(
+                class_name, getattr(gf, "_saved_exponent", None) if base_name(class_name) == "Pow" else None
+            ),
             grad_fn=class_name,
             shape=shape,
             value=value,

@@ -12,7 +12,7 @@ def plain(x: Any) -> Any:
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
-        return x.detach().tolist()
+        return x.tolist()
     if isinstance(x, bool):
         return x
     if isinstance(x, (int, float)):

@@ -1,0 +1,73 @@
+"""Scenarios: named, parameterised training setups, and the runs made of them.
+
+run = build_run("lecture04", {"lr": 0.02})
+run.log_text; run.step(3).graph; run.summary()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.scenarios.base import MAX_STEPS, Recorder, Scenario, ScenarioParams, StepRecord
+from app.scenarios.lecture import Lecture04, Quadratic
+from app.scenarios.run import Run, StepOutOfRange
+
+SCENARIOS: dict[str, Scenario] = {s.id: s for s in (Lecture04(), Quadratic())}
+
+
+class UnknownScenario(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
+        self.name = name
+
+
+class InvalidParams(ValueError):
+    """Bad parameters: `errors` is a list of (field, message), the field as a dotted path (`x.2`)."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+
+
+def get_scenario(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise UnknownScenario(name) from None
+
+
+def validate_params(scenario: Scenario, raw: Mapping[str, Any], *, strict: bool = False) -> ScenarioParams:
+    """Parameters from JSON (`strict`: no strings for numbers) or from the command line (lax)."""
+    try:
+        params = scenario.Params.model_validate(dict(raw), strict=strict)
+    except ValidationError as e:
+        raise InvalidParams([(".".join(str(p) for p in err["loc"]) or "params", err["msg"]) for err in e.errors()])
+    errors = params.cross_field_errors()
+    if errors:
+        raise InvalidParams(errors)
+    return params
+
+
+def build_run(name: str, raw: Mapping[str, Any] | None = None, *, strict: bool = False) -> Run:
+    scenario = get_scenario(name)
+    return Run(scenario, validate_params(scenario, raw or {}, strict=strict))
+
+
+__all__ = [
+    "MAX_STEPS",
+    "SCENARIOS",
+    "InvalidParams",
+    "Recorder",
+    "Run",
+    "Scenario",
+    "ScenarioParams",
+    "StepOutOfRange",
+    "StepRecord",
+    "UnknownScenario",
+    "build_run",
+    "get_scenario",
+    "validate_params",
+]

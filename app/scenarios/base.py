@@ -1,0 +1,126 @@
+"""What every scenario shares: validated parameters, the recorder a training loop reports to, the history."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.snapshot import ParamState, Step
+from app.trace import Tracer
+
+MAX_STEPS = 100_000  # epochs x samples: keeps one run within seconds and its history within memory
+
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+
+
+class ScenarioParams(BaseModel):
+    """Base of every scenario's parameters: unknown names are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        """Checks that involve several fields: (field, message) pairs. Subclasses extend."""
+        return []
+
+    def steps_per_epoch(self) -> int:
+        return 1
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step of the history: enough for charts and the console, without the graph."""
+
+    index: int
+    epoch: int
+    sample: int | None
+    inputs: dict[str, Any]
+    loss: Any
+    params: dict[str, ParamState]
+    prediction: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    epoch: int
+    loss: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    when: str  # "before" | "after"
+    x: Any
+    value: Any
+
+
+class ReplayDone(Exception):
+    """Raised by the recorder once the last wanted step is recorded: the rest of the run is not needed."""
+
+
+@dataclass
+class Recorder:
+    """What a training loop reports to. Traces the steps in `trace`; stops the loop after `stop` steps."""
+
+    trace: range = range(0)
+    stop: int | None = None
+    log: list[str] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    progress: list[Progress] = field(default_factory=list)
+    predictions: list[Prediction] = field(default_factory=list)
+    snapshots: dict[int, Step] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def tracing(self, index: int, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> Iterator[Tracer | None]:
+        """Wrap one step's forward and backward: a tracer when the step is wanted, nothing otherwise."""
+        if index not in self.trace:
+            yield None
+            return
+        with Tracer(params=params, inputs=inputs) as tracer:
+            yield tracer
+
+    def record(self, step: StepRecord, tracer: Tracer | None) -> None:
+        self.steps.append(step)
+        if tracer is not None and tracer.graphs:
+            self.snapshots[step.index] = Step(
+                index=step.index,
+                epoch=step.epoch,
+                sample=step.sample,
+                loss=step.loss,
+                params=step.params,
+                graph=tracer.graph,
+                inputs=step.inputs,
+            )
+        if self.stop is not None and step.index + 1 >= self.stop:
+            raise ReplayDone
+
+    def line(self, text: str) -> None:
+        self.log.append(text)
+
+
+class Scenario(ABC):
+    """A named, parameterised training setup. `train` is the real PyTorch loop, reporting to a Recorder."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[ScenarioParams]]
+
+    @abstractmethod
+    def train(self, params: Any, rec: Recorder) -> None: ...
+
+    def step_count(self, params: Any) -> int:
+        return int(params.epochs) * params.steps_per_epoch()
+
+
+def is_finite(value: Any) -> bool:
+    """True when every number in a (nested) value is finite."""
+    if isinstance(value, (list, tuple)):
+        return all(is_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(is_finite(v) for v in value.values())
+    return not isinstance(value, float) or math.isfinite(value)

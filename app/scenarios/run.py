@@ -1,0 +1,121 @@
+"""A run: one scenario with concrete parameters. A pure function of its configuration.
+
+The history (parameters, gradients, loss per step; the log) comes from one untraced pass of the real loop.
+A step's graph comes from replaying the same loop and tracing that step: the tracer changes no number, so
+the replay is the run itself, and nothing but the configuration is needed to recompute any step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from functools import cached_property
+from typing import Any
+
+from app.scenarios.base import Recorder, ReplayDone, Scenario, ScenarioParams, StepRecord, is_finite
+from app.snapshot import Step
+
+
+class StepOutOfRange(LookupError):
+    def __init__(self, step: int, count: int) -> None:
+        super().__init__(f"step {step} is out of range: this run has steps 0 to {count - 1}")
+        self.step, self.count = step, count
+
+
+class Run:
+    SNAPSHOT_CACHE = 1024  # traced steps kept per run; a whole Lecture 04 run fits
+
+    def __init__(self, scenario: Scenario, params: ScenarioParams) -> None:
+        self.scenario = scenario
+        self.params = params
+        self._snapshots: OrderedDict[int, Step] = OrderedDict()
+
+    @cached_property
+    def history(self) -> Recorder:
+        rec = Recorder()
+        self.scenario.train(self.params, rec)
+        return rec
+
+    @property
+    def step_count(self) -> int:
+        return len(self.history.steps)
+
+    @property
+    def log_text(self) -> str:
+        return "".join(line + "\n" for line in self.history.log)
+
+    @cached_property
+    def diverged_at(self) -> int | None:
+        """The first step whose loss or parameters are not finite (inf/NaN), or None."""
+        for s in self.history.steps:
+            if not is_finite(s.loss) or not all(is_finite(p.after) for p in s.params.values()):
+                return s.index
+        return None
+
+    def record(self, k: int) -> StepRecord:
+        self._check(k)
+        return self.history.steps[k]
+
+    def step(self, k: int) -> Step:
+        """Step k with its traced graph."""
+        return self.steps(k, k + 1)[0]
+
+    def steps(self, start: int, stop: int) -> list[Step]:
+        """Steps start..stop-1 with their graphs, traced in one replay of the loop."""
+        self._check(start)
+        self._check(stop - 1)
+        missing = [k for k in range(start, stop) if k not in self._snapshots]
+        if missing:
+            rec = Recorder(trace=range(missing[0], missing[-1] + 1), stop=missing[-1] + 1)
+            try:
+                self.scenario.train(self.params, rec)
+            except ReplayDone:
+                pass
+            for k, snap in rec.snapshots.items():
+                self._remember(k, snap)
+        found = []
+        for k in range(start, stop):
+            self._snapshots.move_to_end(k)
+            found.append(self._snapshots[k])
+        return found
+
+    def _remember(self, k: int, snap: Step) -> None:
+        self._snapshots[k] = snap
+        while len(self._snapshots) > self.SNAPSHOT_CACHE:
+            self._snapshots.popitem(last=False)
+
+    def _check(self, k: int) -> None:
+        if not 0 <= k < self.step_count:
+            raise StepOutOfRange(k, self.step_count)
+
+    def summary(self) -> dict[str, Any]:
+        """The run's history as plain data (JSON-ready after `to_jsonable`)."""
+        h = self.history
+        return {
+            "scenario": self.scenario.id,
+            "params": self.params.model_dump(),
+            "steps": self.step_count,
+            "epochs": len(h.progress),
+            "diverged_at": self.diverged_at,
+            "history": [
+                {
+                    "step": s.index,
+                    "epoch": s.epoch,
+                    "sample": s.sample,
+                    "inputs": s.inputs,
+                    "loss": s.loss,
+                    "prediction": s.prediction,
+                    "params": {
+                        n: {"before": p.before, "grad": p.grad, "after": p.after, "grad_step": p.grad_step}
+                        for n, p in s.params.items()
+                    },
+                }
+                for s in h.steps
+            ],
+            "progress": [{"epoch": p.epoch, "loss": p.loss} for p in h.progress],
+            "predictions": {p.when: {"x": p.x, "value": p.value} for p in h.predictions},
+        }
+
+
+def finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None

@@ -1,0 +1,99 @@
+"""Lecture 04's loop, for any model `y_hat = f(x; params)` of scalar parameters: per-sample SGD on
+`loss = (y_hat - y) ** 2`, printing exactly what the lecture's script prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar
+
+import torch
+from pydantic import Field
+
+from app.scenarios.base import MAX_STEPS, Finite, Prediction, Progress, Recorder, Scenario, ScenarioParams, StepRecord
+from app.snapshot import ParamState
+from app.trace import Datum
+
+PREDICT_X = 4  # the lecture predicts at the int 4 and prints "4"
+DataList = Annotated[list[Finite], Field(min_length=1, max_length=1000)]
+
+
+class SgdParams(ScenarioParams):
+    lr: float = Field(0.01, gt=0, le=1e6, allow_inf_nan=False, description="learning rate")
+    epochs: int = Field(100, ge=1, le=10_000, description="passes over the data")
+    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="inputs, one per sample")
+    y: DataList = Field(default_factory=lambda: [2.0, 4.0, 6.0], description="targets, one per sample")
+    zero_grad: bool = Field(True, description="zero the gradients after each update (off: they accumulate)")
+
+    def steps_per_epoch(self) -> int:
+        return len(self.x)
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        errors = []
+        if len(self.x) != len(self.y):
+            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        if self.epochs * len(self.x) > MAX_STEPS:
+            errors.append(("epochs", f"epochs x data points must be at most {MAX_STEPS}"))
+        return errors
+
+
+Model = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
+
+
+class PerSampleSgd(Scenario):
+    """A scenario defined by its parameter names (in declaration order) and its forward function."""
+
+    param_names: ClassVar[tuple[str, ...]]
+
+    @staticmethod
+    def forward(x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def train(self, params: Any, rec: Recorder) -> None:
+        tensors = self._init_params(params)
+        contributions: dict[str, Any] = {}
+        for name, t in tensors.items():  # the gradient each backward sends, before it is accumulated
+            t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
+
+        def forward(x: Any) -> torch.Tensor:
+            return self.forward(x, tensors)
+
+        def loss(x: Any, y: Any) -> torch.Tensor:
+            return (forward(x) - y) ** 2
+
+        rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
+        rec.line(f"predict (before training) {PREDICT_X} {rec.predictions[-1].value}")
+        k = 0
+        for epoch in range(params.epochs):
+            for i, (x_value, y_value) in enumerate(zip(params.x, params.y, strict=True)):
+                x, y = Datum(x_value), Datum(y_value)
+                before = {n: t.tolist() for n, t in tensors.items()}
+                with rec.tracing(k, tensors, {"x": x, "y": y}) as tracer:
+                    l = loss(x, y)  # noqa: E741 — the lecture's name
+                    l.backward()
+                grads = {n: t.grad.tolist() for n, t in tensors.items()}
+                rec.line("\tgrad: " + " ".join(str(v) for v in [x, y, *(t.grad.item() for t in tensors.values())]))
+                for t in tensors.values():
+                    t.data = t.data - params.lr * t.grad.data
+                    if params.zero_grad:
+                        t.grad.data.zero_()
+                states = {
+                    n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))
+                    for n, t in tensors.items()
+                }
+                with torch.no_grad():
+                    prediction = forward(PREDICT_X).item()
+                record = StepRecord(k, epoch, i, {"x": float(x), "y": float(y)}, l.item(), states, prediction)
+                rec.record(record, tracer)
+                k += 1
+            rec.progress.append(Progress(epoch, l.item()))
+            rec.line(f"progress: {epoch} {rec.progress[-1].loss}")
+        rec.predictions.append(Prediction("after", PREDICT_X, forward(PREDICT_X).item()))
+        rec.line(f"predict (after training) {PREDICT_X} {rec.predictions[-1].value}")
+
+    def _init_params(self, params: Any) -> dict[str, torch.Tensor]:
+        tensors = {}
+        for name in self.param_names:
+            t = torch.tensor([float(getattr(params, name))])
+            t.requires_grad = True
+            tensors[name] = t
+        return tensors
