@@ -44,7 +44,8 @@ def validate_params(scenario: Scenario, raw: Mapping[str, Any], *, strict: bool 
     try:
         params = scenario.Params.model_validate(dict(raw), strict=strict)
     except ValidationError as e:
-        raise InvalidParams([(".".join(str(p) for p in err["loc"]) or "params", err["msg"]) for err in e.errors()])
+        errors = [(".".join(str(p) for p in err["loc"]) or "params", err["msg"]) for err in e.errors()]
+        raise InvalidParams(errors) from None
     errors = params.cross_field_errors()
     if errors:
         raise InvalidParams(errors)

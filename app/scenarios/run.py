@@ -7,6 +7,7 @@ the replay is the run itself, and nothing but the configuration is needed to rec
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import OrderedDict
 from functools import cached_property
@@ -67,10 +68,8 @@ class Run:
         missing = [k for k in range(start, stop) if k not in self._snapshots]
         if missing:
             rec = Recorder(trace=range(missing[0], missing[-1] + 1), stop=missing[-1] + 1)
-            try:
+            with contextlib.suppress(ReplayDone):
                 self.scenario.train(self.params, rec)
-            except ReplayDone:
-                pass
             for k, snap in rec.snapshots.items():
                 self._remember(k, snap)
         found = []

@@ -339,6 +339,11 @@ def _hook(rec: _NodeRecord, counter: Iterable[int]) -> Callable[..., None]:
     return hook
 
 
+def _exponent(gf: Any) -> Any:
+    """The Python exponent of `t ** 2`, folded into the operator's label rather than drawn as a node."""
+    return getattr(gf, "_saved_exponent", None) if base_name(type(gf).__name__) == "Pow" else None
+
+
 def _at(items: list[Any], i: int) -> Any:
     return items[i] if i < len(items) else None
 

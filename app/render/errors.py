@@ -1,0 +1,22 @@
+"""Errors the render layer raises; the CLI and the web layer print their message as one line."""
+
+from __future__ import annotations
+
+
+class RenderError(Exception):
+    """Bad render input (unknown phase/theme/format) or a failed external renderer."""
+
+
+class GraphvizMissing(RenderError):
+    """A system tool we shell out to (`dot`, `rsvg-convert`) is not installed."""
+
+
+DOT_MISSING = (
+    "Graphviz's `dot` was not found on PATH; install Graphviz "
+    "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`) and try again."
+)
+RSVG_MISSING = (
+    "`rsvg-convert` (needed for PNG) was not found on PATH; install it "
+    "(Debian/Ubuntu: `sudo apt-get install librsvg2-bin`, macOS: `brew install librsvg`; "
+    "Graphviz itself: `apt-get install graphviz` / `brew install graphviz`) and try again."
+)

@@ -1,0 +1,174 @@
+"""What each node and edge says, per phase, and how much room that can ever take.
+
+Two halves that must agree: `node_size`/`edge_label_size` look only at the topology (kind, name, op, shape)
+and reserve the worst case; `node_label`/`edge_label` fill in one step's numbers, which by construction of
+`app.render.format` never exceed what was reserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_full, fmt_preview, fmt_shape, is_scalar_shape
+from app.render.metrics import mono_width, sans_width
+from app.snapshot import Edge, Node, ParamState, Phase
+
+Role = Literal["value", "grad", "muted"]
+
+# Box geometry in SVG px (= Graphviz points). Shared by the layout (sizes) and the SVG writer (drawing).
+PAD_X = 10
+HEADER_H = 24
+LINE_H = 17
+PAD_BOTTOM = 7
+GAP = 14  # between key column and value column
+TITLE_SIZE = 13.5
+CAPTION_SIZE = 10.5
+KEY_SIZE = 11
+VALUE_SIZE = 12
+EDGE_SIZE = 11
+EDGE_LINE_H = 14
+EDGE_PAD = 4
+
+# Keys of the value column, in the order they appear. Reserved key width is the widest one a kind can show.
+K_VALUE, K_GRAD, K_STEP, K_BEFORE, K_AFTER = "value", "grad", "this step", "before", "after"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    key: str
+    text: str  # compact, fits the reserved width
+    full: str  # full precision, for the tooltip
+    role: Role = "value"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLabel:
+    title: str  # name of a param/data node, operator of an op
+    caption: str  # kind (and shape), or PyTorch's class name
+    lines: tuple[Line, ...]
+    tooltip: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeLabel:
+    lines: tuple[tuple[str, str], ...]  # (operator, number): ("", upstream), ("×", local), ("=", grad)
+    tooltip: str
+
+
+def _value_chars(shape: tuple[int, ...]) -> int:
+    return NUM_WIDTH if is_scalar_shape(shape) or not shape else PREVIEW_WIDTH
+
+
+def _fmt(value: Any, chars: int) -> str:
+    # a scalar-shaped node may still carry a list (and vice versa): the preview stays within `chars` either way
+    return fmt_preview(value, max(chars, NUM_WIDTH))
+
+
+def title_of(node: Node) -> str:
+    if node.kind == "op":
+        return node.op or node.grad_fn or "op"
+    if node.kind == "const":
+        return node.name or "const"
+    return node.name or node.kind
+
+
+def caption_of(node: Node) -> str:
+    if node.kind == "op":
+        base = node.grad_fn or ""
+        if node.is_loss:
+            base = f"loss · {base}" if base else "loss"
+    else:
+        base = node.kind
+    if node.shape and not is_scalar_shape(node.shape):
+        base = f"{base} · {fmt_shape(node.shape)}" if base else fmt_shape(node.shape)
+    return base
+
+
+def reserved_keys(node: Node) -> tuple[str, ...]:
+    """Every key the node may show in any phase, in the order of the most crowded phase."""
+    if node.kind == "param":
+        return (K_BEFORE, K_STEP, K_GRAD, K_AFTER)  # update phase with accumulation is the worst case
+    if node.kind == "op":
+        return (K_VALUE, K_GRAD)
+    return (K_VALUE,)  # data and const need no grad
+
+
+def node_size(node: Node) -> tuple[int, int]:
+    """(width, height) in px, even integers (Graphviz rounds sizes to whole points; even keeps centres whole)."""
+    keys = reserved_keys(node)
+    key_w = max(sans_width(k, KEY_SIZE) for k in keys)
+    val_w = mono_width(_value_chars(node.shape), VALUE_SIZE)
+    header_w = sans_width(title_of(node), TITLE_SIZE, bold=True) + GAP + sans_width(caption_of(node), CAPTION_SIZE)
+    w = max(key_w + GAP + val_w, header_w) + 2 * PAD_X
+    h = HEADER_H + len(keys) * LINE_H + PAD_BOTTOM
+    return _even(w), _even(h)
+
+
+def edge_chars(source: Node, target: Node) -> int:
+    both_scalar = _value_chars(source.shape) == NUM_WIDTH and _value_chars(target.shape) == NUM_WIDTH
+    return NUM_WIDTH if both_scalar else PREVIEW_WIDTH
+
+
+def edge_label_size(source: Node, target: Node) -> tuple[int, int]:
+    w = mono_width(2 + edge_chars(source, target), EDGE_SIZE) + 2 * EDGE_PAD
+    h = 3 * EDGE_LINE_H + 2 * EDGE_PAD
+    return _even(w), _even(h)
+
+
+def _even(x: float) -> int:
+    n = int(x + 0.999)
+    return n + (n % 2)
+
+
+def node_label(node: Node, phase: Phase, param: ParamState | None = None) -> NodeLabel:
+    chars = _value_chars(node.shape)
+
+    def line(key: str, value: Any, role: Role = "value") -> Line:
+        return Line(key, _fmt(value, chars), fmt_full(value), role if value is not None else "muted")
+
+    lines: list[Line] = []
+    if node.kind == "param":
+        value, grad, step_grad = node.value, node.grad, node.grad_step
+        if phase == "update" and param is not None:
+            value, grad, step_grad = param.before, param.grad, param.grad_step
+        if phase == "forward":
+            lines.append(line(K_VALUE, value))
+        else:
+            lines.append(line(K_BEFORE if phase == "update" else K_VALUE, value))
+            if step_grad is not None and not _same(step_grad, grad):
+                lines.append(line(K_STEP, step_grad, "grad"))  # gradients accumulate: this backward's share
+            lines.append(line(K_GRAD, grad, "grad"))
+            if phase == "update":
+                lines.append(line(K_AFTER, param.after if param is not None else None))
+    else:
+        lines.append(line(K_VALUE, node.value))
+        if node.kind == "op" and phase != "forward":
+            lines.append(line(K_GRAD, node.grad, "grad"))
+
+    head = f"{title_of(node)} — {caption_of(node)}"
+    tip = [head, *(f"{ln.key}: {ln.full}" for ln in lines)]
+    if node.kind == "param" and phase == "update" and param is not None:
+        tip.append(f"update: {fmt_full(param.before)} → {fmt_full(param.after)}")
+    if node.module:
+        tip.append(f"module: {node.module}")
+    return NodeLabel(title_of(node), caption_of(node), tuple(lines), "\n".join(tip))
+
+
+def edge_label(edge: Edge, source: Node, target: Node, phase: Phase) -> EdgeLabel | None:
+    """The chain rule on an edge, backward phase only: upstream × local = downstream."""
+    if phase != "backward" or (edge.grad is None and edge.upstream is None):
+        return None
+    chars = edge_chars(source, target)
+    lines = (("", _fmt(edge.upstream, chars)), ("×", _fmt(edge.local, chars)), ("=", _fmt(edge.grad, chars)))
+    tip = (
+        f"{title_of(source)} → {title_of(target)} (input {edge.slot})\n"
+        f"upstream dL/d({title_of(target)}): {fmt_full(edge.upstream)}\n"
+        f"local d({title_of(target)})/d({title_of(source)}): {fmt_full(edge.local)}\n"
+        f"downstream gradient: {fmt_full(edge.grad)}"
+    )
+    return EdgeLabel(lines, tip)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return fmt_full(a) == fmt_full(b)  # compares nan with nan, and nested lists, without surprises
