@@ -23,11 +23,12 @@ LINE_H = 17
 PAD_BOTTOM = 7
 GAP = 14  # between key column and value column
 TITLE_SIZE = 13.5
+OP_TITLE_SIZE = 16
 CAPTION_SIZE = 10.5
 KEY_SIZE = 11
 VALUE_SIZE = 12
-EDGE_SIZE = 11
-EDGE_LINE_H = 14
+EDGE_SIZE = 12
+EDGE_LINE_H = 15
 EDGE_PAD = 4
 
 # Keys of the value column, in the order they appear. Reserved key width is the widest one a kind can show.
@@ -73,11 +74,17 @@ def title_of(node: Node) -> str:
     return node.name or node.kind
 
 
+def title_size(node: Node) -> float:
+    return OP_TITLE_SIZE if node.kind == "op" else TITLE_SIZE  # "*" and "-" need size to be seen
+
+
 def caption_of(node: Node) -> str:
     if node.kind == "op":
         base = node.grad_fn or ""
         if node.is_loss:
             base = f"loss · {base}" if base else "loss"
+    elif node.kind == "const":
+        base = ""  # the title already says "const"
     else:
         base = node.kind
     if node.shape and not is_scalar_shape(node.shape):
@@ -99,7 +106,8 @@ def node_size(node: Node) -> tuple[int, int]:
     keys = reserved_keys(node)
     key_w = max(sans_width(k, KEY_SIZE) for k in keys)
     val_w = mono_width(_value_chars(node.shape), VALUE_SIZE)
-    header_w = sans_width(title_of(node), TITLE_SIZE, bold=True) + GAP + sans_width(caption_of(node), CAPTION_SIZE)
+    title_w = sans_width(title_of(node), title_size(node), bold=True)
+    header_w = title_w + GAP + sans_width(caption_of(node), CAPTION_SIZE)
     w = max(key_w + GAP + val_w, header_w) + 2 * PAD_X
     h = HEADER_H + len(keys) * LINE_H + PAD_BOTTOM
     return _even(w), _even(h)

@@ -1,0 +1,236 @@
+"""The SVG writer: draws one step from cached positions, in pure Python (no Graphviz after the first layout).
+
+Slide-ready by construction: standalone (presentation attributes only, no <style>, no CSS variables, no
+external fonts or images, no foreignObject), baselines placed explicitly (no dominant-baseline, which
+librsvg and Chromium treat differently), every text XML-escaped. Hooks for the web page: each node group has
+`id` = `data-node-id` = Node.id, class "node <kind>", `data-order`; each edge `data-source`/`data-target`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.render import labels as L
+from app.render.format import fmt_full, fmt_num
+from app.render.layout import Box, Layout
+from app.render.metrics import MONO_ADVANCE, sans_width
+from app.render.theme import KINDS, MONO, SANS, Theme
+from app.snapshot import Graph, Node, Phase, Step
+
+MARGIN = 20
+TOP = 58  # header: title + subtitle
+LEGEND_H = 38
+DIM = ' opacity="0.45"'  # what the current phase does not touch
+RADIUS = {"op": 10.0, "param": 3.0, "data": 3.0, "const": 3.0}
+
+_BAD_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+PHASE_TEXT = {
+    "forward": "forward pass: values",
+    "backward": "backward pass: values and gradients dL/d(node)",
+    "update": "update: parameters before → after",
+}
+LEGEND_KINDS = {"param": "parameter", "data": "data", "const": "constant", "op": "operation", "loss": "loss"}
+LEGEND_GRAD = "grad = dL/d(node)"
+LEGEND_CHAIN = "edge: upstream × local = downstream"
+
+
+def esc(s: object) -> str:
+    """XML-escape text and attribute values (quotes too), dropping characters XML 1.0 cannot carry at all."""
+    t = _BAD_XML.sub("\ufffd", str(s))
+    return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _n(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def legend_width() -> float:
+    w = sum(14 + 6 + sans_width(t, 11) + 16 for t in LEGEND_KINDS.values())
+    return w + sans_width(LEGEND_GRAD, 11, bold=True) + 16 + sans_width(LEGEND_CHAIN, 11)
+
+
+MIN_WIDTH = max(460.0, legend_width() + 2 * MARGIN)
+
+
+def canvas_size(layout: Layout) -> tuple[float, float, float, float]:
+    """(width, height, graph x offset, graph y offset): structure-only, so identical for every step."""
+    w = max(layout.width + 2 * MARGIN, MIN_WIDTH)
+    h = TOP + layout.height + LEGEND_H + MARGIN / 2
+    return float(int(w + 0.999)), float(int(h + 0.999)), round((w - layout.width) / 2, 2), float(TOP)
+
+
+def _header(step: Step | None, phase: Phase, theme: Theme, width: float) -> list[str]:
+    if step is None:
+        title = "Autograd graph"
+    else:
+        title = f"Step {step.index} · epoch {step.epoch}"
+        if step.sample is not None:
+            title += f" · sample {step.sample}"
+    sub = PHASE_TEXT[phase]
+    if step is not None and step.loss is not None:
+        sub += f"  ·  loss {fmt_num(step.loss) if not isinstance(step.loss, list) else L.fmt_preview(step.loss)}"
+    badge_colour = {"forward": theme.kinds["op"].strong, "backward": theme.grad, "update": theme.kinds["param"].strong}
+    badge_text = phase.upper()
+    bw = sans_width(badge_text, 11, bold=True) + 18
+    bx = width - MARGIN - bw
+    on_badge = theme.background if phase != "forward" else "#ffffff"
+    return [
+        f'<g class="header"><text x="{MARGIN}" y="27" font-size="17" font-weight="bold" fill="{theme.text}">'
+        f"{esc(title)}</text>",
+        f'<text x="{MARGIN}" y="46" font-size="12" fill="{theme.muted}">{esc(sub)}</text>',
+        f'<rect class="phase-badge" x="{_n(bx)}" y="12" width="{_n(bw)}" height="20" rx="10" '
+        f'fill="{badge_colour[phase]}"/>',
+        f'<text x="{_n(bx + bw / 2)}" y="26" font-size="11" font-weight="bold" text-anchor="middle" '
+        f'fill="{on_badge}">{esc(badge_text)}</text></g>',
+    ]
+
+
+def _legend(theme: Theme, y: float, width: float, phase: Phase) -> list[str]:
+    out = [f'<g class="legend" font-size="11" fill="{theme.muted}">']
+    x = float(MARGIN)
+    for kind, text in LEGEND_KINDS.items():
+        ks = theme.kinds[kind]
+        dash = ' stroke-dasharray="3 2"' if kind == "const" else ""
+        out.append(
+            f'<rect x="{_n(x)}" y="{_n(y - 10)}" width="14" height="12" rx="{3 if kind != "op" else 6}" '
+            f'fill="{ks.body}" stroke="{ks.strong}" stroke-width="{3 if kind == "loss" else 1.8}"{dash}/>'
+        )
+        x += 20
+        out.append(f'<text x="{_n(x)}" y="{_n(y)}">{esc(text)}</text>')
+        x += sans_width(text, 11) + 16
+    if phase != "forward":
+        out.append(f'<text x="{_n(x)}" y="{_n(y)}" font-weight="bold" fill="{theme.grad}">{esc(LEGEND_GRAD)}</text>')
+        x += sans_width(LEGEND_GRAD, 11, bold=True) + 16
+    if phase == "backward":
+        out.append(f'<text x="{_n(x)}" y="{_n(y)}" fill="{theme.grad}">{esc(LEGEND_CHAIN)}</text>')
+    out.append("</g>")
+    return out
+
+
+def _node(node: Node, box: Box, label: L.NodeLabel, theme: Theme, dim: bool = False) -> str:
+    ks = theme.kind(node.kind, node.is_loss)
+    w, h = box.w, box.h
+    r = RADIUS.get(node.kind, 3.0)
+    classes = f"node {node.kind}" + (" loss" if node.is_loss else "")
+    order = f' data-order="{node.order}"' if node.order is not None else ""
+    stroke_w = 3 if node.is_loss else 1.6
+    dash = ' stroke-dasharray="5 3"' if node.kind == "const" else ""
+    hh = L.HEADER_H
+    # header band: a rounded top, square bottom
+    band = (
+        f"M0,{hh} V{_n(r)} A{_n(r)},{_n(r)} 0 0 1 {_n(r)},0 H{_n(w - r)} A{_n(r)},{_n(r)} 0 0 1 {_n(w)},{_n(r)} V{hh} Z"
+    )
+    parts = [
+        f'<g id="{esc(node.id)}" class="{classes}" data-node-id="{esc(node.id)}" data-kind="{node.kind}"{order} '
+        f'transform="translate({_n(box.x)},{_n(box.y)})"{DIM if dim else ""}>',
+        f"<title>{esc(label.tooltip)}</title>",
+        f'<rect width="{_n(w)}" height="{_n(h)}" rx="{_n(r)}" fill="{ks.body}"/>',
+        f'<path d="{band}" fill="{ks.strong}"/>',
+        f'<rect width="{_n(w)}" height="{_n(h)}" rx="{_n(r)}" fill="none" stroke="{ks.strong}" '
+        f'stroke-width="{stroke_w}"{dash}/>',
+        f'<text x="{L.PAD_X}" y="17.5" font-size="{L.title_size(node)}" font-weight="bold" fill="{ks.on_strong}">'
+        f"{esc(label.title)}</text>",
+    ]
+    if label.caption:
+        parts.append(
+            f'<text x="{_n(w - L.PAD_X)}" y="16.5" font-size="{L.CAPTION_SIZE}" text-anchor="end" '
+            f'fill="{ks.on_strong}">{esc(label.caption)}</text>'
+        )
+    y = hh + 13.0
+    for ln in label.lines:
+        fill = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}[ln.role]
+        weight = ' font-weight="bold"' if ln.role == "grad" else ""
+        parts.append(
+            f'<text class="k-{esc(ln.key.replace(" ", "-"))}" y="{_n(y)}">'
+            f'<tspan x="{L.PAD_X}" font-size="{L.KEY_SIZE}" fill="{theme.muted}">{esc(ln.key)}</tspan>'
+            f'<tspan x="{_n(w - L.PAD_X)}" text-anchor="end" font-family="{MONO}" font-size="{L.VALUE_SIZE}" '
+            f'fill="{fill}"{weight}>{esc(ln.text)}</tspan></text>'
+        )
+        y += L.LINE_H
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _edge_label(box: Box, label: L.EdgeLabel, theme: Theme) -> str:
+    # a written multiplication, centred in the reserved room: operators in one column, numbers right-aligned
+    cw = MONO_ADVANCE * L.EDGE_SIZE
+    block = (max(len(num) for _, num in label.lines) + 2) * cw
+    x0 = (box.w - block) / 2
+    parts = [
+        f'<g class="chain" transform="translate({_n(box.x)},{_n(box.y)})">',
+        # a halo only as wide as the text, so it never hides the edge the label belongs to
+        f'<rect x="{_n(x0 - 3)}" y="2" width="{_n(block + 6)}" height="{_n(box.h - 4)}" rx="3" '
+        f'fill="{theme.label_bg}" fill-opacity="0.85"/>',
+    ]
+    y = L.EDGE_PAD + L.EDGE_SIZE
+    for op, num in label.lines:
+        weight = ' font-weight="bold"' if op == "=" else ""
+        parts.append(
+            f'<text y="{_n(y)}" font-family="{MONO}" font-size="{L.EDGE_SIZE}" fill="{theme.grad}"{weight}>'
+            f'<tspan x="{_n(x0)}">{esc(op)}</tspan>'
+            f'<tspan x="{_n(x0 + block)}" text-anchor="end">{esc(num)}</tspan></text>'
+        )
+        y += L.EDGE_LINE_H
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def render_svg(graph: Graph, layout: Layout, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
+    width, height, gx, gy = canvas_size(layout)
+    nodes = {n.id: n for n in graph.nodes}
+    params = step.params if step is not None else {}
+    title = "backprop-lens: autograd graph"
+    if step is not None:
+        title += f", step {step.index} (epoch {step.epoch}"
+        title += f", sample {step.sample})" if step.sample is not None else ")"
+        if step.loss is not None:
+            title += f", loss {fmt_full(step.loss)}"
+    title += f", {phase} phase"
+
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_n(width)}" height="{_n(height)}" '
+        f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{SANS}" class="backprop-lens theme-{theme.name}" '
+        f'data-phase="{phase}" data-topology="{layout.key}"'
+        + (f' data-step="{step.index}"' if step is not None else "")
+        + ">",
+        f"<title>{esc(title)}</title>",
+        f'<rect class="background" width="{_n(width)}" height="{_n(height)}" fill="{theme.background}"/>',
+        *_header(step, phase, theme, width),
+        f'<g class="graph" transform="translate({_n(gx)},{_n(gy)})">',
+        '<g class="edges">',
+    ]
+    chains: list[str] = []
+    for e, geo in zip(graph.edges, layout.edges, strict=True):
+        src, tgt = nodes[e.source], nodes[e.target]
+        lab = L.edge_label(e, src, tgt, phase)
+        tip = lab.tooltip if lab is not None else f"{L.title_of(src)} → {L.title_of(tgt)} (input {e.slot})"
+        stroke, sw = (theme.grad, "2") if lab is not None else (theme.edge, "1.5")  # gradient paths stand out
+        dim = DIM if phase == "update" else ""
+        out.append(
+            f'<g class="edge" data-source="{esc(e.source)}" data-target="{esc(e.target)}" data-slot="{e.slot}"{dim}>'
+            f"<title>{esc(tip)}</title>"
+            f'<path d="{geo.path}" fill="none" stroke="{stroke}" stroke-width="{sw}"/>'
+            f'<polygon points="{geo.arrow}" fill="{stroke}"/></g>'
+        )
+        if lab is not None and geo.label is not None:
+            chains.append(_edge_label(geo.label, lab, theme))
+    out.append("</g>")
+    out.append('<g class="nodes">')
+    for n in graph.nodes:
+        label = L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None)
+        dim = phase == "update" and n.kind != "param"  # the update only changes parameters: focus on them
+        out.append(_node(n, layout.nodes[n.id], label, theme, dim))
+    out.append("</g>")
+    if chains:
+        out.append('<g class="chains">')  # above nodes and edges, like Graphviz labels
+        out.extend(chains)
+        out.append("</g>")
+    out.append("</g>")
+    out.extend(_legend(theme, height - LEGEND_H / 2 + 4, width, phase))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["KINDS", "canvas_size", "esc", "render_svg"]
