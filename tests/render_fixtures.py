@@ -63,7 +63,9 @@ def lecture04_step(
         edges.append(Edge("c2", "loss", 1))
     after = w - LR * acc
     params = {p: ParamState(before=w, grad=acc, after=after, grad_step=g_w)}
-    return Step(index=index, epoch=epoch, sample=sample, loss=loss, params=params, graph=Graph(tuple(nodes), tuple(edges)))
+    return Step(
+        index=index, epoch=epoch, sample=sample, loss=loss, params=params, graph=Graph(tuple(nodes), tuple(edges))
+    )
 
 
 def tensor_graph(values: Any, grads: Any, shape: tuple[int, ...]) -> Graph:
@@ -78,3 +80,70 @@ def tensor_graph(values: Any, grads: Any, shape: tuple[int, ...]) -> Graph:
         Edge("m", "s", 0, grad=grads, upstream=1.0, local=grads),
     )
     return Graph((a, b, m, s), edges)
+
+
+# --- a tiny PNG reader (Pillow is not a dependency): enough for 8-bit RGB/RGBA, non-interlaced ---
+
+
+def png_header(data: bytes) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk; asserts the PNG signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
+    """Decode to (width, height, RGB pixels row-major), composited over white."""
+    import struct
+    import zlib
+
+    width, height = png_header(data)
+    pos, idat = 8, b""
+    depth = ctype = interlace = 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            depth, ctype, interlace = body[8], body[9], body[12]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    assert depth == 8 and ctype in (2, 6) and interlace == 0, (depth, ctype, interlace)
+    bpp = 4 if ctype == 6 else 3
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    prev = bytearray(stride)
+    pixels: list[tuple[int, int, int]] = []
+    i = 0
+    for _ in range(height):
+        f = raw[i]
+        line = bytearray(raw[i + 1 : i + 1 + stride])
+        i += 1 + stride
+        if f == 1:
+            for x in range(bpp, stride):
+                line[x] = (line[x] + line[x - bpp]) & 255
+        elif f == 2:
+            for x in range(stride):
+                line[x] = (line[x] + prev[x]) & 255
+        elif f == 3:
+            for x in range(stride):
+                left = line[x - bpp] if x >= bpp else 0
+                line[x] = (line[x] + ((left + prev[x]) >> 1)) & 255
+        elif f == 4:
+            for x in range(stride):
+                a = line[x - bpp] if x >= bpp else 0
+                b = prev[x]
+                c = prev[x - bpp] if x >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[x] = (line[x] + pred) & 255
+        for x in range(0, stride, bpp):
+            r, g, b = line[x], line[x + 1], line[x + 2]
+            if bpp == 4:
+                a = line[x + 3]
+                r, g, b = ((c * a + 255 * (255 - a)) // 255 for c in (r, g, b))
+            pixels.append((r, g, b))
+        prev = line
+    return width, height, pixels

@@ -10,7 +10,7 @@ from app.snapshot import Graph, Phase, Step
 
 
 def _q(s: str) -> str:
-    """A DOT quoted string; backslashes doubled so `\\n`-style escapes in names stay literal."""
+    """A DOT escString (attribute value): backslashes doubled so `\\n`-style escapes in names stay literal."""
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -33,6 +33,7 @@ def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None
         f'node [shape=plain fontname={_q(SANS)} fontsize=11 fontcolor="{theme.text}"];',
         f'edge [color="{theme.edge}" arrowsize=0.8 fontname={_q(MONO)} fontsize=10 fontcolor="{theme.grad}"];',
     ]
+    name = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}  # synthetic DOT IDs; the real id is `id=`
     for n in graph.nodes:
         ks = theme.kind(n.kind, n.is_loss)
         lab = L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None)
@@ -54,7 +55,7 @@ def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None
             f'<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{ks.strong}" '
             f'BGCOLOR="{ks.body}"{style}>{"".join(rows)}</TABLE>'
         )
-        out.append(f"{_q(n.id)} [id={_q(n.id)} tooltip={_q(lab.tooltip)} label=<{table}>];")
+        out.append(f"{name[n.id]} [id={_q(n.id)} tooltip={_q(lab.tooltip)} label=<{table}>];")
     for e in graph.edges:
         lab = L.edge_label(e, nodes[e.source], nodes[e.target], phase)
         attrs = ""
@@ -62,6 +63,6 @@ def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None
             (_, up), (_, loc), (_, down) = lab.lines
             text = f"{up} × {loc}\n= {down}"
             attrs = f" label={_q(text)} tooltip={_q(lab.tooltip)}"
-        out.append(f"{_q(e.source)} -> {_q(e.target)} [{attrs.strip()}];")
+        out.append(f"{name[e.source]} -> {name[e.target]} [{attrs.strip()}];")
     out.append("}")
     return "\n".join(out) + "\n"

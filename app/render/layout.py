@@ -50,10 +50,6 @@ class Layout:
     edges: tuple[EdgeGeom, ...]  # same order as Graph.edges
 
 
-def _q(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def graph_depth(graph: Graph) -> int:
     """Longest path length in nodes (Kahn order); cycles, which autograd never makes, just stop early."""
     succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
@@ -83,16 +79,19 @@ def layout_dot(graph: Graph, rankdir: str) -> str:
         'node [shape=box fixedsize=true label="" margin=0];',
         "edge [arrowsize=0.8];",
     ]
-    for n in graph.nodes:
+    # DOT node names are synthetic ("n0", "n1", ...): a DOT ID keeps backslashes literally and cannot end in
+    # one, so ids like `x\` would not survive the round trip; positions come back by index instead.
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    for i, n in enumerate(graph.nodes):
         w, h = node_size(n)
-        out.append(f"{_q(n.id)} [width={w / 72:.6f} height={h / 72:.6f}];")
+        out.append(f"n{i} [width={w / 72:.6f} height={h / 72:.6f}];")
     for i, e in enumerate(graph.edges):
         if e.source not in nodes or e.target not in nodes:
             raise RenderError(f"edge {e.source!r} -> {e.target!r} names a node that is not in the graph")
         lw, lh = edge_label_size(nodes[e.source], nodes[e.target])
         cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{lw}" HEIGHT="{lh}"> </TD>'
         label = f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
-        out.append(f"{_q(e.source)} -> {_q(e.target)} [id=e{i} label={label}];")
+        out.append(f"n{index[e.source]} -> n{index[e.target]} [id=e{i} label={label}];")
     out.append("}")
     return "\n".join(out)
 
@@ -138,11 +137,12 @@ def compute_layout(graph: Graph, rankdir: str | None = None) -> Layout:
 
     nodes: dict[str, Box] = {}
     for obj in data.get("objects", []):
-        if "pos" not in obj:
+        if "pos" not in obj or not obj["name"].startswith("n"):
             continue  # subgraphs
         x, y = flip(*_pt(obj["pos"]))
         w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
-        nodes[obj["name"]] = Box(round(x - w / 2, 2), round(y - h / 2, 2), round(w, 2), round(h, 2))
+        node_id = graph.nodes[int(obj["name"][1:])].id
+        nodes[node_id] = Box(round(x - w / 2, 2), round(y - h / 2, 2), round(w, 2), round(h, 2))
 
     by_id = {e.get("id"): e for e in data.get("edges", [])}
     nd = {n.id: n for n in graph.nodes}

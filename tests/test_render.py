@@ -1,0 +1,451 @@
+"""Render layer: SVG structure and content per phase, the layout that stays put, escaping, DOT/JSON/PNG output,
+missing Graphviz. Expectations are derived from the hand-built input snapshots (tests/render_fixtures.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+
+from app import render as R
+from app.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
+from app.render import layout as layout_mod
+from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
+from app.render.theme import THEMES
+from app.snapshot import Graph, Node, step_to_dict
+from tests.render_fixtures import lecture04_step, png_header, tensor_graph
+
+NS = "{http://www.w3.org/2000/svg}"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+
+
+def svg_of(obj, **kw) -> ET.Element:
+    return ET.fromstring(render(obj, **kw))
+
+
+def node_groups(root: ET.Element) -> dict[str, ET.Element]:
+    return {g.get("data-node-id"): g for g in root.iter(f"{NS}g") if g.get("data-node-id") is not None}
+
+
+def texts(el: ET.Element) -> str:
+    """All visible text of an element, titles (tooltips) excluded."""
+    out = []
+    for t in el.iter(f"{NS}text"):
+        out.append(" ".join(s.strip() for s in t.itertext() if s.strip()))
+    return " | ".join(out)
+
+
+def g4(x: float) -> str:
+    """The lecture's numbers to 4 significant digits, computed independently of app.render.format."""
+    return f"{x:.4g}"
+
+
+@pytest.fixture
+def cache() -> LayoutCache:
+    return LayoutCache(maxsize=8)
+
+
+# --- structure ---------------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_svg_is_standalone_valid_xml(cache):
+    data = render(lecture04_step(0), cache=cache)
+    root = ET.fromstring(data)
+    assert root.tag == f"{NS}svg"
+    assert root.get("viewBox") and root.get("width") and root.get("height")
+    w, h = float(root.get("width")), float(root.get("height"))
+    assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}" and w > 100 and h > 100
+    assert root.find(f"{NS}title") is not None and "step 0" in root.find(f"{NS}title").text
+    text = data.decode()
+    for banned in ("<style", "foreignObject", "var(", "href", "url(", "@import", "dominant-baseline", "<script"):
+        assert banned not in text, banned
+    assert "DejaVu Sans" in root.get("font-family")
+
+
+@needs_dot
+def test_named_nodes_with_values_are_present(cache):
+    step = lecture04_step(1)  # x=2, y=4, w=1.02 after one update
+    root = svg_of(step, cache=cache)
+    groups = node_groups(root)
+    assert set(groups) == {n.id for n in step.graph.nodes}
+    for n in step.graph.nodes:
+        g = groups[n.id]
+        assert g.get("id") == n.id
+        assert n.kind in g.get("class").split()
+        shown = texts(g)
+        if n.kind == "op":
+            assert n.op in shown and n.grad_fn in shown
+        elif n.name:
+            assert n.name in shown
+        assert g4(n.value) in shown, (n.id, shown)
+        assert g.find(f"{NS}title") is not None
+    assert "loss" in groups["loss"].get("class").split()
+    # the loss value and the step in the header
+    assert g4(step.loss) in texts(root) and "Step 1" in texts(root)
+
+
+@needs_dot
+def test_edges_carry_source_and_target(cache):
+    step = lecture04_step(0)
+    root = svg_of(step, cache=cache)
+    edges = [(g.get("data-source"), g.get("data-target")) for g in root.iter(f"{NS}g") if g.get("data-source")]
+    assert sorted(edges) == sorted((e.source, e.target) for e in step.graph.edges)
+
+
+@needs_dot
+def test_node_order_is_exposed_for_the_page(cache):
+    step = lecture04_step(0)
+    groups = node_groups(svg_of(step, cache=cache))
+    for n in step.graph.nodes:
+        assert groups[n.id].get("data-order") == (str(n.order) if n.order is not None else None)
+
+
+# --- the layout stays put --------------------------------------------------------------------------------
+
+
+def geometry(data: bytes) -> dict[str, str]:
+    root = ET.fromstring(data)
+    geo = {f"node:{k}": g.get("transform") for k, g in node_groups(root).items()}
+    for g in root.iter(f"{NS}g"):
+        if g.get("data-source"):
+            geo[f"edge:{g.get('data-source')}->{g.get('data-target')}"] = g.find(f"{NS}path").get("d")
+    geo["viewBox"] = root.get("viewBox")
+    return geo
+
+
+@needs_dot
+def test_positions_identical_across_steps_and_no_graphviz_after_first(cache, monkeypatch):
+    first, last = lecture04_step(0), lecture04_step(299)
+    assert first.graph.topology_key() == last.graph.topology_key()
+    assert first.graph.nodes[0].value != last.graph.nodes[0].value  # the numbers did change
+    a = render(first, cache=cache)
+    assert cache.misses == 1
+
+    def boom(*args, **kwargs):
+        raise AssertionError("Graphviz was called for a topology already laid out")
+
+    monkeypatch.setattr(layout_mod, "_run_dot", boom)
+    monkeypatch.setattr(subprocess, "run", boom)
+    monkeypatch.setattr(subprocess, "Popen", boom)
+    b = render(last, cache=cache)
+    for phase in ("forward", "update"):
+        render(last, phase=phase, cache=cache)  # every phase shares the one layout too
+    assert cache.misses == 1
+    assert a != b
+    assert geometry(a) == geometry(b)
+    assert g4(last.params["w"].before) in b.decode()
+
+
+@needs_dot
+def test_phases_and_themes_share_positions(cache):
+    step = lecture04_step(5)
+    base = geometry(render(step, cache=cache))
+    for phase in ("forward", "backward", "update"):
+        for theme in ("light", "dark"):
+            assert geometry(render(step, phase=phase, theme=theme, cache=cache)) == base
+    assert cache.misses == 1
+
+
+@needs_dot
+def test_other_runs_with_same_topology_share_the_layout(cache):
+    render(lecture04_step(0), cache=cache)
+    render(lecture04_step(0, w=-3.5), cache=cache)  # another run: other initial w
+    assert cache.misses == 1
+    render(lecture04_step(0, param_name="v"), cache=cache)  # another topology (a renamed param)
+    assert cache.misses == 2
+
+
+@needs_dot
+def test_layout_fits_every_value(cache):
+    """Labels reserved in the layout hold the widest numbers: boxes are the same for tiny and huge values."""
+    small, huge = lecture04_step(0, w=1.0), lecture04_step(0, w=-1.234567e-300)
+    assert layout_for(small.graph, cache=cache) is layout_for(huge.graph, cache=cache)
+    root = svg_of(huge, cache=cache)
+    for g in node_groups(root).values():
+        rect = g.find(f"{NS}rect")
+        width = float(rect.get("width"))
+        for t in g.iter(f"{NS}tspan"):
+            if t.get("text-anchor") == "end" and t.get("font-family", "").startswith("DejaVu Sans Mono"):
+                chars = len(t.text or "")
+                assert chars * 0.602 * float(t.get("font-size")) < width - 40, (t.text, width)
+
+
+def test_layout_cache_is_bounded():
+    c = LayoutCache(maxsize=2)
+    calls = []
+
+    def fake(graph, rankdir=None):
+        calls.append(graph.topology_key())
+        return layout_mod.Layout(graph.topology_key(), "LR", 0, 0, {}, ())
+
+    orig = layout_mod.compute_layout
+    layout_mod.compute_layout = fake
+    try:
+        graphs = [Graph((Node(id=f"n{i}", kind="data", name=f"n{i}"),), ()) for i in range(3)]
+        for g in graphs:
+            c.get(g)
+        assert len(c) == 2 and c.misses == 3
+        c.get(graphs[2])  # still cached
+        c.get(graphs[0])  # evicted: computed again
+        assert c.misses == 4
+    finally:
+        layout_mod.compute_layout = orig
+
+
+@needs_dot
+def test_real_lecture04_steps_keep_their_positions(cache):
+    pytest.importorskip("torch")
+    scenarios = pytest.importorskip("app.scenarios")
+    run = scenarios.build_run("lecture04", {})
+    s0, s299 = run.step(0), run.step(299)
+    a, b = render(s0, cache=cache), render(s299, cache=cache)
+    assert cache.misses == 1 and a != b
+    assert geometry(a) == geometry(b)
+
+
+# --- phases ------------------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_forward_shows_values_only(cache):
+    step = lecture04_step(0)
+    root = svg_of(step, phase="forward", cache=cache)
+    groups = node_groups(root)
+    for n in step.graph.nodes:
+        shown = texts(groups[n.id])
+        assert g4(n.value) in shown
+        assert "grad" not in shown, shown
+    assert not [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
+    assert THEMES["light"].grad not in render(step, phase="forward", cache=cache).decode()
+
+
+@needs_dot
+def test_backward_shows_gradients_and_chain_rule(cache):
+    step = lecture04_step(1)
+    root = svg_of(step, phase="backward", cache=cache)
+    groups = node_groups(root)
+    for n in step.graph.nodes:
+        if n.kind in ("op", "param"):
+            assert f"grad {g4(n.grad)}" in texts(groups[n.id]), texts(groups[n.id])
+    chains = [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
+    with_grad = [e for e in step.graph.edges if e.grad is not None]
+    assert len(chains) == len(with_grad) > 0
+    shown = [texts(c) for c in chains]
+    for e in with_grad:
+        expect = f"{g4(e.upstream)} | × {g4(e.local)} | = {g4(e.grad)}"
+        assert expect in shown, (expect, shown)
+        assert e.upstream * e.local == pytest.approx(e.grad)  # the fixture itself obeys the chain rule
+    assert "upstream × local = downstream" in texts(root)
+
+
+@needs_dot
+def test_update_shows_before_grad_after(cache):
+    step = lecture04_step(2)
+    p = step.params["w"]
+    root = svg_of(step, phase="update", cache=cache)
+    shown = texts(node_groups(root)["w"])
+    assert f"before {g4(p.before)}" in shown
+    assert f"grad {g4(p.grad)}" in shown
+    assert f"after {g4(p.after)}" in shown
+    assert not [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
+    tip = node_groups(root)["w"].find(f"{NS}title").text
+    assert f"{p.before!r} → {p.after!r}" in tip  # full precision in the tooltip
+
+
+@needs_dot
+def test_accumulated_gradients_show_both(cache):
+    step = lecture04_step(1, grad_accum=-2.0)  # zero_grad off: .grad = this step's + the previous -2
+    p = step.params["w"]
+    assert p.grad != p.grad_step
+    for phase in ("backward", "update"):
+        shown = texts(node_groups(svg_of(step, phase=phase, cache=cache))["w"])
+        assert f"this step {g4(p.grad_step)}" in shown and f"grad {g4(p.grad)}" in shown
+    normal = texts(node_groups(svg_of(lecture04_step(1), cache=cache))["w"])
+    assert "this step" not in normal
+
+
+@needs_dot
+def test_tooltips_carry_full_precision(cache):
+    step = lecture04_step(7)
+    root = svg_of(step, cache=cache)
+    mul = step.graph.node("mul")
+    tip = node_groups(root)["mul"].find(f"{NS}title").text
+    assert repr(mul.value) in tip and repr(mul.grad) in tip
+    assert len(repr(mul.value)) > len(g4(mul.value))  # the label really is the compact one
+
+
+@needs_dot
+def test_bare_graph_renders(cache):
+    graph = lecture04_step(0).graph
+    root = svg_of(graph, phase="update", cache=cache)
+    assert "Autograd graph" in texts(root)
+    assert "after ?" in texts(node_groups(root)["w"])  # no Step, no update to show
+
+
+# --- values of every shape ---------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_non_finite_and_missing_values_render(cache):
+    step = lecture04_step(0)
+    nodes = list(step.graph.nodes)
+    nodes[0] = replace(nodes[0], value=math.nan, grad=math.inf)
+    nodes[2] = replace(nodes[2], value=[-math.inf], grad=None)
+    g = Graph(tuple(nodes), step.graph.edges)
+    root = svg_of(replace(step, graph=g, loss=math.nan), cache=cache)
+    groups = node_groups(root)
+    assert "value nan" in texts(groups["w"]) and "grad inf" in texts(groups["w"])
+    assert "value -inf" in texts(groups["mul"]) and "grad ?" in texts(groups["mul"])
+    assert "loss nan" in texts(root)
+
+
+@needs_dot
+def test_tensor_values_show_shape_and_preview(cache):
+    vals = [[0.5 * i + j for j in range(3)] for i in range(4)]
+    grads = [[-1.0 / (1 + i + j) for j in range(3)] for i in range(4)]
+    root = svg_of(tensor_graph(vals, grads, (4, 3)), cache=cache)
+    a = texts(node_groups(root)["a"])
+    assert "4×3" in a
+    assert "[0, 1, 2" in a and "…]" in a  # first elements, then an ellipsis
+    assert fmt_num(grads[0][0], 3) in a
+
+
+def test_number_format_is_compact_and_bounded():
+    rng = random.Random(4)
+    specials = [0.0, -0.0, 1.0, -2.0, 1e-300, -1.2345678e300, 123456789, math.nan, math.inf, -math.inf, 1 / 3]
+    for x in specials + [rng.uniform(-1, 1) * 10 ** rng.randint(-320, 308) for _ in range(2000)]:
+        s = fmt_num(x)
+        assert len(s) <= NUM_WIDTH, (x, s)
+        if math.isfinite(x) and x != 0:
+            assert float(s) == pytest.approx(x, rel=5e-3), (x, s)
+    assert fmt_num(-2.0) == "-2" and fmt_num(1.0199999809265137) == "1.02" and fmt_num(math.nan) == "nan"
+    assert fmt_num(None) == "?" and fmt_num(True) == "true"
+
+
+def test_preview_is_bounded():
+    rng = random.Random(5)
+    for _ in range(300):
+        n = rng.randint(0, 40)
+        v = [rng.uniform(-1e6, 1e6) for _ in range(n)]
+        for width in (NUM_WIDTH, PREVIEW_WIDTH):
+            assert len(fmt_preview(v, width)) <= width
+    assert fmt_preview([[7.0]]) == "7"  # one-element tensors are numbers
+    assert fmt_preview([]) == "[]"
+
+
+# --- escaping ----------------------------------------------------------------------------------------------
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["<script>", '"&', "a]]>b", "x\\ny", "w'\"<&>"])
+def test_names_are_escaped(cache, name):
+    step = lecture04_step(0, param_name=name)
+    data = render(step, cache=cache)
+    root = ET.fromstring(data)  # still parses
+    g = node_groups(root)[name]
+    assert name in texts(g).split(" | ")[0]  # the header shows the name as text
+    if "<" in name:
+        assert b"<script" not in data
+    dot_src = to_dot(step)
+    proc = subprocess.run(["dot", "-Tsvg"], input=dot_src.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    ET.fromstring(proc.stdout)
+
+
+# --- formats -----------------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_dark_theme_differs(cache):
+    step = lecture04_step(0)
+    light, dark = svg_of(step, theme="light", cache=cache), svg_of(step, theme="dark", cache=cache)
+    bg = lambda r: next(x for x in r.iter(f"{NS}rect") if x.get("class") == "background").get("fill")  # noqa: E731
+    assert bg(light) == THEMES["light"].background and bg(dark) == THEMES["dark"].background != bg(light)
+    assert "theme-dark" in dark.get("class")
+
+
+@needs_dot
+def test_dot_output_is_valid_and_labelled():
+    step = lecture04_step(1)
+    src = render(step, fmt="dot").decode()
+    assert src.startswith("digraph")
+    for n in step.graph.nodes:
+        assert g4(n.value) in src
+    assert "MulBackward0" in src
+    proc = subprocess.run(["dot", "-Tsvg"], input=src.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    root = ET.fromstring(proc.stdout)
+    assert (
+        f"grad {g4(step.graph.node('mul').grad)}" in " ".join(" ".join(t.itertext()) for t in root.iter(f"{NS}text"))
+        or g4(step.graph.node("mul").grad) in proc.stdout.decode()
+    )
+
+
+def test_json_output_is_the_snapshot():
+    step = lecture04_step(0)
+    nodes = list(step.graph.nodes)
+    nodes[0] = replace(nodes[0], grad=math.nan)
+    step = replace(step, graph=Graph(tuple(nodes), step.graph.edges))
+    data = json.loads(render(step, fmt="json"))
+    assert data == json.loads(json.dumps(step_to_dict(step)))
+    assert data["graph"]["nodes"][0]["grad"] == "NaN"
+    assert json.loads(render(step.graph, fmt="json"))["nodes"][0]["id"] == step.graph.nodes[0].id
+
+
+@needs_dot
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="rsvg-convert is not installed")
+def test_png_decodes_at_projector_resolution(cache):
+    step = lecture04_step(0)
+    svg_root = svg_of(step, cache=cache)
+    png = render(step, fmt="png", cache=cache)
+    w, h = png_header(png)
+    sw, sh = float(svg_root.get("width")), float(svg_root.get("height"))
+    assert w >= 2 * sw and h >= 2 * sh
+    assert w / h == pytest.approx(sw / sh, rel=0.02)
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def test_graphviz_missing_names_the_install_commands(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GraphvizMissing) as err:
+        render(lecture04_step(0), cache=LayoutCache())
+    msg = str(err.value)
+    assert "apt-get install graphviz" in msg and "brew install graphviz" in msg and "\n" not in msg
+    assert isinstance(err.value, RenderError)
+
+
+@needs_dot
+def test_rsvg_missing_for_png(monkeypatch, tmp_path, cache):
+    step = lecture04_step(0)
+    render(step, cache=cache)  # layout while dot is still reachable
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GraphvizMissing, match="rsvg-convert"):
+        render(step, fmt="png", cache=cache)
+    assert render(step, cache=cache).startswith(b"<?xml")  # SVG needs no tool once laid out
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"), [({"phase": "sideways"}, "phase"), ({"theme": "neon"}, "theme"), ({"fmt": "gif"}, "fmt")]
+)
+def test_bad_arguments_name_the_field(kw, field):
+    with pytest.raises(RenderError, match=field):
+        render(lecture04_step(0), **kw)
+    with pytest.raises(RenderError):
+        render("not a step")  # type: ignore[arg-type]
+
+
+def test_render_never_imports_torch():
+    code = "import sys, app.render; assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+    assert R.render is render
