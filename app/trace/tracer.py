@@ -92,7 +92,10 @@ class Tracer:
         self._names = {id(v): (k, "param") for k, v in (params or {}).items()}
         self._names.update({id(v): (k, "data") for k, v in (inputs or {}).items()})
         self._keep = [*(params or {}).values(), *(inputs or {}).values()]  # ids stay unique while we trace
-        self._module_of = _parameter_modules(modules or {})
+        self._module_of, self._module_paths = _module_paths(modules or {})
+        self._module_stack: list[str | None] = []  # paths of the nn.Modules whose forward is running
+        self._op_module: dict[Any, str] = {}
+        self._module_hooks: list[Any] = []
         self._local = local_derivatives
         self._recording = True
         self._pending: list[Any] = []
@@ -106,6 +109,10 @@ class Tracer:
         self._modes = (_FunctionRecorder(self), _OutputRecorder(self))
         for mode in self._modes:
             mode.__enter__()
+        # Per-module hooks (not the global ones): only the named modules, only while we trace, any thread safe.
+        for module, path in self._module_paths:
+            self._module_hooks.append(module.register_forward_pre_hook(self._module_entered(path)))
+            self._module_hooks.append(module.register_forward_hook(self._module_left, always_call=True))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -113,6 +120,11 @@ class Tracer:
         for mode in reversed(self._modes):
             mode.__exit__(None, None, None)
         self._modes = None
+        for h in self._module_hooks:
+            h.remove()
+        self._module_hooks.clear()
+        self._module_stack.clear()
+        self._op_module.clear()
         self._values.clear()
         self._extras.clear()
         self._pending.clear()
@@ -123,14 +135,27 @@ class Tracer:
             raise TraceError("nothing traced yet: call loss.backward() inside the `with` block (or capture(loss))")
         return self.graphs[-1]
 
-    # -- recording (called by the modes) ----------------------------------------------------------------
+    # -- recording (called by the modes and module hooks) ----------------------------------------------
+    def _module_entered(self, path: str | None) -> Callable[..., None]:
+        def pre_hook(module: Any, args: Any) -> None:
+            self._module_stack.append(path)
+
+        return pre_hook
+
+    def _module_left(self, module: Any, args: Any, output: Any) -> None:
+        if self._module_stack:
+            self._module_stack.pop()
+
     def _on_call(self, func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
         """After each Python-level torch call: keep the outputs' values and the inputs autograd won't keep."""
         pending, self._pending = self._pending, []
+        module = self._module_stack[-1] if self._module_stack else None
         for t in itertools.chain(pending, _tensors(out)):
             gf = t.grad_fn
             if gf is not None:
                 self._values[(gf, t.output_nr)] = (t, t._version)
+                if module is not None:  # made inside a module's forward: the innermost module owns it
+                    self._op_module.setdefault(gf, module)
         first = next(iter(_tensors(out)), None)
         if first is None or first.grad_fn is None or first.grad_fn in self._extras:
             return
@@ -270,6 +295,7 @@ class Tracer:
             grad=rec.grad_out,
             is_loss=is_loss,
             order=rec.order,
+            module=self._op_module.get(gf),
         )
 
     def _value_of(self, gf: Any) -> tuple[Any, tuple[int, ...]]:
@@ -357,13 +383,26 @@ def _tensors(out: Any) -> Iterable[torch.Tensor]:
                 yield o
 
 
-def _parameter_modules(modules: Mapping[str, Any]) -> dict[int, str]:
-    """id(parameter) -> the path of the module that owns it directly, for clusters."""
+def _module_paths(modules: Mapping[str, Any]) -> tuple[dict[int, str], list[tuple[Any, str | None]]]:
+    """id(parameter) -> path of the module that owns it directly; and every (sub)module with its path.
+
+    `{"model": net}` gives `model`, `model.fc1`, ...; the root path "" (`{"": net}`) is no cluster of its own,
+    so `named_parameters()` names and module paths agree: `linear.weight` belongs to `linear`.
+    """
     owner: dict[int, str] = {}
-    for path, module in modules.items():
-        for p in module.parameters(recurse=False):
-            owner[id(p)] = path
-    return owner
+    paths: list[tuple[Any, str | None]] = []
+    seen: set[int] = set()
+    for root, module in modules.items():
+        for sub, m in module.named_modules(prefix=root):
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            path = sub or None
+            paths.append((m, path))
+            if path is not None:
+                for p in m.parameters(recurse=False):
+                    owner.setdefault(id(p), path)
+    return owner, paths
 
 
 class _FunctionRecorder(TorchFunctionMode):
