@@ -37,9 +37,9 @@ class Run:
         self.scenario.train(self.params, rec)
         return rec
 
-    @property
+    @cached_property
     def step_count(self) -> int:
-        return len(self.history.steps)
+        return self.scenario.step_count(self.params)
 
     @property
     def log_text(self) -> str:
@@ -67,16 +67,23 @@ class Run:
         self._check(stop - 1)
         missing = [k for k in range(start, stop) if k not in self._snapshots]
         if missing:
-            rec = Recorder(trace=range(missing[0], missing[-1] + 1), stop=missing[-1] + 1)
-            with contextlib.suppress(ReplayDone):
-                self.scenario.train(self.params, rec)
-            for k, snap in rec.snapshots.items():
-                self._remember(k, snap)
+            self._replay(range(missing[0], missing[-1] + 1))
         found = []
         for k in range(start, stop):
             self._snapshots.move_to_end(k)
             found.append(self._snapshots[k])
         return found
+
+    def _replay(self, wanted: range) -> None:
+        """Run the loop again, tracing the wanted steps; a replay to the end doubles as the history."""
+        to_the_end = wanted.stop >= self.step_count
+        rec = Recorder(trace=wanted, stop=None if to_the_end else wanted.stop)
+        with contextlib.suppress(ReplayDone):
+            self.scenario.train(self.params, rec)
+        if to_the_end and "history" not in self.__dict__:
+            self.__dict__["history"] = rec  # cached_property's slot: the same loop, the same numbers
+        for k, snap in rec.snapshots.items():
+            self._remember(k, snap)
 
     def _remember(self, k: int, snap: Step) -> None:
         self._snapshots[k] = snap
