@@ -1,0 +1,64 @@
+"""The app factory: settings in, FastAPI app out. No import-time state; each app has its own caches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from app.web import routes_meta, routes_runs
+from app.web.errors import install_error_handlers
+from app.web.middleware import BodyLimit, NoSniff
+from app.web.responses import SafeJSONResponse
+from app.web.runs import RunStore
+from app.web.settings import Settings
+
+log = logging.getLogger("backprop_lens.web")
+
+DESCRIPTION = """
+See backpropagation happen in real PyTorch. A **run** is a scenario with concrete parameters; its **id** encodes
+that configuration, so `/api/runs/{id}/...` URLs are pure functions: the same bytes from any server process, after
+any restart (strong `ETag`, `Cache-Control: immutable`, `304` on `If-None-Match`).
+
+Errors: `404` for unknown run ids and steps, `422` naming the bad field, `413` for bodies over 64 KiB; never a `500`.
+Non-finite numbers (a diverging run) are the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = RunStore(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:
+            try:
+                await run_in_threadpool(store.warm_up)
+            except Exception:  # a slow first request is better than no server
+                log.exception("warm-up failed")
+        yield
+
+    app = FastAPI(
+        title=settings.title,
+        description=DESCRIPTION,
+        version="0.1.0",
+        default_response_class=SafeJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.scenarios = routes_meta.scenario_list()
+    app.state.templates = Jinja2Templates(directory=str(settings.templates_dir))
+    install_error_handlers(app)
+    app.include_router(routes_meta.router)
+    app.include_router(routes_runs.router)
+    if settings.static_dir.is_dir():
+        app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoSniff)  # added last = outermost: also on 413s and errors
+    return app

@@ -1,0 +1,34 @@
+"""Typed dependencies. All `async def`: FastAPI runs sync dependencies in the threadpool, and these are cheap."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from app.web.runs import RunRef, RunStore
+from app.web.settings import Settings
+
+
+async def get_store(request: Request) -> RunStore:
+    return request.app.state.store
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[RunStore, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_run_ref(
+    store: StoreDep,
+    run_id: Annotated[
+        str, Path(description="a run id from POST /api/runs (it encodes the configuration)", examples=["lecture04"])
+    ],
+) -> RunRef:
+    return store.resolve(run_id)
+
+
+RunDep = Annotated[RunRef, Depends(get_run_ref)]

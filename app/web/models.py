@@ -1,0 +1,232 @@
+"""Request and response models: the API's typed contract and its OpenAPI documentation (with examples).
+
+Responses under /api/runs/{id}/... are served as cached bytes; these models document their shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Value = Annotated[
+    Any,
+    Field(
+        description="As `tensor.tolist()` gives it: a number (0-d tensor) or nested lists; "
+        'non-finite numbers as the strings "NaN", "Infinity", "-Infinity"; null when unknown.',
+        examples=[-2.0],
+    ),
+]
+Format = Literal["svg", "png", "dot", "json"]
+PhaseName = Literal["forward", "backward", "update"]
+ThemeName = Literal["light", "dark"]
+
+LECTURE04_DEFAULTS = {
+    "lr": 0.01,
+    "epochs": 100,
+    "x": [1.0, 2.0, 3.0],
+    "y": [2.0, 4.0, 6.0],
+    "zero_grad": True,
+    "w": 1.0,
+}
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ScenarioInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "lecture04",
+                    "title": "Lecture 04: y_hat = x * w",
+                    "description": "Per-sample SGD on (x * w - y) ** 2, exactly the lecture's script.",
+                    "params": LECTURE04_DEFAULTS,
+                    "schema": {"title": "Lecture04Params", "type": "object", "properties": {"lr": {"type": "number"}}},
+                }
+            ]
+        }
+    )
+    id: str
+    title: str
+    description: str
+    params: dict[str, Any] = Field(description="the default parameters")
+    params_schema: dict[str, Any] = Field(alias="schema", description="JSON schema of the parameters")
+
+
+class RunRequest(BaseModel):
+    """A scenario and the parameters that differ from its defaults (any subset; unknown names are refused)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"scenario": "lecture04", "params": {}},
+                {"scenario": "lecture04", "params": {"lr": 0.02, "epochs": 10}},
+                {"scenario": "quadratic", "params": {"w1": 0.5, "x": [1.0, 2.0], "y": [3.0, 5.0]}},
+            ]
+        },
+    )
+    scenario: str = Field(max_length=64, description="a scenario id from GET /api/scenarios", examples=["lecture04"])
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="parameters, validated strictly against the scenario's schema (no strings for numbers)",
+        examples=[{"lr": 0.02}],
+    )
+
+
+class RunCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "lecture04",
+                    "scenario": "lecture04",
+                    "params": LECTURE04_DEFAULTS,
+                    "steps": 300,
+                    "epochs": 100,
+                    "steps_per_epoch": 3,
+                    "diverged_at": None,
+                    "url": "/api/runs/lecture04",
+                }
+            ]
+        }
+    )
+    id: str = Field(description="encodes the configuration: resolves on any server process, after any restart")
+    scenario: str
+    params: dict[str, Any] = Field(description="all parameters, validated")
+    steps: int
+    epochs: int
+    steps_per_epoch: int
+    diverged_at: int | None = Field(description="first step whose loss or parameters are not finite, or null")
+    url: str
+
+
+class ParamStateOut(BaseModel):
+    before: Value
+    grad: Value = Field(description="`.grad` after backward")
+    after: Value
+    grad_step: Value = Field(description="this backward's own contribution to `.grad`")
+
+
+class HistoryStep(BaseModel):
+    step: int
+    epoch: int
+    sample: int | None
+    inputs: dict[str, Value]
+    loss: Value
+    prediction: Value = Field(description="the model's prediction at x = 4 after this step's update")
+    params: dict[str, ParamStateOut]
+
+
+class ProgressOut(BaseModel):
+    epoch: int
+    loss: Value
+
+
+class PredictionOut(BaseModel):
+    x: Value
+    value: Value
+
+
+class RunSummary(BaseModel):
+    id: str
+    scenario: str
+    params: dict[str, Any]
+    steps: int
+    epochs: int
+    diverged_at: int | None
+    history: list[HistoryStep]
+    progress: list[ProgressOut]
+    predictions: dict[Literal["before", "after"], PredictionOut]
+
+
+class NodeOut(BaseModel):
+    id: str = Field(description="stable across the steps of a run", examples=["w"])
+    kind: Literal["param", "data", "const", "op"]
+    name: str | None = None
+    op: str | None = Field(None, description="readable operator", examples=["*"])
+    grad_fn: str | None = Field(None, examples=["MulBackward0"])
+    shape: list[int]
+    value: Value
+    grad: Value
+    grad_step: Value = None
+    is_loss: bool = False
+    order: int | None = None
+    module: str | None = None
+
+
+class EdgeOut(BaseModel):
+    source: str
+    target: str
+    slot: int = 0
+    grad: Value = Field(description="the gradient sent back along this edge = upstream x local")
+    upstream: Value = None
+    local: Value = None
+
+
+class GraphOut(BaseModel):
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+
+
+class StepOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "step": 0,
+                    "epoch": 0,
+                    "sample": 0,
+                    "loss": 1.0,
+                    "inputs": {"x": 1.0, "y": 2.0},
+                    "params": {"w": {"before": [1.0], "grad": [-2.0], "after": [1.02], "grad_step": [-2.0]}},
+                    "graph": {"nodes": [], "edges": []},
+                }
+            ]
+        }
+    )
+    step: int
+    epoch: int
+    sample: int | None
+    loss: Value
+    inputs: dict[str, Value]
+    params: dict[str, ParamStateOut]
+    graph: GraphOut
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    field: str = Field(description="the bad field, e.g. `lr` or `x.2`")
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": [
+                        {
+                            "loc": ["body", "params", "lr"],
+                            "field": "lr",
+                            "msg": "Input should be greater than 0",
+                            "type": "invalid",
+                        }
+                    ],
+                    "message": "lr: Input should be greater than 0",
+                }
+            ]
+        }
+    )
+    detail: list[ErrorItem]
+    message: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "unknown run id, scenario or step"},
+    422: {"model": ErrorOut, "description": "bad input; `field` names it"},
+}

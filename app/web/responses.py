@@ -1,0 +1,58 @@
+"""JSON that never contains bare NaN, and immutable bodies with strong ETags and 304s."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from app.snapshot import to_jsonable
+
+JSON = "application/json"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def dumps(content: Any) -> bytes:
+    """Our one JSON encoder: non-finite numbers as strings (to_jsonable), and allow_nan=False as the guard."""
+    return json.dumps(to_jsonable(content), allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class SafeJSONResponse(JSONResponse):
+    """The app's default response class: `dumps` instead of Starlette's json.dumps (which emits bare NaN)."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A response body that is a pure function of its URL, with its strong ETag computed once."""
+
+    content: bytes
+    media_type: str
+    etag: str
+
+    @classmethod
+    def of(cls, content: bytes, media_type: str) -> Body:
+        return cls(content, media_type, '"' + hashlib.sha256(content).hexdigest()[:32] + '"')
+
+    def __len__(self) -> int:
+        return len(self.content)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    # RFC 9110: If-None-Match uses weak comparison, so W/"x" matches "x"; "*" matches any current representation.
+    candidates = [c.strip() for c in if_none_match.split(",")]
+    return any(c == "*" or c.removeprefix("W/") == etag for c in candidates)
+
+
+def immutable(request: Request, body: Body, *, status_code: int = 200) -> Response:
+    headers = {"ETag": body.etag, "Cache-Control": IMMUTABLE}
+    inm = request.headers.get("if-none-match")
+    if inm is not None and _matches(inm, body.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body.content, status_code=status_code, media_type=body.media_type, headers=headers)

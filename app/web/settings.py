@@ -1,0 +1,28 @@
+"""The web app's settings: one explicit, immutable object passed to `create_app` (no globals, no env magic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The repository's top level: app/web/settings.py -> app/web -> app -> top.
+_TOP = Path(__file__).resolve().parent.parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    title: str = "backprop-lens"
+    # Computed runs, bounded twice: by count and by their total steps (a step's history is a few hundred bytes).
+    run_cache_entries: int = 32
+    run_cache_steps: int = 400_000
+    # Response bodies that are pure functions of the URL (images, step JSON, summaries, logs), bounded by bytes.
+    body_cache_entries: int = 8192
+    body_cache_bytes: int = 128 * 1024 * 1024
+    # Decoded, validated run ids (cheap, but they are asked for on every request).
+    id_cache_entries: int = 4096
+    max_body_bytes: int = 64 * 1024
+    max_batch_steps: int = 500
+    static_dir: Path = field(default_factory=lambda: _TOP / "static")
+    templates_dir: Path = field(default_factory=lambda: _TOP / "templates")
+    # Build the default run and trace one step at start-up: the first trace imports torch._dynamo (~3 s).
+    warm_up: bool = True
