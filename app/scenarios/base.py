@@ -75,12 +75,21 @@ class Recorder:
     snapshots: dict[int, Step] = field(default_factory=dict)
 
     @contextlib.contextmanager
-    def tracing(self, index: int, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> Iterator[Tracer | None]:
-        """Wrap one step's forward and backward: a tracer when the step is wanted, nothing otherwise."""
+    def tracing(
+        self,
+        index: int,
+        params: Mapping[str, Any],
+        inputs: Mapping[str, Any],
+        modules: Mapping[str, Any] | None = None,
+    ) -> Iterator[Tracer | None]:
+        """Wrap one step's forward and backward: a tracer when the step is wanted, nothing otherwise.
+
+        `modules` ({path: nn.Module}) lets the graph group nodes by the module they belong to.
+        """
         if index not in self.trace:
             yield None
             return
-        with Tracer(params=params, inputs=inputs) as tracer:
+        with Tracer(params=params, inputs=inputs, modules=modules) as tracer:
             yield tracer
 
     def record(self, step: StepRecord, tracer: Tracer | None) -> None:

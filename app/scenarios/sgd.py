@@ -37,6 +37,7 @@ class SgdParams(ScenarioParams):
 
 
 Model = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
+Loss = Callable[[torch.Tensor, Any, Any, Mapping[str, torch.Tensor]], torch.Tensor]
 
 
 class PerSampleSgd(Scenario):
@@ -48,17 +49,30 @@ class PerSampleSgd(Scenario):
     def forward(x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
+    def model(self, params: Any) -> Model:
+        """The forward function for these parameters (the custom scenario builds it from an expression)."""
+        return self.forward
+
+    def loss(self, params: Any) -> Loss:
+        """The per-sample loss `(y_hat, y, x, tensors) -> tensor`; the lecture's squared error by default."""
+        return lambda y_hat, y, x, p: (y_hat - y) ** 2
+
+    def initial_values(self, params: Any) -> dict[str, float]:
+        """Initial parameter values in declaration order (that order is the grad line's order)."""
+        return {name: float(getattr(params, name)) for name in self.param_names}
+
     def train(self, params: Any, rec: Recorder) -> None:
         tensors = self._init_params(params)
+        model, loss_of = self.model(params), self.loss(params)
         contributions: dict[str, Any] = {}
         for name, t in tensors.items():  # the gradient each backward sends, before it is accumulated
             t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
 
         def forward(x: Any) -> torch.Tensor:
-            return self.forward(x, tensors)
+            return model(x, tensors)
 
         def loss(x: Any, y: Any) -> torch.Tensor:
-            return (forward(x) - y) ** 2
+            return loss_of(forward(x), y, x, tensors)
 
         rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
         rec.line(f"predict (before training) {PREDICT_X} {rec.predictions[-1].value}")
@@ -92,8 +106,8 @@ class PerSampleSgd(Scenario):
 
     def _init_params(self, params: Any) -> dict[str, torch.Tensor]:
         tensors = {}
-        for name in self.param_names:
-            t = torch.tensor([float(getattr(params, name))])
+        for name, value in self.initial_values(params).items():
+            t = torch.tensor([value])
             t.requires_grad = True
             tensors[name] = t
         return tensors
