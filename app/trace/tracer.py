@@ -187,7 +187,7 @@ class Tracer:
         counter = itertools.count()
         handles = [gf.register_hook(_hook(records[gf], counter)) for gf in walk.order]
         # Local derivatives before the real backward frees the saved tensors they need.
-        locals_ = {gf: self._local_derivatives(gf) for gf in walk.op_nodes} if self._local else {}
+        locals_ = self._local_derivatives(walk.op_nodes) if self._local else {}
         try:
             result = func(*args, **kwargs)
         finally:
@@ -217,15 +217,19 @@ class Tracer:
         return walk
 
     @staticmethod
-    def _local_derivatives(gf: Any) -> list[Any]:
-        """The node's backward applied to ones: d(output)/d(input) for elementwise ops, a VJP with ones else."""
-        try:
-            ones = [torch.ones(m.shape, dtype=m.dtype) for m in gf._input_metadata]
-            with torch.no_grad():
-                out = gf(*ones)
-        except Exception:  # nodes that cannot be called twice or take no ones: show no local derivative
-            return []
-        return [plain(t) for t in (out if isinstance(out, tuple) else (out,))]
+    def _local_derivatives(nodes: list[Any]) -> dict[Any, list[Any]]:
+        """Each node's backward applied to ones: d(output)/d(input) for elementwise ops, a VJP with ones else."""
+        ones: dict[tuple[Any, Any], torch.Tensor] = {}  # one tensor per shape and dtype: backward reads, never writes
+        found: dict[Any, list[Any]] = {}
+        with torch.no_grad():
+            for gf in nodes:
+                try:
+                    args = [_ones(ones, m.shape, m.dtype) for m in gf._input_metadata]
+                    out = gf(*args)
+                except Exception:  # nodes that cannot be called twice or take no ones: show no local derivative
+                    continue
+                found[gf] = [plain(t) for t in (out if isinstance(out, tuple) else (out,))]
+        return found
 
     # -- building the snapshot -------------------------------------------------------------------------
     def _build(self, walk: _Walk, records: Mapping[Any, _NodeRecord], locals_: Mapping[Any, list[Any]]) -> Graph:
@@ -363,6 +367,13 @@ def _hook(rec: _NodeRecord, counter: Iterable[int]) -> Callable[..., None]:
         rec.grad_in = [plain(g) for g in grad_inputs]
 
     return hook
+
+
+def _ones(cache: dict[tuple[Any, Any], torch.Tensor], shape: Any, dtype: Any) -> torch.Tensor:
+    key = (tuple(shape), dtype)
+    if key not in cache:
+        cache[key] = torch.ones(key[0], dtype=dtype)
+    return cache[key]
 
 
 def _exponent(gf: Any) -> Any:
