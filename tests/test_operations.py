@@ -1,0 +1,35 @@
+"""The Dockerfile cannot be built on these machines: it is linted (hadolint) and its promises checked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_hadolint_passes() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run([hadolint, "Dockerfile"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_keeps_its_promises() -> None:
+    assert re.search(r"^FROM python:3\.\d+-slim", DOCKERFILE, re.M)
+    assert "graphviz" in DOCKERFILE
+    user = re.findall(r"^USER (\S+)", DOCKERFILE, re.M)
+    assert user and user[-1].split(":")[0] not in {"0", "root"}
+    assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", DOCKERFILE, re.M)
+    assert '"--host", "0.0.0.0"' in DOCKERFILE
+
+
+def test_dockerfile_pins_the_same_torch_as_the_setup() -> None:
+    pin = re.search(r"^torch==(\S+)", (ROOT / "constraints.txt").read_text(), re.M)
+    assert pin and f"torch=={pin.group(1)}" in DOCKERFILE
+
+
+def test_readme_documents_docker_run() -> None:
+    assert "docker run" in (ROOT / "README.md").read_text() and "-p 8000:8000" in (ROOT / "README.md").read_text()
