@@ -11,11 +11,31 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.scenarios.affine import Affine
 from app.scenarios.base import MAX_STEPS, Recorder, Scenario, ScenarioParams, StepRecord
+from app.scenarios.custom import Custom
+from app.scenarios.gd_vs_sgd import GdVsSgd
 from app.scenarios.lecture import Lecture04, Quadratic
+from app.scenarios.linear_module import LinearModule
+from app.scenarios.logistic import Logistic
 from app.scenarios.run import Run, StepOutOfRange
+from app.scenarios.softmax import Softmax
+from app.scenarios.two_layer import TwoLayer
 
-SCENARIOS: dict[str, Scenario] = {s.id: s for s in (Lecture04(), Quadratic())}
+SCENARIOS: dict[str, Scenario] = {
+    s.id: s
+    for s in (
+        Lecture04(),
+        Quadratic(),
+        Affine(),
+        GdVsSgd(),
+        LinearModule(),
+        Logistic(),
+        TwoLayer(),
+        Softmax(),
+        Custom(),
+    )
+}
 
 
 class UnknownScenario(LookupError):

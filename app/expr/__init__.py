@@ -1,0 +1,16 @@
+"""A small, safe expression language for user-typed models and losses.
+
+    expr = compile_expr("w1*x*x + w2*x + b", names=("x", "w1", "w2", "b"), field="model")
+    y_hat = expr({"x": x, "w1": w1, "w2": w2, "b": b})     # real torch operations
+
+Text is parsed with `ast` and checked against a whitelist (numbers, declared names, + - * / **, unary -,
+parentheses, calls of a few torch functions); the checked tree becomes a tree of closures calling torch.
+Nothing is ever passed to eval/exec/compile(). Every refusal is an `ExprError` naming the field and the
+offending part of the text.
+"""
+
+from app.expr.check import LIMITS, ExprError, Limits, check
+from app.expr.compile import Expr, compile_expr
+from app.expr.functions import FUNCTIONS
+
+__all__ = ["FUNCTIONS", "LIMITS", "Expr", "ExprError", "Limits", "check", "compile_expr"]

@@ -1,0 +1,138 @@
+"""Full-batch training of an nn.Module with a torch.optim optimizer: Lectures 05, 06, 09 and the two-layer net.
+
+One step per epoch, in Lecture 05's order: forward, loss, (print), optimizer.zero_grad(), backward,
+optimizer.step(). Everything a run depends on is built afresh inside `train` from the parameters, with the
+seed applied, so replaying step k (which re-runs `train` from the start) gives the very same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import Field
+
+from app.scenarios.base import MAX_STEPS, Prediction, Progress, Recorder, Scenario, ScenarioParams, StepRecord
+from app.snapshot import ParamState
+
+OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
+
+# torch.manual_seed sets the process-wide generator: one seeded construction at a time, and the caller's
+# generator state is restored afterwards (fork_rng) so that a run never disturbs anybody else's randomness.
+_SEED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_optimizer(name: str, params: Any, lr: float) -> torch.optim.Optimizer:
+    """The optimizer a student would write, with PyTorch's defaults apart from lr (momentum 0.9 for SGD)."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+class BatchParams(ScenarioParams):
+    lr: float = Field(0.01, gt=0, le=100, allow_inf_nan=False, description="learning rate")
+    epochs: int = Field(100, ge=1, le=10_000, description="full-batch steps (one per epoch)")
+    optimizer: OptimizerName = Field(
+        "sgd", description="torch.optim optimizer: sgd, momentum (SGD with momentum 0.9), adam, adagrad, rmsprop"
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="torch.manual_seed before the model is built")
+    zero_grad: bool = Field(True, description="optimizer.zero_grad() before each backward (off: gradients add up)")
+
+    def data_points(self) -> int:
+        return 1
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        if self.epochs * self.data_points() > MAX_STEPS:
+            return [("epochs", f"epochs x data points must be at most {MAX_STEPS}")]
+        return []
+
+
+@dataclass
+class Setup:
+    """What one run trains: built fresh (and seeded) by every `train` call."""
+
+    model: torch.nn.Module
+    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+class FullBatch(Scenario):
+    """Subclasses build the setup and word the log; the loop is shared."""
+
+    predict_x: ClassVar[float | None] = 4.0  # the model's output here is each step's `prediction`
+
+    def build(self, params: Any) -> Setup:
+        raise NotImplementedError
+
+    def epoch_line(self, epoch: int, loss: float, params: Any) -> str | None:
+        return f"Epoch: {epoch} | Loss: {loss} "
+
+    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+        return []
+
+    def predict(self, s: Setup) -> Any:
+        if self.predict_x is None:
+            return None
+        with torch.no_grad():
+            return s.model(torch.tensor([[self.predict_x]])).item()
+
+    def train(self, params: Any, rec: Recorder) -> None:
+        with seeded(params.seed):
+            s = self.build(params)
+        named = dict(s.model.named_parameters())
+        optimizer = make_optimizer(params.optimizer, named.values(), params.lr)
+        contributions: dict[str, Any] = {}
+        for name, t in named.items():  # the gradient each backward sends, before it is accumulated
+            t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
+        if self.predict_x is not None:
+            rec.predictions.append(Prediction("before", self.predict_x, self.predict(s)))
+        for epoch in range(params.epochs):
+            before = {n: t.tolist() for n, t in named.items()}
+            with rec.tracing(epoch, named, {"x": s.x, "y": s.y}, modules={"": s.model}) as tracer:
+                y_pred = s.model(s.x)
+                loss = s.criterion(y_pred, s.y)
+                line = self.epoch_line(epoch, loss.item(), params)
+                if line is not None:
+                    rec.line(line)
+                if params.zero_grad:
+                    optimizer.zero_grad()
+                loss.backward()
+            grads = {n: t.grad.tolist() for n, t in named.items()}
+            optimizer.step()
+            states = {
+                n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))
+                for n, t in named.items()
+            }
+            # inputs stay empty: the data is the same at every step and shown by the graph's data nodes.
+            record = StepRecord(epoch, epoch, None, {}, loss.item(), states, self.predict(s))
+            rec.record(record, tracer)
+            rec.progress.append(Progress(epoch, record.loss))
+        if self.predict_x is not None:
+            rec.predictions.append(Prediction("after", self.predict_x, self.predict(s)))
+        for line in self.closing_lines(s, params):
+            rec.line(line)
+
+
+def column(values: list[float]) -> torch.Tensor:
+    """[1, 2, 3] -> tensor([[1.], [2.], [3.]]): one sample per row, as nn.Linear(1, ...) expects."""
+    return torch.tensor([[float(v)] for v in values])

@@ -1,0 +1,116 @@
+"""Lecture 03 ("Gradient Descent"): full-batch gradient descent on the mean loss beside per-sample SGD.
+
+`mode` picks the run that is stepped through and traced: `gd` (one step per epoch; x and y are tensors, so
+the graph shows the `MeanBackward0` over all samples) or `sgd` (one step per sample, exactly Lecture 04's loop).
+The other method runs on the same data alongside, and every epoch line shows both, measured the same way:
+w after the epoch and the mean loss over all samples at the start of the epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from app.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord
+from app.scenarios.sgd import PREDICT_X, SgdParams
+from app.snapshot import ParamState
+from app.trace import Datum
+
+Mode = Literal["gd", "sgd"]
+
+
+class GdVsSgdParams(SgdParams):
+    w: Finite = Field(1.0, description="initial weight")
+    mode: Mode = Field("gd", description="which run to step through: gd (full batch, mean loss) or sgd (per sample)")
+    zero_grad: bool = Field(True, description="zero the gradient after each update (off: it accumulates)")
+
+    def steps_per_epoch(self) -> int:
+        return 1 if self.mode == "gd" else len(self.x)
+
+
+class GdVsSgd(Scenario):
+    id = "gd_vs_sgd"
+    title = "Lecture 03: gradient descent vs. per-sample SGD"
+    description = (
+        "y_hat = x * w. Full-batch gradient descent on mean((x * w - y) ** 2), one step per epoch, beside "
+        "per-sample SGD on the same data; the log shows both."
+    )
+    Params = GdVsSgdParams
+
+    def train(self, params: Any, rec: Recorder) -> None:
+        other: Mode = "sgd" if params.mode == "gd" else "gd"
+        beside = _train(other, params, None)
+        _train(params.mode, params, rec, beside)
+
+
+def _train(
+    mode: Mode, params: Any, rec: Recorder | None, beside: list[tuple[float, float]] | None = None
+) -> list[tuple[float, float]]:
+    """One method's run; with a recorder it logs, records and traces. Returns (w after, mean loss before) per epoch."""
+    w = torch.tensor([float(params.w)])
+    w.requires_grad = True
+    contribution: list[Any] = [None]
+    w.register_hook(lambda g: contribution.__setitem__(0, g.tolist()))
+    x_all, y_all = torch.tensor(params.x), torch.tensor(params.y)
+
+    def forward(x: Any) -> torch.Tensor:
+        return x * w
+
+    def mean_loss() -> float:
+        with torch.no_grad():
+            return ((forward(x_all) - y_all) ** 2).mean().item()
+
+    def update() -> None:
+        w.data = w.data - params.lr * w.grad.data
+        if params.zero_grad:
+            w.grad.data.zero_()
+
+    if rec is not None:
+        rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
+        rec.line(f"Prediction (before training) {PREDICT_X} {rec.predictions[-1].value}")
+    results: list[tuple[float, float]] = []
+    k = 0
+    for epoch in range(params.epochs):
+        cost = mean_loss()
+        if mode == "gd":
+            batches = [(None, x_all, y_all)]
+        else:
+            batches = [(i, Datum(x), Datum(y)) for i, (x, y) in enumerate(zip(params.x, params.y, strict=True))]
+        for sample, x, y in batches:
+            before = w.tolist()
+            if rec is None:
+                l = _loss(mode, forward(x), y)  # noqa: E741 — the lecture's name
+                l.backward()
+                update()
+                continue
+            with rec.tracing(k, {"w": w}, {"x": x, "y": y}) as tracer:
+                l = _loss(mode, forward(x), y)  # noqa: E741
+                l.backward()
+            grad = w.grad.tolist()
+            if mode == "sgd":
+                rec.line(f"\tgrad: {x} {y} {w.grad.item()}")
+            update()
+            with torch.no_grad():
+                prediction = forward(PREDICT_X).item()
+            inputs = {"x": float(x), "y": float(y)} if sample is not None else {}
+            state = ParamState(before=before, grad=grad, after=w.tolist(), grad_step=contribution[0])
+            rec.record(StepRecord(k, epoch, sample, inputs, l.item(), {"w": state}, prediction), tracer)
+            k += 1
+        results.append((w.item(), cost))
+        if rec is not None:
+            rec.progress.append(Progress(epoch, cost))
+            pair = {mode: results[-1], ("sgd" if mode == "gd" else "gd"): beside[epoch] if beside else (None, None)}
+            rec.line(
+                f"Epoch: {epoch} | GD: w= {pair['gd'][0]} loss= {pair['gd'][1]} "
+                f"| SGD: w= {pair['sgd'][0]} loss= {pair['sgd'][1]}"
+            )
+    if rec is not None:
+        rec.predictions.append(Prediction("after", PREDICT_X, forward(PREDICT_X).item()))
+        rec.line(f"Prediction (after training) {PREDICT_X} {rec.predictions[-1].value}")
+    return results
+
+
+def _loss(mode: Mode, y_hat: torch.Tensor, y: Any) -> torch.Tensor:
+    return ((y_hat - y) ** 2).mean() if mode == "gd" else (y_hat - y) ** 2

@@ -1,0 +1,61 @@
+"""Lecture 06 ("Logistic Regression"): sigmoid(nn.Linear(1, 1)) with BCELoss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from app.scenarios.batch import BatchParams, FullBatch, Setup, column
+from app.scenarios.sgd import DataList
+
+
+class LogisticModel(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.linear(x))
+
+
+class LogisticParams(BatchParams):
+    epochs: int = Field(1000, ge=1, le=10_000, description="full-batch steps (one per epoch)")
+    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="hours studied, one per student")
+    y: DataList = Field(default_factory=lambda: [0.0, 0.0, 1.0], description="passed (1) or failed (0)")
+
+    def data_points(self) -> int:
+        return len(self.x)
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        errors = super().cross_field_errors()
+        if len(self.x) != len(self.y):
+            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        bad = next((i for i, v in enumerate(self.y) if not 0.0 <= v <= 1.0), None)
+        if bad is not None:  # BCELoss takes probabilities as targets
+            errors.append((f"y.{bad}", f"targets are probabilities: {self.y[bad]} is not between 0 and 1"))
+        return errors
+
+
+class Logistic(FullBatch):
+    id = "logistic"
+    title = "Lecture 06: logistic regression, sigmoid + BCELoss"
+    description = "y_hat = sigmoid(nn.Linear(1, 1)(x)), BCELoss, full-batch steps: will a student pass?"
+    Params = LogisticParams
+    predict_x = 7.0  # the lecture asks about 7 hours of study
+
+    def build(self, params: Any) -> Setup:
+        return Setup(LogisticModel(), torch.nn.BCELoss(reduction="mean"), column(params.x), column(params.y))
+
+    def epoch_line(self, epoch: int, loss: float, params: Any) -> str | None:
+        return f"Epoch {epoch + 1}/{params.epochs} | Loss: {loss:.4f}"
+
+    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+        lines = ["", "Let's predict the hours need to score above 50%", "=" * 50]
+        for hours in (1, 7):
+            with torch.no_grad():
+                p = s.model(torch.tensor([[float(hours)]])).item()
+            unit = "hour" if hours == 1 else "hours"
+            lines.append(f"Prediction after {hours} {unit} of training: {p:.4f} | Above 50%: {p > 0.5}")
+        return lines

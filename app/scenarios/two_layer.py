@@ -1,0 +1,72 @@
+"""The lecture's two-layer network y = W2 act(W1 x + b1) + b2, with and without a nonlinearity.
+
+Without one (activation "none") the two layers collapse to one straight line, (W2 W1) x + (W2 b1 + b2), and
+the default data (a parabola) cannot be fitted; with a sigmoid between them it can.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from app.scenarios.batch import BatchParams, FullBatch, Setup, column
+from app.scenarios.sgd import DataList
+
+SHOWN_POINTS = 10  # fitted points listed at the end of the log
+
+
+class TwoLayerNet(torch.nn.Module):
+    def __init__(self, hidden: int, activation: str) -> None:
+        super().__init__()
+        self.layer1 = torch.nn.Linear(1, hidden)
+        self.act = torch.nn.Sigmoid() if activation == "sigmoid" else torch.nn.Identity()
+        self.layer2 = torch.nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer2(self.act(self.layer1(x)))
+
+
+class TwoLayerParams(BatchParams):
+    lr: float = Field(0.1, gt=0, le=100, allow_inf_nan=False, description="learning rate")
+    epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
+    activation: Literal["sigmoid", "none"] = Field(
+        "sigmoid", description="between the layers: sigmoid, or none (then the net is just a straight line)"
+    )
+    hidden: int = Field(4, ge=1, le=32, description="hidden units (rows of W1)")
+    x: DataList = Field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0], description="inputs")
+    y: DataList = Field(default_factory=lambda: [4.0, 1.0, 0.0, 1.0, 4.0], description="targets (default: x**2)")
+
+    def data_points(self) -> int:
+        return len(self.x)
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        errors = super().cross_field_errors()
+        if len(self.x) != len(self.y):
+            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        return errors
+
+
+class TwoLayer(FullBatch):
+    id = "two_layer"
+    title = "Two layers: y = W2 act(W1 x + b1) + b2"
+    description = (
+        "Two nn.Linear layers with a sigmoid between them, or none: without the nonlinearity the net is a "
+        "straight line and cannot fit the parabola. MSELoss, full-batch steps."
+    )
+    Params = TwoLayerParams
+    predict_x = None
+
+    def build(self, params: Any) -> Setup:
+        model = TwoLayerNet(params.hidden, params.activation)
+        return Setup(model, torch.nn.MSELoss(), column(params.x), column(params.y))
+
+    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+        with torch.no_grad():
+            fitted = s.model(s.x[:SHOWN_POINTS]).flatten().tolist()
+        lines = ["Fit (after training):"]
+        lines += [f"\tx= {x} y= {y} y_hat= {f}" for x, y, f in zip(params.x, params.y, fitted, strict=False)]
+        if params.activation == "none":
+            lines.append("No activation: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2), a straight line.")
+        return lines
