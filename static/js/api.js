@@ -1,0 +1,97 @@
+// The JSON API, as app/web serves it. Every call counts itself (window.__lens.requests) for the benchmark.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const message = (body && (body.message || (typeof body.detail === "string" ? body.detail : null))) || `HTTP ${status}`;
+    super(message);
+    this.status = status;
+    this.body = body;
+    // [{field, msg}] from a 422; "field" may be dotted ("x.2")
+    this.fields = [];
+    if (body && Array.isArray(body.detail)) {
+      for (const d of body.detail) {
+        let field = d.field;
+        if (!field && Array.isArray(d.loc)) {
+          const loc = d.loc.filter((p) => p !== "body" && p !== "params");
+          field = loc.join(".");
+        }
+        this.fields.push({ field: field || "", msg: d.msg || String(d) });
+      }
+    }
+  }
+}
+
+export const stats = { requests: 0 };
+
+async function request(url, options = {}) {
+  stats.requests += 1;
+  let res;
+  try {
+    res = await fetch(url, options);
+  } catch (e) {
+    const err = new ApiError(0, { message: String(e && e.message ? e.message : e) });
+    err.offline = true;
+    throw err;
+  }
+  if (!res.ok) {
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      body = { message: `HTTP ${res.status}` };
+    }
+    throw new ApiError(res.status, body);
+  }
+  return res;
+}
+
+export async function getJSON(url, options) {
+  return (await request(url, options)).json();
+}
+
+export async function getText(url, options) {
+  return (await request(url, options)).text();
+}
+
+export async function postJSON(url, body) {
+  return (await request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  })).json();
+}
+
+/** A response body with download progress: onProgress(received, total|null). */
+export async function getWithProgress(url, onProgress) {
+  const res = await request(url);
+  const total = Number(res.headers.get("Content-Length")) || null;
+  if (!res.body || !res.body.getReader) return res.text();
+  const reader = res.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onProgress(received, total);
+  }
+  const all = new Uint8Array(received);
+  let pos = 0;
+  for (const c of chunks) {
+    all.set(c, pos);
+    pos += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+export const urls = {
+  scenarios: () => "/api/scenarios",
+  runs: () => "/api/runs",
+  run: (id) => `/api/runs/${encodeURIComponent(id)}`,
+  log: (id) => `/api/runs/${encodeURIComponent(id)}/log`,
+  step: (id, k) => `/api/runs/${encodeURIComponent(id)}/steps/${k}`,
+  steps: (id, start, stop) => `/api/runs/${encodeURIComponent(id)}/steps?start=${start}&stop=${stop}`,
+  image: (id, k, fmt, phase, theme) =>
+    `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}`,
+};

@@ -1,0 +1,330 @@
+// Charts with uPlot (vendored): loss, parameters, prediction over steps, and L(w) for one-parameter models.
+// A cursor line follows the current step on every chart; clicking a chart jumps to that step.
+
+import uPlot from "../vendor/uPlot-1.6.32.esm.js";
+import { t } from "./i18n.js";
+
+const SERIES_COLOURS = ["#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7a7a7a"];
+
+// Display-only models for the L(w) curve of one-parameter scenarios: plotting the parabola of a known model
+// is illustration; the point and the tangent's slope come from PyTorch (the step's loss and w.grad).
+export const DISPLAY_MODELS = {
+  lecture04: { param: "w", predict: (x, w) => x * w, loss: (yhat, y) => (yhat - y) ** 2 },
+};
+
+function css(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function finiteOrNull(v) {
+  return Number.isFinite(v) ? v : null;
+}
+
+function fmtTick(v) {
+  if (v === null || v === undefined) return "";
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(0);
+  return String(Number(v.toPrecision(4)));
+}
+
+function axes() {
+  const stroke = css("--muted");
+  const grid = { stroke: css("--border"), width: 1 };
+  return [
+    { stroke, grid, ticks: { stroke: grid.stroke, width: 1 }, size: 28, font: "11px " + css("--font") },
+    {
+      stroke,
+      grid,
+      ticks: { stroke: grid.stroke, width: 1 },
+      size: 52,
+      font: "11px " + css("--font"),
+      values: (u, vals) => vals.map(fmtTick),
+    },
+  ];
+}
+
+class Chart {
+  constructor(fig, { height = 130, onPick = null } = {}) {
+    this.fig = fig;
+    this.plotEl = fig.querySelector(".plot");
+    this.height = height;
+    this.onPick = onPick;
+    this.u = null;
+    this.cursorX = null;
+    this.line = null;
+    new ResizeObserver(() => {
+      if (this.u && this.plotEl.clientWidth) this.u.setSize({ width: this.plotEl.clientWidth, height: this.height });
+      this.placeCursor();
+    }).observe(this.plotEl);
+  }
+
+  create(opts, data) {
+    this.destroy();
+    const width = this.plotEl.clientWidth || 340;
+    this.u = new uPlot({ width, height: this.height, legend: { show: false }, axes: axes(), ...opts }, data, this.plotEl);
+    this.line = document.createElement("div");
+    this.line.className = "cursor-line";
+    this.u.over.appendChild(this.line);
+    if (this.onPick) {
+      this.u.over.addEventListener("click", (e) => {
+        const v = this.u.posToVal(e.offsetX, "x");
+        if (Number.isFinite(v)) this.onPick(Math.round(v));
+      });
+    }
+    this.placeCursor();
+  }
+
+  destroy() {
+    if (this.u) this.u.destroy();
+    this.u = null;
+  }
+
+  setCursor(x) {
+    this.cursorX = x;
+    this.placeCursor();
+  }
+
+  placeCursor() {
+    if (!this.u || !this.line) return;
+    if (this.cursorX === null || !Number.isFinite(this.cursorX)) {
+      this.line.style.display = "none";
+      return;
+    }
+    const px = this.u.valToPos(this.cursorX, "x");
+    this.line.style.display = Number.isFinite(px) ? "" : "none";
+    this.line.style.transform = `translateX(${px}px)`;
+  }
+}
+
+export class Charts {
+  constructor(root, { onPick }) {
+    this.root = root;
+    this.loss = new Chart(root.querySelector("#chart-loss"), { onPick });
+    this.params = new Chart(root.querySelector("#chart-params"), { onPick });
+    this.pred = new Chart(root.querySelector("#chart-pred"), { height: 110, onPick });
+    this.curveFig = root.querySelector("#chart-curve");
+    this.curve = new Chart(this.curveFig, { height: 160 });
+    this.run = null;
+    this.logScale = false;
+  }
+
+  /** run: {meta, arrays} from the history worker. */
+  setRun(run, logScale) {
+    this.run = run;
+    this.logScale = logScale;
+    this.build();
+  }
+
+  setLog(logScale) {
+    if (this.logScale === logScale) return;
+    this.logScale = logScale;
+    if (this.run) this.buildLoss();
+  }
+
+  build() {
+    if (!this.run) return;
+    this.buildLoss();
+    this.buildParams();
+    this.buildPred();
+    this.buildCurve();
+  }
+
+  xs() {
+    const n = this.run.arrays.loss.length;
+    if (!this._xs || this._xs.length !== n) this._xs = Float64Array.from({ length: n }, (_, i) => i);
+    return this._xs;
+  }
+
+  buildLoss() {
+    const { arrays, meta } = this.run;
+    const n = arrays.loss.length;
+    const log = this.logScale;
+    const clean = (v) => (Number.isFinite(v) && (!log || v > 0) ? v : null);
+    const loss = Array.from(arrays.loss, clean);
+    const progress = new Array(n).fill(null);
+    const perEpoch = n && meta.epochs ? Math.round(n / meta.epochs) : 1;
+    for (const p of meta.progress) {
+      const k = Math.min(n - 1, (p.epoch + 1) * perEpoch - 1);
+      if (k >= 0) progress[k] = clean(p.loss);
+    }
+    const lossColour = css("--loss");
+    this.loss.create(
+      {
+        scales: { x: { time: false }, y: log ? { distr: 3 } : { auto: true } },
+        series: [
+          {},
+          { label: "loss", stroke: css("--op"), width: 1.5, points: { show: false } },
+          {
+            label: "progress",
+            stroke: lossColour,
+            width: 0,
+            paths: () => null,
+            points: { show: true, size: n > 600 ? 4 : 6, stroke: lossColour, fill: lossColour },
+          },
+        ],
+        cursor: { show: false },
+      },
+      [this.xs(), loss, progress],
+    );
+  }
+
+  buildParams() {
+    const { arrays, meta } = this.run;
+    const names = meta.paramNames;
+    const keys = this.params.fig.querySelector(".series-keys");
+    keys.innerHTML = names
+      .map((nm, i) => `<span><i style="background:${SERIES_COLOURS[i % SERIES_COLOURS.length]}"></i>${nm}</span>`)
+      .join("");
+    this.params.create(
+      {
+        scales: { x: { time: false } },
+        series: [
+          {},
+          ...names.map((nm, i) => ({ label: nm, stroke: SERIES_COLOURS[i % SERIES_COLOURS.length], width: 2, points: { show: false } })),
+        ],
+        cursor: { show: false },
+      },
+      [this.xs(), ...names.map((nm) => Array.from(arrays.params[nm].before, finiteOrNull))],
+    );
+  }
+
+  buildPred() {
+    const { arrays, meta } = this.run;
+    const x = meta.predictions.before ? meta.predictions.before.x : 4;
+    document.getElementById("pred-title").textContent = t("charts.pred", { x });
+    const b = meta.predictions.before;
+    const a = meta.predictions.after;
+    document.getElementById("pred-summary").textContent =
+      b && a ? `${fmtTick(Number(b.value))} → ${fmtTick(Number(a.value))}` : "";
+    this.pred.create(
+      {
+        scales: { x: { time: false } },
+        series: [{}, { label: "prediction", stroke: css("--data"), width: 2, points: { show: false } }],
+        cursor: { show: false },
+      },
+      [this.xs(), Array.from(arrays.pred, finiteOrNull)],
+    );
+  }
+
+  buildCurve() {
+    const { meta, arrays } = this.run;
+    const model = DISPLAY_MODELS[meta.scenario];
+    const ok = model && meta.paramNames.length === 1 && meta.paramNames[0] === model.param && arrays.params[model.param].scalar;
+    this.curveFig.hidden = !ok;
+    this.curveModel = ok ? model : null;
+    if (!ok) {
+      this.curve.destroy();
+      return;
+    }
+    // a w range that holds the whole trajectory and every sample's optimum, so the point moves along one picture
+    const ws = arrays.params[model.param].before;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const w of ws) {
+      if (Number.isFinite(w) && Math.abs(w) < 1e6) {
+        lo = Math.min(lo, w);
+        hi = Math.max(hi, w);
+      }
+    }
+    for (let i = 0; i < arrays.inputX.length && i < 1000; i++) {
+      const opt = arrays.inputY[i] / arrays.inputX[i];
+      if (Number.isFinite(opt)) {
+        lo = Math.min(lo, opt);
+        hi = Math.max(hi, opt);
+      }
+    }
+    if (!Number.isFinite(lo)) {
+      lo = -1;
+      hi = 3;
+    }
+    const pad = Math.max((hi - lo) * 0.25, 0.5);
+    this.wRange = [lo - pad, hi + pad];
+    const grid = 120;
+    this.curveXs = Float64Array.from({ length: grid }, (_, i) => this.wRange[0] + ((this.wRange[1] - this.wRange[0]) * i) / (grid - 1));
+    const wname = model.param;
+    document.getElementById("curve-title").textContent = t("charts.curve", { w: wname });
+    this.curve.create(
+      {
+        scales: { x: { time: false, range: this.wRange }, y: { range: (u, mn, mx) => [0, Math.max(mx, 1e-9) * 1.05] } },
+        series: [
+          {},
+          { label: "L", stroke: css("--op"), width: 2, points: { show: false } },
+          { label: "tangent", stroke: css("--grad"), width: 1.5, dash: [5, 4], points: { show: false } },
+          {
+            label: "now",
+            stroke: css("--loss"),
+            width: 0,
+            paths: () => null,
+            points: { show: true, size: 9, stroke: css("--loss"), fill: css("--loss") },
+          },
+        ],
+        cursor: { show: false },
+      },
+      [this.curveXs, new Array(grid).fill(null), new Array(grid).fill(null), new Array(grid).fill(null)],
+    );
+    this.curve.line.remove();
+  }
+
+  /** Move every cursor to step k; `step` (the step JSON, if loaded) feeds the L(w) chart. */
+  setStep(k, step, phase) {
+    this.loss.setCursor(k);
+    this.params.setCursor(k);
+    this.pred.setCursor(k);
+    if (this.curveModel && step) this.updateCurve(step, phase);
+  }
+
+  updateCurve(step, phase) {
+    const m = this.curveModel;
+    const p = step.params[m.param];
+    if (!p) return;
+    const unwrap = (v) => {
+      let x = v;
+      while (Array.isArray(x)) x = x[0];
+      return typeof x === "number" ? x : Number(x);
+    };
+    const x = unwrap(step.inputs.x);
+    const y = unwrap(step.inputs.y);
+    const w0 = unwrap(p.before);
+    const L0 = unwrap(step.loss);
+    // the slope is PyTorch's: this step's own gradient (equal to w.grad when zero_grad is on)
+    const slopeRaw = p.grad_step !== null && p.grad_step !== undefined ? p.grad_step : p.grad;
+    const g = unwrap(slopeRaw);
+    const xs = this.curveXs;
+    const ys = Array.from(xs, (w) => {
+      const v = m.loss(m.predict(x, w), y);
+      return Number.isFinite(v) ? v : null;
+    });
+    const showTangent = phase !== "forward" && Number.isFinite(g) && Number.isFinite(L0);
+    const span = (this.wRange[1] - this.wRange[0]) * 0.22;
+    const tan = Array.from(xs, (w) => (showTangent && Math.abs(w - w0) <= span ? L0 + g * (w - w0) : null));
+    const pt = new Array(xs.length).fill(null);
+    // the current point sits at the grid position nearest w0; its height is the step's loss from PyTorch
+    let best = -1;
+    let bd = Infinity;
+    xs.forEach((w, i) => {
+      const d = Math.abs(w - w0);
+      if (d < bd) {
+        bd = d;
+        best = i;
+      }
+    });
+    const xsNow = Float64Array.from(xs);
+    if (best >= 0 && Number.isFinite(L0)) {
+      xsNow[best] = w0;
+      pt[best] = L0;
+      ys[best] = L0;
+      if (tan[best] !== null) tan[best] = L0;
+    }
+    this.curve.u.setData([xsNow, ys, tan, pt], false);
+    this.curve.u.redraw(true, false);
+    const gText = Number.isFinite(g) ? String(g) : String(slopeRaw);
+    const note = document.getElementById("curve-note");
+    const s = t("charts.curve.note", { w: m.param, g: gText });
+    if (note.textContent !== s) note.textContent = s;
+  }
+
+  retheme() {
+    this.build();
+  }
+}

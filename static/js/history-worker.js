@@ -1,0 +1,111 @@
+// Fetches and parses a run's summary off the main thread (a run of 30,000 steps is megabytes of JSON),
+// reporting download progress, and hands back compact typed arrays for the charts and the timeline.
+
+const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+function num(v) {
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && v in NONFINITE) return NONFINITE[v];
+  if (Array.isArray(v)) {
+    let x = v;
+    while (Array.isArray(x) && x.length === 1) x = x[0];
+    return Array.isArray(x) ? NaN : num(x);
+  }
+  return NaN;
+}
+
+self.onmessage = async (ev) => {
+  const { url } = ev.data;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) {
+      let body = null;
+      try {
+        body = await res.json();
+      } catch {
+        body = null;
+      }
+      self.postMessage({ type: "error", status: res.status, body });
+      return;
+    }
+    const total = Number(res.headers.get("Content-Length")) || null;
+    const reader = res.body.getReader();
+    const chunks = [];
+    let received = 0;
+    let lastReport = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.length;
+      const now = Date.now();
+      if (now - lastReport > 80) {
+        lastReport = now;
+        self.postMessage({ type: "progress", received, total });
+      }
+    }
+    const all = new Uint8Array(received);
+    let pos = 0;
+    for (const c of chunks) {
+      all.set(c, pos);
+      pos += c.length;
+    }
+    const summary = JSON.parse(new TextDecoder().decode(all));
+    const h = summary.history || [];
+    const n = h.length;
+    const loss = new Float64Array(n);
+    const pred = new Float64Array(n);
+    const epoch = new Int32Array(n);
+    const sample = new Int32Array(n);
+    const inputX = new Float64Array(n);
+    const inputY = new Float64Array(n);
+    const names = n ? Object.keys(h[0].params) : Object.keys(summary.params || {});
+    const params = {};
+    for (const name of names) {
+      params[name] = {
+        before: new Float64Array(n),
+        after: new Float64Array(n),
+        grad: new Float64Array(n),
+        grad_step: new Float64Array(n),
+        scalar: true,
+      };
+    }
+    for (let i = 0; i < n; i++) {
+      const s = h[i];
+      loss[i] = num(s.loss);
+      pred[i] = num(s.prediction);
+      epoch[i] = s.epoch;
+      sample[i] = s.sample === null || s.sample === undefined ? -1 : s.sample;
+      inputX[i] = s.inputs ? num(s.inputs.x) : NaN;
+      inputY[i] = s.inputs ? num(s.inputs.y) : NaN;
+      for (const name of names) {
+        const p = s.params[name];
+        const a = params[name];
+        if (!p) continue;
+        if (i === 0 && Array.isArray(p.before) && p.before.flat(Infinity).length > 1) a.scalar = false;
+        a.before[i] = num(p.before);
+        a.after[i] = num(p.after);
+        a.grad[i] = num(p.grad);
+        a.grad_step[i] = p.grad_step === null || p.grad_step === undefined ? NaN : num(p.grad_step);
+      }
+    }
+    const meta = {
+      scenario: summary.scenario,
+      params: summary.params,
+      steps: summary.steps ?? n,
+      epochs: summary.epochs ?? (summary.progress || []).length,
+      diverged_at: summary.diverged_at ?? null,
+      progress: (summary.progress || []).map((p) => ({ epoch: p.epoch, loss: num(p.loss), raw: p.loss })),
+      predictions: summary.predictions || {},
+      paramNames: names,
+      divergedLoss: summary.diverged_at !== null && summary.diverged_at !== undefined && h[summary.diverged_at]
+        ? h[summary.diverged_at].loss
+        : null,
+    };
+    const transfer = [loss.buffer, pred.buffer, epoch.buffer, sample.buffer, inputX.buffer, inputY.buffer];
+    for (const a of Object.values(params)) transfer.push(a.before.buffer, a.after.buffer, a.grad.buffer, a.grad_step.buffer);
+    self.postMessage({ type: "done", meta, arrays: { loss, pred, epoch, sample, inputX, inputY, params } }, transfer);
+  } catch (e) {
+    self.postMessage({ type: "error", status: 0, body: { message: String(e && e.message ? e.message : e) } });
+  }
+};
