@@ -1,5 +1,25 @@
 """PyTorch in, plain dataclasses (`app.snapshot`) out. Knows nothing of HTTP or Graphviz."""
 
+import sys
+import types
+from typing import Any
+
 from app.trace.tracer import Datum, TraceError, Tracer
 
 __all__ = ["Datum", "TraceError", "Tracer"]
+
+
+class _CallableModule(types.ModuleType):
+    """`app.trace(...)` is the Python API's context manager, yet `app.trace` is also this package.
+
+    Importing `app.trace` sets the attribute `trace` of `app` to this module (Python's import system does
+    that), so the module itself must be callable for `import app; app.trace(params=...)` to keep working.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from app.api import trace
+
+        return trace(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
