@@ -14,9 +14,9 @@ import json
 
 from app.render.dot import to_dot_source
 from app.render.errors import GraphvizMissing, RenderError
-from app.render.layout import DEFAULT_CACHE, Layout, LayoutCache, layout_for
+from app.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
 from app.render.png import svg_to_png
-from app.render.svg import canvas_size, render_svg
+from app.render.svg import canvas_size, make_labels, render_svg
 from app.render.theme import THEMES, Theme
 from app.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
 
@@ -79,8 +79,10 @@ def render(
         return json.dumps(data, allow_nan=False, ensure_ascii=False).encode()
     if fmt == "dot":
         return to_dot_source(graph, phase=ph, theme=th, step=step).encode()
-    layout = layout_for(graph, cache=cache)
-    svg = render_svg(graph, layout, phase=ph, theme=th, step=step).encode()
+    pending = cache_or_default(cache).get_future(graph)  # a new topology: `dot` starts in the background ...
+    labels = make_labels(graph, ph, step)  # ... while we format this step's numbers
+    layout = pending.result()
+    svg = render_svg(graph, layout, phase=ph, theme=th, step=step, labels=labels).encode()
     if fmt == "svg":
         return svg
     width, height, _, _ = canvas_size(layout)

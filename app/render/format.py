@@ -7,38 +7,41 @@ and `fmt_preview` never more than its budget, whatever the value.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
 NUM_WIDTH = 10  # "-1.235e-05": sign, 4 significant digits, exponent
 PREVIEW_WIDTH = 26  # characters reserved for a tensor preview "[1, 2, 3, …]"
-TOOLTIP_ELEMENTS = 48  # full-precision elements listed in a tooltip before eliding
+TOOLTIP_ELEMENTS = 8  # full-precision elements listed in a tooltip before eliding
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+_INF = float("inf")
+
+
 def fmt_num(x: Any, digits: int = 4) -> str:
     """A compact number: `digits` significant digits, at most NUM_WIDTH characters; nan/inf plainly."""
-    if x is None:
-        return "?"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, int) and abs(x) < 10**digits:
-        return str(x)
-    try:
-        f = float(x)
-    except (TypeError, ValueError, OverflowError):
-        return "?"
-    if math.isnan(f):
+    if type(x) is not float:  # floats are the hot path; everything else is sorted out here
+        if x is None:
+            return "?"
+        if isinstance(x, bool):
+            return "true" if x else "false"
+        if isinstance(x, int) and abs(x) < 10**digits:
+            return str(x)
+        try:
+            x = float(x)
+        except (TypeError, ValueError, OverflowError):
+            return "?"
+    if x != x:
         return "nan"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
-    if f == 0:
+    if x == _INF or x == -_INF:
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
         return "0"  # also folds -0.0: a sign on zero only confuses students
-    s = f"{f:.{digits}g}"
+    s = f"{x:.{digits}g}"
     if "e" in s:
         # "1.235e+05" -> "1.235e+05" keeps width bounded; strip a redundant mantissa ".0"
         mant, exp = s.split("e")
@@ -46,7 +49,7 @@ def fmt_num(x: Any, digits: int = 4) -> str:
             mant = mant.rstrip("0").rstrip(".")
         s = f"{mant}e{exp}"
     if len(s) > NUM_WIDTH and digits > 1:  # e.g. "-1.235e+300": trade a digit for the promised width
-        return fmt_num(f, digits - 1)
+        return fmt_num(x, digits - 1)
     return s
 
 
@@ -59,6 +62,25 @@ def flatten(value: Any) -> Iterator[Any]:
         yield value
 
 
+def head(value: Any, k: int) -> list[Any]:
+    """The first `k` scalars of a nested list: one plain recursion, cheaper than chained generators."""
+    out: list[Any] = []
+
+    def walk(v: Any) -> None:
+        if not isinstance(v, (list, tuple)):
+            out.append(v)
+        elif v and not isinstance(v[0], (list, tuple)):
+            out.extend(v[: k - len(out)])  # an innermost row: one slice instead of a call per number
+        else:
+            for x in v:
+                if len(out) >= k:
+                    return
+                walk(x)
+
+    walk(value)
+    return out
+
+
 def numel(shape: tuple[int, ...]) -> int:
     n = 1
     for d in shape:
@@ -68,19 +90,13 @@ def numel(shape: tuple[int, ...]) -> int:
 
 def as_scalar(value: Any) -> tuple[bool, Any]:
     """(True, x) when the value is a number or a one-element (nested) list; scalars show as plain numbers."""
-    if value is None or _is_number(value) or isinstance(value, bool):
+    if not isinstance(value, (list, tuple)):
         return True, value
-    if isinstance(value, (list, tuple)):
-        it = flatten(value)
-        first = next(it, _MISSING)
-        if first is _MISSING:
-            return False, None
-        if next(it, _MISSING) is _MISSING:
-            return True, first
-    return False, None
-
-
-_MISSING = object()
+    if numel(nested_shape(value)) != 1:
+        return False, None
+    while isinstance(value, (list, tuple)):
+        value = value[0]
+    return True, value
 
 
 def is_scalar_shape(shape: tuple[int, ...]) -> bool:
@@ -93,22 +109,35 @@ def fmt_shape(shape: tuple[int, ...]) -> str:
 
 def fmt_preview(value: Any, width: int = PREVIEW_WIDTH) -> str:
     """A tensor preview that fits `width` characters: "[1, 2.5, -3, …]" with 3 significant digits."""
-    ok, x = as_scalar(value)
-    if ok:
-        return fmt_num(x)
+    return describe(value, width, full=False)[0]
+
+
+def describe(value: Any, width: int = PREVIEW_WIDTH, full: bool = True) -> tuple[str, str]:
+    """(compact text within `width`, full-precision text): one walk over the value for both."""
     if not isinstance(value, (list, tuple)):
-        return "?"
-    out = "["
-    items = 0
-    for v in flatten(value):
-        s = fmt_num(v, digits=3)
-        sep = ", " if items else ""
-        # keep room for ", …]" in case more elements follow
-        if len(out) + len(sep) + len(s) + len(", …]") > width:
-            return out + (", …]" if items else "…]")
-        out += sep + s
-        items += 1
-    return out + "]" if items else "[]"
+        return fmt_num(value), (_full_num(value) if value is not None else "?")
+    shape = nested_shape(value)
+    total = numel(shape)
+    first = head(value, max(width // 3 + 1, TOOLTIP_ELEMENTS if full else 0))
+    if total == 1 and first:
+        return fmt_num(first[0]), (_full_num(first[0]) if full else "")
+    pieces: list[str] = []
+    used = 1  # the "["
+    cut = total > len(first)
+    for v in first:
+        t = fmt_num(v, digits=3)
+        extra = len(t) + (2 if pieces else 0)
+        if used + extra + 4 > width:  # keep room for ", …]"
+            cut = True
+            break
+        pieces.append(t)
+        used += extra
+    out = "[" + ", ".join(pieces) + ((", …]" if pieces else "…]") if cut else "]")
+    if not full:
+        return out, ""
+    parts = [_full_num(v) for v in first[:TOOLTIP_ELEMENTS]]
+    more = f", … ({total} elements)" if total > len(parts) else ""
+    return out, "[" + ", ".join(parts) + more + "]"
 
 
 def fmt_value(value: Any, width: int = PREVIEW_WIDTH) -> str:
@@ -121,18 +150,20 @@ def fmt_full(value: Any) -> str:
     """Full precision for tooltips: repr of every float, elided after TOOLTIP_ELEMENTS elements."""
     if value is None:
         return "?"
-    ok, x = as_scalar(value)
-    if ok and not isinstance(value, (list, tuple)):
-        return _full_num(x)
-    parts: list[str] = []
-    total = 0
-    for v in flatten(value):
-        total += 1
-        if len(parts) < TOOLTIP_ELEMENTS:
-            parts.append(_full_num(v))
-    if total > TOOLTIP_ELEMENTS:
-        return "[" + ", ".join(parts) + f", … ({total} elements)]"
-    return "[" + ", ".join(parts) + "]"
+    if not isinstance(value, (list, tuple)):
+        return _full_num(value)
+    return describe(value, NUM_WIDTH)[1]
+
+
+def nested_shape(value: Any) -> tuple[int, ...]:
+    """The shape of a regular nested list (as `tolist()` makes them), read along the first elements."""
+    shape: list[int] = []
+    while isinstance(value, (list, tuple)):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
 
 
 def _full_num(x: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_full, fmt_preview, fmt_shape, is_scalar_shape
+from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_shape, is_scalar_shape
 from app.render.metrics import mono_width, sans_width
 from app.snapshot import Edge, Node, ParamState, Phase
 
@@ -59,11 +59,6 @@ class EdgeLabel:
 
 def _value_chars(shape: tuple[int, ...]) -> int:
     return NUM_WIDTH if is_scalar_shape(shape) or not shape else PREVIEW_WIDTH
-
-
-def _fmt(value: Any, chars: int) -> str:
-    # a scalar-shaped node may still carry a list (and vice versa): the preview stays within `chars` either way
-    return fmt_preview(value, max(chars, NUM_WIDTH))
 
 
 def title_of(node: Node) -> str:
@@ -133,7 +128,8 @@ def node_label(node: Node, phase: Phase, param: ParamState | None = None) -> Nod
     chars = _value_chars(node.shape)
 
     def line(key: str, value: Any, role: Role = "value") -> Line:
-        return Line(key, _fmt(value, chars), fmt_full(value), role if value is not None else "muted")
+        text, full = describe(value, max(chars, NUM_WIDTH))
+        return Line(key, text, full, role if value is not None else "muted")
 
     lines: list[Line] = []
     if node.kind == "param":
@@ -168,15 +164,25 @@ def edge_label(edge: Edge, source: Node, target: Node, phase: Phase) -> EdgeLabe
     if phase != "backward" or (edge.grad is None and edge.upstream is None):
         return None
     chars = edge_chars(source, target)
-    lines = (("", _fmt(edge.upstream, chars)), ("×", _fmt(edge.local, chars)), ("=", _fmt(edge.grad, chars)))
-    tip = (
-        f"{title_of(source)} → {title_of(target)} (input {edge.slot})\n"
-        f"upstream dL/d({title_of(target)}): {fmt_full(edge.upstream)}\n"
-        f"local d({title_of(target)})/d({title_of(source)}): {fmt_full(edge.local)}\n"
-        f"downstream gradient: {fmt_full(edge.grad)}"
+    (up, up_full), (loc, loc_full), (down, down_full) = (
+        describe(v, chars) for v in (edge.upstream, edge.local, edge.grad)
     )
-    return EdgeLabel(lines, tip)
+    t, s = title_of(target), title_of(source)
+    tip = (
+        f"{s} → {t} (input {edge.slot})\n"
+        f"upstream dL/d({t}): {up_full}\n"
+        f"local d({t})/d({s}): {loc_full}\n"
+        f"downstream gradient: {down_full}"
+    )
+    return EdgeLabel((("", up), ("×", loc), ("=", down)), tip)
 
 
 def _same(a: Any, b: Any) -> bool:
-    return fmt_full(a) == fmt_full(b)  # compares nan with nan, and nested lists, without surprises
+    if a is b:
+        return True
+    try:
+        if a == b:  # C-speed for nested lists of numbers
+            return True
+    except Exception:  # exotic values: fall through to the text comparison
+        pass
+    return fmt_full(a) == fmt_full(b)  # nan equals nan here, as a student would expect

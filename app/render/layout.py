@@ -13,14 +13,15 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.render.errors import DOT_MISSING, GraphvizMissing, RenderError
 from app.render.labels import edge_label_size, node_size
-from app.snapshot import Graph
+from app.snapshot import Graph, Node
 
-LAYOUT_VERSION = 1  # bump when sizing rules change, so cached layouts of old rules are never reused
+LAYOUT_VERSION = 2  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
 DOT_TIMEOUT_S = 120.0
 
@@ -48,6 +49,8 @@ class Layout:
     height: float
     nodes: dict[str, Box]
     edges: tuple[EdgeGeom, ...]  # same order as Graph.edges
+    # SVG pieces that depend only on this layout (and theme), filled by the SVG writer on first use
+    fragments: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def graph_depth(graph: Graph) -> int:
@@ -70,6 +73,11 @@ def graph_depth(graph: Graph) -> int:
     return max(depth.values(), default=0)
 
 
+def carries_grad(source: Node) -> bool:
+    """Whether an edge from `source` can carry a gradient: data and constants never require grad."""
+    return source.kind not in ("data", "const")
+
+
 def layout_dot(graph: Graph, rankdir: str) -> str:
     """The layout-only DOT: empty fixed-size boxes and fixed-size edge-label placeholders."""
     nodes = {n.id: n for n in graph.nodes}
@@ -88,6 +96,9 @@ def layout_dot(graph: Graph, rankdir: str) -> str:
     for i, e in enumerate(graph.edges):
         if e.source not in nodes or e.target not in nodes:
             raise RenderError(f"edge {e.source!r} -> {e.target!r} names a node that is not in the graph")
+        if not carries_grad(nodes[e.source]):
+            out.append(f"n{index[e.source]} -> n{index[e.target]} [id=e{i}];")  # no chain rule to show: no room
+            continue
         lw, lh = edge_label_size(nodes[e.source], nodes[e.target])
         cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{lw}" HEIGHT="{lh}"> </TD>'
         label = f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
@@ -187,29 +198,54 @@ def _spline(pos: str, flip: Any) -> tuple[str, str]:
 
 
 class LayoutCache:
-    """A bounded, thread-safe LRU of layouts keyed by topology (steps of any run with that topology share)."""
+    """A bounded, thread-safe LRU of layouts keyed by topology (steps of any run with that topology share).
+
+    A topology seen for the first time is laid out in a worker thread (`dot` is a subprocess, so it runs on
+    another core while Python formats the labels); concurrent requests for it wait for that one run.
+    """
 
     def __init__(self, maxsize: int = 128) -> None:
         self.maxsize = maxsize
         self._items: OrderedDict[tuple[str, str | None, int], Layout] = OrderedDict()
+        self._pending: dict[tuple[str, str | None, int], Future[Layout]] = {}
         self._lock = threading.Lock()
         self.misses = 0  # how many layouts were computed (Graphviz runs), for tests and benchmarks
 
-    def get(self, graph: Graph, rankdir: str | None = None) -> Layout:
+    def get_future(self, graph: Graph, rankdir: str | None = None) -> Future[Layout]:
         key = (graph.topology_key(), rankdir, LAYOUT_VERSION)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
-        layout = compute_layout(graph, rankdir)  # outside the lock: a slow layout must not block other graphs
-        with self._lock:
-            self.misses += 1
-            self._items[key] = layout
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return layout
+                done: Future[Layout] = Future()
+                done.set_result(hit)
+                return done
+            fut = self._pending.get(key)
+            if fut is not None:
+                return fut
+            fut = self._pending[key] = Future()
+
+        def work() -> None:
+            try:
+                layout = compute_layout(graph, rankdir)
+            except BaseException as exc:  # handed to every waiter, raised by .result()
+                with self._lock:
+                    self._pending.pop(key, None)
+                fut.set_exception(exc)
+                return
+            with self._lock:
+                self.misses += 1
+                self._pending.pop(key, None)
+                self._items[key] = layout
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+            fut.set_result(layout)
+
+        threading.Thread(target=work, name="backprop-lens-layout", daemon=True).start()
+        return fut
+
+    def get(self, graph: Graph, rankdir: str | None = None) -> Layout:
+        return self.get_future(graph, rankdir).result()
 
     def clear(self) -> None:
         with self._lock:
@@ -220,6 +256,10 @@ class LayoutCache:
 
 
 DEFAULT_CACHE = LayoutCache()
+
+
+def cache_or_default(cache: LayoutCache | None) -> LayoutCache:
+    return cache if cache is not None else DEFAULT_CACHE
 
 
 def layout_for(graph: Graph, *, rankdir: str | None = None, cache: LayoutCache | None = None) -> Layout:

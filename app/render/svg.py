@@ -9,6 +9,7 @@ librsvg and Chromium treat differently), every text XML-escaped. Hooks for the w
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from app.render import labels as L
 from app.render.format import fmt_full, fmt_num
@@ -23,6 +24,7 @@ LEGEND_H = 38
 DIM = ' opacity="0.45"'  # what the current phase does not touch
 RADIUS = {"op": 10.0, "param": 3.0, "data": 3.0, "const": 3.0}
 
+_NEEDS_ESC = re.compile('[&<>"]|[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 _BAD_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 PHASE_TEXT = {
@@ -37,7 +39,10 @@ LEGEND_CHAIN = "edge: upstream × local = downstream"
 
 def esc(s: object) -> str:
     """XML-escape text and attribute values (quotes too), dropping characters XML 1.0 cannot carry at all."""
-    t = _BAD_XML.sub("\ufffd", str(s))
+    t = str(s)
+    if _NEEDS_ESC.search(t) is None:  # the common case, numbers and plain names: nothing to do
+        return t
+    t = _BAD_XML.sub("\ufffd", t)
     return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
@@ -108,7 +113,9 @@ def _legend(theme: Theme, y: float, width: float, phase: Phase) -> list[str]:
     return out
 
 
-def _node(node: Node, box: Box, label: L.NodeLabel, theme: Theme, dim: bool = False) -> str:
+def _node_frame(node: Node, box: Box, theme: Theme, dim: bool) -> tuple[str, str, str, tuple[str, ...]]:
+    """The parts of a node that only depend on the topology and theme: opening tag, box and header, the
+    x of the value column and the y of each line. Cached on the layout, so step k only writes numbers."""
     ks = theme.kind(node.kind, node.is_loss)
     w, h = box.w, box.h
     r = RADIUS.get(node.kind, 3.0)
@@ -117,37 +124,42 @@ def _node(node: Node, box: Box, label: L.NodeLabel, theme: Theme, dim: bool = Fa
     stroke_w = 3 if node.is_loss else 1.6
     dash = ' stroke-dasharray="5 3"' if node.kind == "const" else ""
     hh = L.HEADER_H
-    # header band: a rounded top, square bottom
-    band = (
-        f"M0,{hh} V{_n(r)} A{_n(r)},{_n(r)} 0 0 1 {_n(r)},0 H{_n(w - r)} A{_n(r)},{_n(r)} 0 0 1 {_n(w)},{_n(r)} V{hh} Z"
-    )
-    parts = [
+    arc = f"A{_n(r)},{_n(r)} 0 0 1"
+    band = f"M0,{hh} V{_n(r)} {arc} {_n(r)},0 H{_n(w - r)} {arc} {_n(w)},{_n(r)} V{hh} Z"  # rounded top only
+    opening = (
         f'<g id="{esc(node.id)}" class="{classes}" data-node-id="{esc(node.id)}" data-kind="{node.kind}"{order} '
-        f'transform="translate({_n(box.x)},{_n(box.y)})"{DIM if dim else ""}>',
-        f"<title>{esc(label.tooltip)}</title>",
+        f'transform="translate({_n(box.x)},{_n(box.y)})"{DIM if dim else ""}>'
+    )
+    title, caption = L.title_of(node), L.caption_of(node)
+    frame = [
         f'<rect width="{_n(w)}" height="{_n(h)}" rx="{_n(r)}" fill="{ks.body}"/>',
         f'<path d="{band}" fill="{ks.strong}"/>',
         f'<rect width="{_n(w)}" height="{_n(h)}" rx="{_n(r)}" fill="none" stroke="{ks.strong}" '
         f'stroke-width="{stroke_w}"{dash}/>',
         f'<text x="{L.PAD_X}" y="17.5" font-size="{L.title_size(node)}" font-weight="bold" fill="{ks.on_strong}">'
-        f"{esc(label.title)}</text>",
+        f"{esc(title)}</text>",
     ]
-    if label.caption:
-        parts.append(
+    if caption:
+        frame.append(
             f'<text x="{_n(w - L.PAD_X)}" y="16.5" font-size="{L.CAPTION_SIZE}" text-anchor="end" '
-            f'fill="{ks.on_strong}">{esc(label.caption)}</text>'
+            f'fill="{ks.on_strong}">{esc(caption)}</text>'
         )
-    y = hh + 13.0
-    for ln in label.lines:
-        fill = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}[ln.role]
+    ys = tuple(_n(hh + 13.0 + i * L.LINE_H) for i in range(len(L.reserved_keys(node)) + 1))
+    return opening, "".join(frame), _n(w - L.PAD_X), ys
+
+
+def _node(frame: tuple[str, str, str, tuple[str, ...]], label: L.NodeLabel, theme: Theme) -> str:
+    opening, body, x_end, ys = frame
+    parts = [opening, f"<title>{esc(label.tooltip)}</title>", body]
+    fills = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}
+    for ln, y in zip(label.lines, ys, strict=False):
         weight = ' font-weight="bold"' if ln.role == "grad" else ""
         parts.append(
-            f'<text class="k-{esc(ln.key.replace(" ", "-"))}" y="{_n(y)}">'
-            f'<tspan x="{L.PAD_X}" font-size="{L.KEY_SIZE}" fill="{theme.muted}">{esc(ln.key)}</tspan>'
-            f'<tspan x="{_n(w - L.PAD_X)}" text-anchor="end" font-family="{MONO}" font-size="{L.VALUE_SIZE}" '
-            f'fill="{fill}"{weight}>{esc(ln.text)}</tspan></text>'
+            f'<text class="k-{ln.key.replace(" ", "-")}" y="{y}">'
+            f'<tspan x="{L.PAD_X}" font-size="{L.KEY_SIZE}" fill="{theme.muted}">{ln.key}</tspan>'
+            f'<tspan x="{x_end}" text-anchor="end" font-family="{MONO}" font-size="{L.VALUE_SIZE}" '
+            f'fill="{fills[ln.role]}"{weight}>{esc(ln.text)}</tspan></text>'
         )
-        y += L.LINE_H
     parts.append("</g>")
     return "".join(parts)
 
@@ -176,10 +188,36 @@ def _edge_label(box: Box, label: L.EdgeLabel, theme: Theme) -> str:
     return "".join(parts)
 
 
-def render_svg(graph: Graph, layout: Layout, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
-    width, height, gx, gy = canvas_size(layout)
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Everything a step says, computed without positions (so it can overlap with a first Graphviz run)."""
+
+    nodes: tuple[L.NodeLabel, ...]  # same order as Graph.nodes
+    edges: tuple[L.EdgeLabel | None, ...]  # same order as Graph.edges
+
+
+def make_labels(graph: Graph, phase: Phase, step: Step | None = None) -> Labels:
     nodes = {n.id: n for n in graph.nodes}
     params = step.params if step is not None else {}
+    node_labels = tuple(
+        L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None) for n in graph.nodes
+    )
+    edge_labels = tuple(L.edge_label(e, nodes[e.source], nodes[e.target], phase) for e in graph.edges)
+    return Labels(node_labels, edge_labels)
+
+
+def render_svg(
+    graph: Graph,
+    layout: Layout,
+    *,
+    phase: Phase,
+    theme: Theme,
+    step: Step | None = None,
+    labels: Labels | None = None,
+) -> str:
+    labels = labels or make_labels(graph, phase, step)
+    width, height, gx, gy = canvas_size(layout)
+    nodes = {n.id: n for n in graph.nodes}
     title = "backprop-lens: autograd graph"
     if step is not None:
         title += f", step {step.index} (epoch {step.epoch}"
@@ -202,35 +240,47 @@ def render_svg(graph: Graph, layout: Layout, *, phase: Phase, theme: Theme, step
         '<g class="edges">',
     ]
     chains: list[str] = []
-    for e, geo in zip(graph.edges, layout.edges, strict=True):
-        src, tgt = nodes[e.source], nodes[e.target]
-        lab = L.edge_label(e, src, tgt, phase)
-        tip = lab.tooltip if lab is not None else f"{L.title_of(src)} → {L.title_of(tgt)} (input {e.slot})"
-        stroke, sw = (theme.grad, "2") if lab is not None else (theme.edge, "1.5")  # gradient paths stand out
-        dim = DIM if phase == "update" else ""
-        out.append(
-            f'<g class="edge" data-source="{esc(e.source)}" data-target="{esc(e.target)}" data-slot="{e.slot}"{dim}>'
-            f"<title>{esc(tip)}</title>"
-            f'<path d="{geo.path}" fill="none" stroke="{stroke}" stroke-width="{sw}"/>'
-            f'<polygon points="{geo.arrow}" fill="{stroke}"/></g>'
-        )
+    dim = DIM if phase == "update" else ""
+    frags = layout.fragments  # static pieces of this layout, per theme/phase, built on first use
+    for i, (e, geo, lab) in enumerate(zip(graph.edges, layout.edges, labels.edges, strict=True)):
+        key = ("edge", theme.name, dim, i, lab is not None)
+        edge = frags.get(key)
+        if edge is None:
+            stroke, sw = (theme.grad, "2") if lab is not None else (theme.edge, "1.5")  # gradient paths stand out
+            edge = frags[key] = (
+                f'<g class="edge" data-source="{esc(e.source)}" data-target="{esc(e.target)}" '
+                f'data-slot="{e.slot}"{dim}>',
+                f'<path d="{geo.path}" fill="none" stroke="{stroke}" stroke-width="{sw}"/>'
+                f'<polygon points="{geo.arrow}" fill="{stroke}"/></g>',
+            )
+        if lab is not None:
+            tip = lab.tooltip
+        else:
+            tip = f"{L.title_of(nodes[e.source])} → {L.title_of(nodes[e.target])} (input {e.slot})"
+        out.append(f"{edge[0]}<title>{esc(tip)}</title>{edge[1]}")
         if lab is not None and geo.label is not None:
             chains.append(_edge_label(geo.label, lab, theme))
     out.append("</g>")
     out.append('<g class="nodes">')
-    for n in graph.nodes:
-        label = L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None)
-        dim = phase == "update" and n.kind != "param"  # the update only changes parameters: focus on them
-        out.append(_node(n, layout.nodes[n.id], label, theme, dim))
+    for n, label in zip(graph.nodes, labels.nodes, strict=True):
+        faded = phase == "update" and n.kind != "param"  # the update only changes parameters: focus on them
+        key = ("node", theme.name, faded, n.id, n.order)
+        frame = frags.get(key)
+        if frame is None:
+            frame = frags[key] = _node_frame(n, layout.nodes[n.id], theme, faded)
+        out.append(_node(frame, label, theme))
     out.append("</g>")
     if chains:
         out.append('<g class="chains">')  # above nodes and edges, like Graphviz labels
         out.extend(chains)
         out.append("</g>")
     out.append("</g>")
-    out.extend(_legend(theme, height - LEGEND_H / 2 + 4, width, phase))
+    legend = frags.get(("legend", theme.name, phase))
+    if legend is None:
+        legend = frags[("legend", theme.name, phase)] = _legend(theme, height - LEGEND_H / 2 + 4, width, phase)
+    out.extend(legend)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-__all__ = ["KINDS", "canvas_size", "esc", "render_svg"]
+__all__ = ["KINDS", "Labels", "canvas_size", "esc", "make_labels", "render_svg"]
