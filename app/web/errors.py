@@ -112,6 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, e: StarletteHTTPException):
+        if e.status_code == 400:  # FastAPI could not parse the body (too deeply nested JSON, ...): bad input
+            return _respond(422, [(("body",), f"the body is not valid JSON ({e.detail})")], "invalid")
         loc: Loc = ("path",) if e.status_code in (404, 405) else ("request",)
         return _respond(e.status_code, [(loc, str(e.detail))], "http", dict(e.headers or {}))
 
