@@ -449,3 +449,53 @@ def test_render_never_imports_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
     assert R.render is render
+
+
+def test_concurrent_first_renders_share_one_layout(monkeypatch):
+    """Many requests for a new topology at once (a classroom opening the same link): one Graphviz run."""
+    import threading
+    import time
+
+    calls = []
+    real = layout_mod.compute_layout
+
+    def slow(graph, rankdir=None):
+        calls.append(graph.topology_key())
+        time.sleep(0.2)
+        return layout_mod.Layout(graph.topology_key(), "LR", 10, 10, {}, ())
+
+    monkeypatch.setattr(layout_mod, "compute_layout", slow)
+    c = LayoutCache()
+    graph = lecture04_step(0).graph
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(c.get(graph))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and c.misses == 1
+    assert len(got) == 8 and all(g is got[0] for g in got)
+    assert real is not slow
+
+
+@needs_dot
+def test_failed_layout_is_not_cached(monkeypatch, tmp_path):
+    c = LayoutCache()
+    step = lecture04_step(0)
+    path = __import__("os").environ["PATH"]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GraphvizMissing):
+        render(step, cache=c)
+    monkeypatch.setenv("PATH", path)  # Graphviz installed: the next request works
+    assert render(step, cache=c).startswith(b"<?xml") and c.misses == 1
+
+
+@needs_dot
+def test_legend_lists_the_kinds_present(cache):
+    step = lecture04_step(0, with_const=False)
+    legend = next(g for g in svg_of(step, cache=cache).iter(f"{NS}g") if g.get("class") == "legend")
+    words = texts(legend)
+    assert "parameter" in words and "data" in words and "operation" in words and "loss" in words
+    assert "constant" not in words
+    with_const = next(g for g in svg_of(lecture04_step(0), cache=cache).iter(f"{NS}g") if g.get("class") == "legend")
+    assert "constant" in texts(with_const)

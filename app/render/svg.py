@@ -91,10 +91,12 @@ def _header(step: Step | None, phase: Phase, theme: Theme, width: float) -> list
     ]
 
 
-def _legend(theme: Theme, y: float, width: float, phase: Phase) -> list[str]:
+def _legend(theme: Theme, y: float, width: float, phase: Phase, kinds: set[str]) -> list[str]:
     out = [f'<g class="legend" font-size="11" fill="{theme.muted}">']
     x = float(MARGIN)
     for kind, text in LEGEND_KINDS.items():
+        if kind not in kinds:
+            continue  # only what this graph has (the canvas is sized for all, so nothing moves)
         ks = theme.kinds[kind]
         dash = ' stroke-dasharray="3 2"' if kind == "const" else ""
         out.append(
@@ -277,7 +279,8 @@ def render_svg(
     out.append("</g>")
     legend = frags.get(("legend", theme.name, phase))
     if legend is None:
-        legend = frags[("legend", theme.name, phase)] = _legend(theme, height - LEGEND_H / 2 + 4, width, phase)
+        kinds = {"loss" if n.is_loss else n.kind for n in graph.nodes}
+        legend = frags[("legend", theme.name, phase)] = _legend(theme, height - LEGEND_H / 2 + 4, width, phase, kinds)
     out.extend(legend)
     out.append("</svg>")
     return "\n".join(out) + "\n"
