@@ -138,6 +138,16 @@ class _Checker:
             self.visit(node.operand, depth + 1)
         elif isinstance(node, ast.Call):
             self.call(node, depth)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            # Blame the leftmost offence: in `__import__('os').system` that is `__import__`.
+            self.visit(node.value, depth + 1)
+            start = node.value.end_col_offset or 0
+            while start < len(self.text) and self.text[start] in ") ":  # past the closing parentheses
+                start += 1
+            marker = ast.Pass()
+            marker.col_offset = start
+            part = self.text[start : node.end_col_offset]
+            raise self.refuse(marker, _REFUSED_NODES[type(node)] + "; " + self.allowed(), part=part)
         else:
             why = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not part of the language")
             raise self.refuse(node, why + "; " + self.allowed())
@@ -186,6 +196,7 @@ class _Checker:
     def call(self, node: ast.Call, depth: int) -> None:
         func = node.func
         if not isinstance(func, ast.Name):
+            self.visit(func, depth + 1)  # refuses the attribute or subscript that makes the callee
             raise self.refuse(func, "only the functions " + ", ".join(FUNCTION_NAMES) + " can be called")
         if func.id not in FUNCTION_NAMES:
             raise self.refuse(func, "only the functions " + ", ".join(FUNCTION_NAMES) + " can be called")
