@@ -62,12 +62,24 @@ class ReplayDone(Exception):
     """Raised by the recorder once the last wanted step is recorded: the rest of the run is not needed."""
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a replay may start instead of step 0: the history's records of step k and of step k - 1."""
+
+    step: StepRecord
+    previous: StepRecord
+
+
 @dataclass
 class Recorder:
-    """What a training loop reports to. Traces the steps in `trace`; stops the loop after `stop` steps."""
+    """What a training loop reports to. Traces the steps in `trace`; stops the loop after `stop` steps.
+
+    A loop that can (`Scenario.resumable`) starts at `resume.step` with the state the history recorded.
+    """
 
     trace: range = range(0)
     stop: int | None = None
+    resume: Resume | None = None
     log: list[str] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
     progress: list[Progress] = field(default_factory=list)
@@ -118,6 +130,8 @@ class Scenario(ABC):
     title: ClassVar[str]
     description: ClassVar[str] = ""
     Params: ClassVar[type[ScenarioParams]]
+    # True when `train` honours `Recorder.resume`: a step is then traced without replaying the steps before it.
+    resumable: ClassVar[bool] = False
 
     @abstractmethod
     def train(self, params: Any, rec: Recorder) -> None: ...

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
-from app.scenarios.base import Recorder, ReplayDone, Scenario, ScenarioParams, StepRecord, is_finite
+from app.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
 from app.snapshot import Step
 
 
@@ -75,15 +75,25 @@ class Run:
         return found
 
     def _replay(self, wanted: range) -> None:
-        """Run the loop again, tracing the wanted steps; a replay to the end doubles as the history."""
+        """Run the loop again, tracing the wanted steps; a replay to the end doubles as the history.
+
+        A resumable scenario starts right at the first wanted step, from the state its history recorded.
+        """
         to_the_end = wanted.stop >= self.step_count
-        rec = Recorder(trace=wanted, stop=None if to_the_end else wanted.stop)
+        resume = self._resume_point(wanted.start)
+        rec = Recorder(trace=wanted, stop=None if to_the_end else wanted.stop, resume=resume)
         with contextlib.suppress(ReplayDone):
             self.scenario.train(self.params, rec)
-        if to_the_end and "history" not in self.__dict__:
+        if to_the_end and resume is None and "history" not in self.__dict__:
             self.__dict__["history"] = rec  # cached_property's slot: the same loop, the same numbers
         for k, snap in rec.snapshots.items():
             self._remember(k, snap)
+
+    def _resume_point(self, k: int) -> Resume | None:
+        if k == 0 or not self.scenario.resumable:
+            return None
+        steps = self.history.steps
+        return Resume(step=steps[k], previous=steps[k - 1])
 
     def _remember(self, k: int, snap: Step) -> None:
         self._snapshots[k] = snap

@@ -9,7 +9,17 @@ from typing import Annotated, Any, ClassVar
 import torch
 from pydantic import Field
 
-from app.scenarios.base import MAX_STEPS, Finite, Prediction, Progress, Recorder, Scenario, ScenarioParams, StepRecord
+from app.scenarios.base import (
+    MAX_STEPS,
+    Finite,
+    Prediction,
+    Progress,
+    Recorder,
+    Resume,
+    Scenario,
+    ScenarioParams,
+    StepRecord,
+)
 from app.snapshot import ParamState
 from app.trace import Datum
 
@@ -61,8 +71,11 @@ class PerSampleSgd(Scenario):
         """Initial parameter values in declaration order (that order is the grad line's order)."""
         return {name: float(getattr(params, name)) for name in self.param_names}
 
+    resumable = True
+
     def train(self, params: Any, rec: Recorder) -> None:
-        tensors = self._init_params(params)
+        start = rec.resume.step.index if rec.resume else 0
+        tensors = self._init_params(params) if rec.resume is None else self._restore(params, rec.resume)
         model, loss_of = self.model(params), self.loss(params)
         contributions: dict[str, Any] = {}
         for name, t in tensors.items():  # the gradient each backward sends, before it is accumulated
@@ -74,12 +87,14 @@ class PerSampleSgd(Scenario):
         def loss(x: Any, y: Any) -> torch.Tensor:
             return loss_of(forward(x), y, x, tensors)
 
-        rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
-        rec.line(f"predict (before training) {PREDICT_X} {rec.predictions[-1].value}")
-        k = 0
-        for epoch in range(params.epochs):
-            for i, (x_value, y_value) in enumerate(zip(params.x, params.y, strict=True)):
-                x, y = Datum(x_value), Datum(y_value)
+        if start == 0:
+            rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
+            rec.line(f"predict (before training) {PREDICT_X} {rec.predictions[-1].value}")
+        k = start
+        first_epoch, first_sample = divmod(start, len(params.x))
+        for epoch in range(first_epoch, params.epochs):
+            for i in range(first_sample if epoch == first_epoch else 0, len(params.x)):
+                x, y = Datum(params.x[i]), Datum(params.y[i])
                 before = {n: t.tolist() for n, t in tensors.items()}
                 with rec.tracing(k, tensors, {"x": x, "y": y}) as tracer:
                     l = loss(x, y)  # noqa: E741 — the lecture's name
@@ -103,6 +118,20 @@ class PerSampleSgd(Scenario):
             rec.line(f"progress: {epoch} {rec.progress[-1].loss}")
         rec.predictions.append(Prediction("after", PREDICT_X, forward(PREDICT_X).item()))
         rec.line(f"predict (after training) {PREDICT_X} {rec.predictions[-1].value}")
+
+    def _restore(self, params: Any, resume: Resume) -> dict[str, torch.Tensor]:
+        """The state the loop had before step k: the values the history recorded, float32 to float32 exactly.
+
+        `.grad` is what the loop left: zeros after `zero_()`, else the accumulated gradient of step k - 1.
+        """
+        tensors = {}
+        for name, state in resume.step.params.items():
+            t = torch.tensor(state.before)
+            t.requires_grad = True
+            grad = torch.tensor(resume.previous.params[name].grad)
+            t.grad = torch.zeros_like(grad) if params.zero_grad else grad
+            tensors[name] = t
+        return tensors
 
     def _init_params(self, params: Any) -> dict[str, torch.Tensor]:
         tensors = {}
