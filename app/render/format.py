@@ -12,7 +12,7 @@ from typing import Any
 
 NUM_WIDTH = 10  # "-1.235e-05": sign, 4 significant digits, exponent
 PREVIEW_WIDTH = 26  # characters reserved for a tensor preview "[1, 2, 3, …]"
-TOOLTIP_ELEMENTS = 8  # full-precision elements listed in a tooltip before eliding
+TOOLTIP_ELEMENTS = 6  # full-precision elements listed in a tooltip before eliding
 
 
 def _is_number(v: Any) -> bool:

@@ -7,6 +7,7 @@ and reserve the worst case; `node_label`/`edge_label` fill in one step's numbers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -124,11 +125,32 @@ def _even(x: float) -> int:
     return n + (n % 2)
 
 
-def node_label(node: Node, phase: Phase, param: ParamState | None = None) -> NodeLabel:
+Describe = Callable[[Any, int], tuple[str, str]]
+
+
+class MemoDescribe:
+    """`describe` remembering its answers by object identity for one render: autograd hands the same tensor
+    to several places (an op's grad is the upstream of each of its input edges), no need to format it twice.
+    Holds references to the values, so identities stay valid while it lives."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, int], tuple[Any, tuple[str, str]]] = {}
+
+    def __call__(self, value: Any, width: int) -> tuple[str, str]:
+        if not isinstance(value, list):
+            return describe(value, width)  # numbers are cheap, and small ints share identities
+        key = (id(value), width)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = (value, describe(value, width))
+        return hit[1]
+
+
+def node_label(node: Node, phase: Phase, param: ParamState | None = None, desc: Describe = describe) -> NodeLabel:
     chars = _value_chars(node.shape)
 
     def line(key: str, value: Any, role: Role = "value") -> Line:
-        text, full = describe(value, max(chars, NUM_WIDTH))
+        text, full = desc(value, max(chars, NUM_WIDTH))
         return Line(key, text, full, role if value is not None else "muted")
 
     lines: list[Line] = []
@@ -159,14 +181,12 @@ def node_label(node: Node, phase: Phase, param: ParamState | None = None) -> Nod
     return NodeLabel(title_of(node), caption_of(node), tuple(lines), "\n".join(tip))
 
 
-def edge_label(edge: Edge, source: Node, target: Node, phase: Phase) -> EdgeLabel | None:
+def edge_label(edge: Edge, source: Node, target: Node, phase: Phase, desc: Describe = describe) -> EdgeLabel | None:
     """The chain rule on an edge, backward phase only: upstream × local = downstream."""
     if phase != "backward" or (edge.grad is None and edge.upstream is None):
         return None
     chars = edge_chars(source, target)
-    (up, up_full), (loc, loc_full), (down, down_full) = (
-        describe(v, chars) for v in (edge.upstream, edge.local, edge.grad)
-    )
+    (up, up_full), (loc, loc_full), (down, down_full) = (desc(v, chars) for v in (edge.upstream, edge.local, edge.grad))
     t, s = title_of(target), title_of(source)
     tip = (
         f"{s} → {t} (input {edge.slot})\n"

@@ -201,10 +201,11 @@ class Labels:
 def make_labels(graph: Graph, phase: Phase, step: Step | None = None) -> Labels:
     nodes = {n.id: n for n in graph.nodes}
     params = step.params if step is not None else {}
+    desc = L.MemoDescribe()
     node_labels = tuple(
-        L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None) for n in graph.nodes
+        L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None, desc) for n in graph.nodes
     )
-    edge_labels = tuple(L.edge_label(e, nodes[e.source], nodes[e.target], phase) for e in graph.edges)
+    edge_labels = tuple(L.edge_label(e, nodes[e.source], nodes[e.target], phase, desc) for e in graph.edges)
     return Labels(node_labels, edge_labels)
 
 
