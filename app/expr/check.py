@@ -182,7 +182,9 @@ class _Checker:
             if value is None or abs(value) > self.limits.max_exponent:
                 limit = self.limits.max_exponent
                 raise self.refuse(node, f"a constant exponent must be a number between {-limit:g} and {limit:g}")
-        self.visit(node.left, depth + 1)
+        # A chain `a + b + c + d` is flat to a reader, though ast nests it to the left: only the right operand
+        # counts as one level deeper. (The length limit bounds the chain, so recursion stays shallow.)
+        self.visit(node.left, depth)
         self.visit(node.right, depth + 1)
 
     def operator_at(self, node: ast.BinOp, sym: str) -> ast.AST:
