@@ -499,3 +499,19 @@ def test_legend_lists_the_kinds_present(cache):
     assert "constant" not in words
     with_const = next(g for g in svg_of(lecture04_step(0), cache=cache).iter(f"{NS}g") if g.get("class") == "legend")
     assert "constant" in texts(with_const)
+
+
+def test_malformed_graphs_are_render_errors():
+    step = lecture04_step(0)
+    dangling = Graph(step.graph.nodes, (*step.graph.edges, replace(step.graph.edges[0], source="ghost")))
+    with pytest.raises(RenderError, match="ghost"):
+        render(dangling, cache=LayoutCache())
+    twice = Graph((*step.graph.nodes, step.graph.nodes[0]), step.graph.edges)
+    with pytest.raises(RenderError, match="unique"):
+        render(twice, fmt="dot")
+
+
+def test_empty_graph_renders_without_graphviz(monkeypatch):
+    monkeypatch.setattr(layout_mod, "_run_dot", lambda src: pytest.fail("no layout needed"))
+    root = ET.fromstring(render(Graph((), ()), cache=LayoutCache()))
+    assert root.get("viewBox") and not node_groups(root)

@@ -43,6 +43,16 @@ def _split(step_or_graph: Step | Graph) -> tuple[Step | None, Graph]:
     raise RenderError(f"render() needs a Step or a Graph, got {type(step_or_graph).__name__}")
 
 
+def _validate(graph: Graph) -> None:
+    """Structural sanity, so a malformed snapshot is a RenderError (a clear 422), never a KeyError (a 500)."""
+    ids = {n.id for n in graph.nodes}
+    if len(ids) != len(graph.nodes):
+        raise RenderError("graph: node ids must be unique")
+    for e in graph.edges:
+        if e.source not in ids or e.target not in ids:
+            raise RenderError(f"graph: edge {e.source!r} -> {e.target!r} names a node that is not in the graph")
+
+
 def _check(phase: str, theme: str) -> tuple[Phase, Theme]:
     if phase not in PHASES:
         raise RenderError(f"phase must be one of {', '.join(PHASES)}; got {phase!r}")
@@ -55,6 +65,7 @@ def to_dot(step_or_graph: Step | Graph, *, phase: str = "backward", theme: str =
     """DOT source with the same labels as the SVG (valid input for `dot`)."""
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme)
+    _validate(graph)
     return to_dot_source(graph, phase=ph, theme=th, step=step)
 
 
@@ -72,6 +83,7 @@ def render(
     """
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme)
+    _validate(graph)
     if fmt not in FORMATS:
         raise RenderError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
     if fmt == "json":
