@@ -149,19 +149,29 @@ export class Charts {
       if (k >= 0) progress[k] = clean(p.loss);
     }
     const lossColour = css("--loss");
+    // progress: one dot per epoch while they can be told apart, else a line through them; with one step
+    // per epoch the progress loss is the step loss and needs no second mark
+    const asDots = meta.epochs <= 150;
+    const progressSeries =
+      perEpoch === 1 && !asDots
+        ? { label: "progress", show: false }
+        : asDots
+          ? {
+              label: "progress",
+              stroke: lossColour,
+              width: 0,
+              paths: () => null,
+              points: { show: true, size: meta.epochs > 60 ? 4 : 6, stroke: lossColour, fill: lossColour },
+            }
+          : { label: "progress", stroke: lossColour, width: 1.5, spanGaps: true, points: { show: false } };
+    this.loss.fig.querySelector(".key").hidden = progressSeries.show === false;
     this.loss.create(
       {
         scales: { x: { time: false }, y: log ? { distr: 3 } : { auto: true } },
         series: [
           {},
-          { label: "loss", stroke: css("--op"), width: 1.5, points: { show: false } },
-          {
-            label: "progress",
-            stroke: lossColour,
-            width: 0,
-            paths: () => null,
-            points: { show: true, size: n > 600 ? 4 : 6, stroke: lossColour, fill: lossColour },
-          },
+          { label: "loss", stroke: css("--op"), width: 1.25, points: { show: false } },
+          progressSeries,
         ],
         cursor: { show: false },
       },
@@ -171,11 +181,17 @@ export class Charts {
 
   buildParams() {
     const { arrays, meta } = this.run;
-    const names = meta.paramNames;
+    const series = arrays.series;
+    const names = series.map((s) => s.label);
     const keys = this.params.fig.querySelector(".series-keys");
-    keys.innerHTML = names
-      .map((nm, i) => `<span><i style="background:${SERIES_COLOURS[i % SERIES_COLOURS.length]}"></i>${nm}</span>`)
-      .join("");
+    keys.innerHTML = "";
+    names.forEach((nm, i) => {
+      const span = document.createElement("span");
+      const sw = document.createElement("i");
+      sw.style.background = SERIES_COLOURS[i % SERIES_COLOURS.length];
+      span.append(sw, nm);
+      keys.appendChild(span);
+    });
     this.params.create(
       {
         scales: { x: { time: false } },
@@ -185,12 +201,18 @@ export class Charts {
         ],
         cursor: { show: false },
       },
-      [this.xs(), ...names.map((nm) => Array.from(arrays.params[nm].before, finiteOrNull))],
+      [this.xs(), ...series.map((se) => Array.from(se.data, finiteOrNull))],
     );
   }
 
   buildPred() {
     const { arrays, meta } = this.run;
+    const fig = this.pred.fig;
+    fig.hidden = !arrays.pred.some((v) => Number.isFinite(v));
+    if (fig.hidden) {
+      this.pred.destroy();
+      return;
+    }
     const x = meta.predictions.before ? meta.predictions.before.x : 4;
     document.getElementById("pred-title").textContent = t("charts.pred", { x });
     const b = meta.predictions.before;

@@ -26,10 +26,18 @@ export class LogConsole {
     this.lines = text.replace(/\n$/, "").split("\n");
     this.gradLine = [];
     this.progressLine = [];
+    // which line each step printed: Lecture 04's "\tgrad:" lines (one per sample), or a full-batch script's
+    // "Epoch ..." lines (one per epoch = step); when neither matches the step count the log shows whole
+    const epochLines = [];
     this.lines.forEach((ln, i) => {
       if (ln.startsWith("\tgrad:")) this.gradLine.push(i);
       else if (ln.startsWith("progress:")) this.progressLine.push(i);
+      if (/\bepoch\b/i.test(ln)) epochLines.push(i);
     });
+    if (this.gradLine.length !== steps && epochLines.length === steps) {
+      this.gradLine = epochLines;
+      this.progressLine = [];
+    }
     this.aligned = this.gradLine.length === steps;
     this.visible = 0;
     this.current = -1;

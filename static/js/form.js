@@ -7,7 +7,10 @@ import { t } from "./i18n.js";
 const ORDER = ["lr", "epochs"]; // then initial values, then the data, then switches
 
 function fieldKind(schema) {
+  if (Array.isArray(schema.enum)) return "enum";
   if (schema.type === "boolean") return "bool";
+  if (schema.type === "object") return "object";
+  if (schema.type === "string") return "string";
   if (schema.type === "array") return "list";
   if (schema.type === "integer") return "int";
   return "number";
@@ -21,7 +24,7 @@ export function orderedFields(info) {
     const i = ORDER.indexOf(n);
     if (i >= 0) return i;
     const k = kindOf(n);
-    return k === "list" ? 20 : k === "bool" ? 30 : 10;
+    return { list: 20, string: 15, object: 16, enum: 5, bool: 30 }[k] ?? 10;
   };
   return names
     .map((n, i) => ({ name: n, kind: kindOf(n), schema: props[n] || {}, i }))
@@ -31,7 +34,7 @@ export function orderedFields(info) {
 /** A default value as the text a field shows. */
 export function showValue(v) {
   if (Array.isArray(v)) return v.map((x) => showValue(x)).join(", ");
-  if (typeof v === "number") return Number.isInteger(v) ? `${v}.0`.replace(/^(-?\d+)\.0$/, "$1") : String(v);
+  if (v && typeof v === "object") return Object.entries(v).map(([k, x]) => `${k}=${showValue(x)}`).join(", ");
   return String(v);
 }
 
@@ -39,11 +42,33 @@ export function showValue(v) {
 export function parseValue(kind, text) {
   const s = String(text).trim();
   if (kind === "bool") return text === true || text === "true" || text === "1" || text === "on";
+  if (kind === "string" || kind === "enum") return String(text);
+  if (kind === "object") return parseObject(s);
   if (kind === "list") {
     if (!s) return [];
     return s.split(/[\s,;]+/).filter(Boolean).map((p) => parseScalar(p));
   }
   return parseScalar(s);
+}
+
+/** "w1=1, b=0" (or JSON) as an object of numbers when well-formed; otherwise the text, for the server to judge. */
+function parseObject(s) {
+  if (s.startsWith("{")) {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return s;
+    }
+  }
+  const out = {};
+  for (const part of s.split(/[,;]/).map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*(\S+)$/.exec(part);
+    if (!m) return s;
+    const v = parseScalar(m[2]);
+    if (typeof v !== "number") return s;
+    out[m[1]] = v;
+  }
+  return out;
 }
 
 function parseScalar(s) {
@@ -52,10 +77,11 @@ function parseScalar(s) {
   return s; // let the server say what is wrong with it
 }
 
-function labelFor(name) {
-  const key = `param.${name}`;
+function labelFor(field) {
+  const key = `param.${field.name}`;
   const s = t(key);
-  return s === key ? t("param.initial", { name }) : s;
+  if (s !== key) return s;
+  return field.kind === "number" ? t("param.initial", { name: field.name }) : field.name;
 }
 
 export class SetupForm {
@@ -112,7 +138,7 @@ export class SetupForm {
 
   makeField(f) {
     const wrap = document.createElement("div");
-    wrap.className = "field" + (f.kind === "list" || f.kind === "bool" ? " wide" : "");
+    wrap.className = "field" + (["list", "bool", "string", "object"].includes(f.kind) ? " wide" : "");
     const id = `param-${f.name}`;
     const errId = `${id}-error`;
     const helpId = `${id}-help`;
@@ -129,6 +155,19 @@ export class SetupForm {
       span.className = "label-text";
       label.appendChild(span);
       wrap.appendChild(label);
+    } else if (f.kind === "enum") {
+      const span = document.createElement("span");
+      span.className = "label-text";
+      label.appendChild(span);
+      wrap.appendChild(label);
+      input = document.createElement("select");
+      for (const v of f.schema.enum) {
+        const o = document.createElement("option");
+        o.value = String(v);
+        o.textContent = String(v);
+        input.appendChild(o);
+      }
+      wrap.appendChild(input);
     } else {
       const span = document.createElement("span");
       span.className = "label-text";
@@ -138,7 +177,8 @@ export class SetupForm {
       input.type = "text";
       input.autocomplete = "off";
       input.spellcheck = false;
-      input.inputMode = f.kind === "int" ? "numeric" : "decimal";
+      if (f.kind === "int") input.inputMode = "numeric";
+      else if (f.kind === "number" || f.kind === "list") input.inputMode = "decimal";
       wrap.appendChild(input);
     }
     input.id = id;
@@ -156,7 +196,7 @@ export class SetupForm {
     err.setAttribute("data-testid", `${id}-error`);
     err.hidden = true;
     wrap.appendChild(err);
-    input.addEventListener("input", () => {
+    input.addEventListener(f.kind === "enum" ? "change" : "input", () => {
       this.clearError(f.name);
       this.markDirty(true);
     });
@@ -167,10 +207,12 @@ export class SetupForm {
   }
 
   relabel(field) {
-    field.label.querySelector(".label-text").textContent = labelFor(field.name);
+    field.label.querySelector(".label-text").textContent = labelFor(field);
     const hints = [];
-    if (field.name === "zero_grad") hints.push(t("paramhelp.zero_grad"));
+    const helpKey = `paramhelp.${field.name}`;
+    if (t(helpKey) !== helpKey) hints.push(t(helpKey));
     if (field.kind === "list") hints.push(t("setup.list.hint"));
+    if (field.schema.description) field.input.title = field.schema.description;
     field.help.textContent = hints.join(" · ");
     field.help.hidden = !hints.length;
   }

@@ -3,7 +3,7 @@
 
 export const NUM_WIDTH = 10;
 export const PREVIEW_WIDTH = 26;
-export const TOOLTIP_ELEMENTS = 48;
+export const TOOLTIP_ELEMENTS = 8; // as app/render/format.py elides tooltips
 
 const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
@@ -170,16 +170,16 @@ function fullNum(x) {
 }
 
 /** fmt_full: every element at full precision (Python repr), elided after TOOLTIP_ELEMENTS. */
-export function fmtFull(value) {
+export function fmtFull(value, limit = TOOLTIP_ELEMENTS) {
   if (value === null || value === undefined) return "?";
   if (!Array.isArray(value)) return fullNum(value);
   const parts = [];
   let total = 0;
   for (const v of flatten(value)) {
     total += 1;
-    if (parts.length < TOOLTIP_ELEMENTS) parts.push(fullNum(v));
+    if (parts.length < limit) parts.push(fullNum(v));
   }
-  if (total > TOOLTIP_ELEMENTS) return `[${parts.join(", ")}, … (${total} elements)]`;
+  if (total > limit) return `[${parts.join(", ")}, … (${total} elements)]`;
   return `[${parts.join(", ")}]`;
 }
 

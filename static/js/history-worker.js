@@ -70,8 +70,43 @@ self.onmessage = async (ev) => {
         scalar: true,
       };
     }
+    // chart series of the parameters: each element of a small tensor, the norm of a big one
+    const MAX_SERIES = 8;
+    const series = [];
+    const sizes = names.map((name) => {
+      const first = n ? h[0].params[name].before : null;
+      return Array.isArray(first) ? first.flat(Infinity).length : 1;
+    });
+    const everyElement = sizes.reduce((a, b) => a + b, 0) <= MAX_SERIES;
+    for (const name of names) {
+      const first = n ? h[0].params[name].before : null;
+      const flat = Array.isArray(first) ? first.flat(Infinity) : [first];
+      if (flat.length <= 1) series.push({ label: name, name, index: -1, data: new Float64Array(n) });
+      else if (everyElement) {
+        const shape = [];
+        for (let v = first; Array.isArray(v); v = v[0]) shape.push(v.length);
+        flat.forEach((_, j) => {
+          let rest = j;
+          const idx = shape.map((_, d) => {
+            const size = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+            const q = Math.floor(rest / size);
+            rest -= q * size;
+            return q;
+          });
+          series.push({ label: `${name}[${idx.join(",")}]`, name, index: j, data: new Float64Array(n) });
+        });
+      } else series.push({ label: `‖${name}‖`, name, index: "norm", data: new Float64Array(n) });
+    }
     for (let i = 0; i < n; i++) {
       const s = h[i];
+      for (const se of series) {
+        const v = s.params[se.name] ? s.params[se.name].before : null;
+        if (se.index === -1) se.data[i] = num(v);
+        else {
+          const flat = Array.isArray(v) ? v.flat(Infinity).map(num) : [num(v)];
+          se.data[i] = se.index === "norm" ? Math.hypot(...flat) : flat[se.index];
+        }
+      }
       loss[i] = num(s.loss);
       pred[i] = num(s.prediction);
       epoch[i] = s.epoch;
@@ -104,7 +139,8 @@ self.onmessage = async (ev) => {
     };
     const transfer = [loss.buffer, pred.buffer, epoch.buffer, sample.buffer, inputX.buffer, inputY.buffer];
     for (const a of Object.values(params)) transfer.push(a.before.buffer, a.after.buffer, a.grad.buffer, a.grad_step.buffer);
-    self.postMessage({ type: "done", meta, arrays: { loss, pred, epoch, sample, inputX, inputY, params } }, transfer);
+    for (const se of series) transfer.push(se.data.buffer);
+    self.postMessage({ type: "done", meta, arrays: { loss, pred, epoch, sample, inputX, inputY, params, series } }, transfer);
   } catch (e) {
     self.postMessage({ type: "error", status: 0, body: { message: String(e && e.message ? e.message : e) } });
   }

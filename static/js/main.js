@@ -199,7 +199,7 @@ async function startRun({ keepView = false } = {}) {
       meta: hist.meta,
       arrays: hist.arrays,
       total,
-      perEpoch: hist.meta.epochs ? Math.max(1, Math.round(total / hist.meta.epochs)) : 1,
+      perEpoch: created.steps_per_epoch || (hist.meta.epochs ? Math.max(1, Math.round(total / hist.meta.epochs)) : 1),
     };
     cache.clear();
     inflight.clear();

@@ -1,0 +1,162 @@
+"""Browser-test fixtures: one real server (`python -m app serve`) and one headless Chromium per session.
+
+The server is polled on /healthz (never a fixed sleep). Chromium is Debian's (`CHROMIUM_PATH`, default
+/usr/bin/chromium) driven by Playwright's Python package; without it the browser tests are skipped with the
+reason. Screenshots go to artifacts/ (gitignored), kept as test artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TOP = Path(__file__).resolve().parent.parent
+ARTIFACTS = TOP / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+READY = "[data-testid=graph][data-ready='1']"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not answer /healthz within {timeout:.0f} s")
+
+
+@dataclass
+class Server:
+    base: str
+    proc: subprocess.Popen[bytes]
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=60) as r:
+            return r.read()
+
+
+def start_server(log_path: Path | None = None) -> Server:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        cwd=TOP,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_healthy(base, proc)
+    except Exception:
+        proc.kill()
+        proc.wait()
+        raise
+    return Server(base, proc)
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+def launch_browser(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@dataclass
+class PageSession:
+    """A page plus what it did: JavaScript errors and requests, for assertions."""
+
+    page: Any
+    base: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def open(self, query: str = "", hash_: str = "lang=en&theme=light") -> None:
+        url = f"{self.base}/{('?' + query) if query else ''}#{hash_}"
+        self.page.goto(url)
+        self.page.wait_for_selector(READY, timeout=60_000)
+
+    def wait_step(self, k: int, phase: str | None = None) -> None:
+        sel = f"[data-testid=graph][data-step='{k}']"
+        if phase:
+            sel += f"[data-phase='{phase}']"
+        self.page.wait_for_selector(sel, timeout=15_000)
+
+    def state(self) -> dict[str, Any]:
+        return self.page.evaluate(
+            "({k: __lens.S.k, phase: __lens.S.phase, reveal: __lens.S.reveal, by: __lens.S.by, "
+            "playing: __lens.S.playing, theme: __lens.S.theme, selected: __lens.S.selected})"
+        )
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture(scope="session")
+def page_server() -> Iterator[Server]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start_server(ARTIFACTS / "page-server.log")
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH, or `make system-test-tools`)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = launch_browser(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def session(browser: Any, page_server: Server) -> Iterator[PageSession]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True, locale="en-US")
+    page = context.new_page()
+    s = PageSession(page, page_server.base)
+    page.on("pageerror", lambda e: s.errors.append(str(e)))
+    page.on("request", lambda r: s.requests.append(r.url))
+    yield s
+    context.close()
+    assert not s.errors, f"JavaScript errors on the page: {s.errors}"

@@ -1,0 +1,335 @@
+"""The page in a real browser (headless Chromium) against a real server: load, stepping, console, playback,
+URL state, language, export, bad input, in-place updates, inspector, divergence, classroom; screenshots."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from tests.page_helpers import PageSession, browser, page_server, session  # noqa: F401 — fixtures
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def lecture_steps(n: int) -> list[dict[str, float]]:
+    """Lecture 04's first n steps in plain PyTorch: x, y, the gradient the script prints, and the chain-rule parts."""
+    torch = pytest.importorskip("torch")
+    x_data, y_data = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+    w = torch.tensor([1.0])
+    w.requires_grad = True
+    out = []
+    for k in range(n):
+        x, y = x_data[k % 3], y_data[k % 3]
+        y_hat = x * w
+        diff = y_hat - y
+        diff.retain_grad()
+        y_hat.retain_grad()
+        loss = diff**2
+        loss.backward()
+        out.append({"x": x, "y": y, "grad": w.grad.item(), "upstream": y_hat.grad.item(), "w": w.item()})
+        w.data = w.data - 0.01 * w.grad.data
+        w.grad.data.zero_()
+    return out
+
+
+def server_svg_texts(base: str, run: str, k: int, phase: str) -> list[str]:
+    with urllib.request.urlopen(f"{base}/api/runs/{run}/steps/{k}/graph.svg?phase={phase}&theme=light") as r:
+        root = ET.fromstring(r.read())
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
+
+
+def post_run(base: str, scenario: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(
+        f"{base}/api/runs",
+        data=json.dumps({"scenario": scenario, "params": params}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_loads_with_every_hook(session: PageSession) -> None:
+    session.open()
+    page = session.page
+    for hook in ("graph", "step-prev", "step-next", "play", "timeline", "phase", "chart-loss", "chart-params",
+                 "console", "lang-toggle", "export-svg", "scenario", "param-lr"):  # fmt: skip
+        assert page.get_by_test_id(hook).count() == 1, hook
+    assert page.get_by_test_id("scenario").input_value() == "lecture04"
+    assert page.get_by_test_id("param-lr").input_value() == "0.01"
+    graph = page.get_by_test_id("graph")
+    assert graph.locator("svg g.node[data-node-id='param:w']").count() == 1
+    assert page.locator("#chart-loss canvas").count() == 1
+    assert "predict (before training) 4 4.0" in page.get_by_test_id("console").inner_text()
+    session.shot("page-default.png")
+
+
+def test_step_with_buttons_and_keys(session: PageSession) -> None:
+    session.open()
+    page = session.page
+    assert page.get_by_test_id("step-prev").is_disabled()
+    page.get_by_test_id("step-next").click()
+    session.wait_step(1)
+    page.get_by_test_id("step-next").click()
+    session.wait_step(2)
+    page.get_by_test_id("step-prev").click()
+    session.wait_step(1)
+    page.locator("body").focus()
+    page.keyboard.press("ArrowRight")
+    session.wait_step(2)
+    page.keyboard.press("ArrowLeft")
+    session.wait_step(1)
+    page.keyboard.press("End")
+    session.wait_step(299)
+    assert page.get_by_test_id("timeline").input_value() == "299"
+    page.keyboard.press("Home")
+    session.wait_step(0)
+    # by phase: forward -> backward -> update -> next step's forward
+    page.get_by_test_id("by").select_option("phase")
+    page.locator("#phase input[value='forward']").check(force=True)
+    session.wait_step(0, "forward")
+    page.get_by_test_id("step-next").click()
+    session.wait_step(0, "backward")
+    page.get_by_test_id("step-next").click()
+    session.wait_step(0, "update")
+    page.get_by_test_id("step-next").click()
+    session.wait_step(1, "forward")
+    page.get_by_test_id("step-prev").click()
+    session.wait_step(0, "update")
+
+
+def test_console_after_three_steps_prints_the_lecture_line(session: PageSession) -> None:
+    expected = lecture_steps(3)[2]
+    line = f"grad: {expected['x']} {expected['y']} {expected['grad']}"
+    assert line == "grad: 3.0 6.0 -16.228801727294922"  # the lecture's own printed output
+    session.open()
+    console = session.page.get_by_test_id("console")
+    assert line not in console.inner_text()
+    for k in (1, 2, 3):
+        session.page.get_by_test_id("step-next").click()
+        session.wait_step(k)
+    assert line in console.inner_text()
+    # printed lines up to the current step; the current step's line is highlighted
+    current = console.locator(".line.current").inner_text()
+    assert current.strip().startswith("grad: 1.0 2.0")  # step 3 is epoch 1's first sample
+    assert "progress: 0 7.315943717956543" in console.inner_text()
+
+
+def test_play_and_pause(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=light&speed=30")
+    page = session.page
+    page.get_by_test_id("play").click()
+    page.wait_for_function("__lens.S.k >= 5", timeout=10_000)
+    assert page.get_by_test_id("play").get_attribute("aria-pressed") == "true"
+    page.get_by_test_id("play").click()
+    assert page.get_by_test_id("play").get_attribute("aria-pressed") == "false"
+    k = session.state()["k"]
+    page.wait_for_timeout(400)
+    assert session.state()["k"] == k
+    page.locator("body").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function(f"__lens.S.k > {k}", timeout=10_000)
+    page.keyboard.press("Space")
+    assert session.state()["playing"] is False
+
+
+def test_url_restores_the_state_after_reload(session: PageSession) -> None:
+    session.open("scenario=lecture04&lr=0.02")
+    page = session.page
+    page.get_by_test_id("by").select_option("epoch")
+    page.get_by_test_id("step-next").click()  # one epoch = 3 steps
+    session.wait_step(3)
+    page.locator("#phase input[value='update']").check(force=True)
+    session.wait_step(3, "update")
+    page.get_by_test_id("log-scale").check()
+    page.locator("svg g.node[data-node-id='op:2']").click()
+    page.get_by_test_id("theme-toggle").click()
+    page.get_by_test_id("lang-toggle").click()
+    page.wait_for_function("location.hash.includes('lang=zh') && location.hash.includes('node=')")
+    url = page.url
+    assert "lr=0.02" in url and "step=3" in url and "phase=update" in url
+    page.reload()
+    page.wait_for_selector("[data-testid=graph][data-ready='1'][data-step='3'][data-phase='update']")
+    st = session.state()
+    assert st["by"] == "epoch" and st["theme"] == "dark" and st["selected"] == "op:2"
+    assert page.get_by_test_id("param-lr").input_value() == "0.02"
+    assert page.get_by_test_id("log-scale").is_checked()
+    assert page.locator("html").get_attribute("data-theme") == "dark"
+    assert page.get_by_test_id("lang-toggle").inner_text() == "English"
+    assert page.locator("svg g.node.lens-selected[data-node-id='op:2']").count() == 1
+    assert "MulBackward0" in page.get_by_test_id("inspector").inner_text()
+
+
+def test_language_toggle_changes_labels(session: PageSession) -> None:
+    session.open()
+    page = session.page
+    assert page.locator("#console-title").text_content() == "Training log"
+    assert page.get_by_test_id("play").get_attribute("aria-label") == "Play"
+    page.get_by_test_id("lang-toggle").click()
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator("#console-title").text_content() == "训练日志"
+    assert page.get_by_test_id("play").get_attribute("aria-label") == "播放"
+    assert page.locator("label[for='param-lr']").inner_text() == "学习率 (lr)"
+    assert "第 0 步" in page.locator("svg g.header text").first.text_content()
+    # no English label left among the marked elements
+    leftovers = page.evaluate(
+        "[...document.querySelectorAll('[data-i18n]:not([data-i18n=\"lang.toggle\"])')].filter(e => e.offsetParent !== null)"
+        ".map(e => e.textContent).filter(t => /^[A-Za-z][a-z]+( [a-z]+)*$/.test(t.trim()))"
+    )
+    assert leftovers == [], leftovers
+    session.shot("page-zh.png")
+    page.get_by_test_id("lang-toggle").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.locator("#console-title").text_content() == "Training log"
+
+
+def test_export_downloads_a_valid_svg_and_png(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward")
+    page = session.page
+    with page.expect_download() as info:
+        page.get_by_test_id("export-svg").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".svg")
+    root = ET.parse(download.path()).getroot()
+    assert root.tag == f"{SVG_NS}svg"
+    assert root.get("data-step") == "2" and root.get("data-phase") == "backward"
+    ids = {g.get("data-node-id") for g in root.iter(f"{SVG_NS}g") if g.get("data-node-id")}
+    assert "param:w" in ids
+    with page.expect_download() as info:
+        page.get_by_test_id("export-png").click()
+    with open(info.value.path(), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_lr_shows_the_servers_message_next_to_the_field(session: PageSession) -> None:
+    status, body = post_run(session.base, "lecture04", {"lr": -1})
+    assert status == 422
+    message = next(d["msg"] for d in body["detail"] if d["field"] == "lr")
+    session.open()
+    page = session.page
+    page.get_by_test_id("param-lr").fill("-1")
+    page.get_by_test_id("param-epochs").fill("7")
+    page.get_by_test_id("run").click()
+    error = page.get_by_test_id("param-lr-error")
+    error.wait_for(state="visible")
+    assert message in error.inner_text()
+    assert page.get_by_test_id("param-lr").get_attribute("aria-invalid") == "true"
+    # nothing is lost: what was typed stays, in the fields and in the URL
+    assert page.get_by_test_id("param-lr").input_value() == "-1"
+    assert page.get_by_test_id("param-epochs").input_value() == "7"
+    assert "lr=-1" in page.url and "epochs=7" in page.url
+    page.get_by_test_id("param-lr").fill("0.02")
+    assert not error.is_visible()
+
+
+def test_values_change_in_place_exactly_as_the_server_draws_them(session: PageSession) -> None:
+    """Playback patches the SVG's text from step JSON: every <text> must equal the server's SVG of that step."""
+    for query, run in (("scenario=lecture04", "lecture04"), ("scenario=lecture04&zero_grad=0", None)):
+        session.open(query)
+        page = session.page
+        run_id = run or page.evaluate("__lens.S.run.id")
+        layout = page.evaluate("document.querySelector('[data-testid=graph] g.node').getAttribute('transform')")
+        for k in (0, 1, 2, 7, 150, 299):
+            for phase in ("forward", "backward", "update"):
+                page.evaluate(f"__lens.go({{k: {k}, phase: '{phase}', reveal: null}})")
+                session.wait_step(k, phase)
+                page.wait_for_function("!document.querySelector('[data-testid=graph] svg') || true")
+                mine = page.evaluate("__lens.texts()")
+                if mine != server_svg_texts(session.base, run_id, k, phase):  # a new template may be on its way
+                    page.wait_for_timeout(500)
+                    mine = page.evaluate("__lens.texts()")
+                assert mine == server_svg_texts(session.base, run_id, k, phase), (query, k, phase)
+        # the layout did not move
+        assert page.evaluate(
+            "document.querySelector('[data-testid=graph] g.node').getAttribute('transform')"
+        ) == layout
+
+
+def test_playback_needs_no_request_per_step(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=light&speed=120")
+    page = session.page
+    page.wait_for_function("__lens.cache.size >= 100")
+    before = len([u for u in session.requests if "/api/" in u])
+    page.get_by_test_id("play").click()
+    page.wait_for_function("__lens.S.k >= 90", timeout=20_000)
+    page.get_by_test_id("play").click()
+    steps = session.state()["k"]
+    during = [u for u in session.requests if "/api/" in u][before:]
+    assert len(during) <= 2, during  # at most the next prefetch batch
+    assert steps >= 90
+
+
+def test_inspector_shows_the_chain_rule_from_pytorch(session: PageSession) -> None:
+    s = lecture_steps(3)[2]
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward")
+    page = session.page
+    page.locator("svg g.node[data-node-id='op:2']").click()
+    text = page.get_by_test_id("inspector").inner_text()
+    assert "MulBackward0" in text
+    assert "∂z/∂a = b" in text
+    # upstream × local = downstream, at full precision, all from PyTorch
+    assert f"{s['upstream']!r} × {s['x']!r} = {s['grad']!r}" in text.replace("[", "").replace("]", "")
+    page.locator("svg g.node[data-node-id='param:w']").click()
+    text = page.get_by_test_id("inspector").inner_text()
+    assert repr(s["grad"]) in text and repr(s["w"]) in text and "AccumulateGrad" in text
+
+
+def test_backward_lights_up_nodes_in_autograd_order(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=light&step=0&phase=forward&by=node")
+    page = session.page
+    order = page.evaluate(
+        "__lens.cache.get(0).graph.nodes.filter(n => n.order !== null).sort((a, b) => a.order - b.order).map(n => n.id)"
+    )
+    assert order[0] == "op:0" and order[-1] == "param:w"
+    for i, node_id in enumerate(order):
+        page.get_by_test_id("step-next").click()
+        page.wait_for_selector(f"[data-testid=graph][data-reveal='{i + 1}']")
+        assert page.locator(f"svg g.node.lens-current[data-node-id='{node_id}']").count() == 1
+        later = order[i + 1 :]
+        for other in later:
+            assert page.locator(f"svg g.node.lens-pending[data-node-id='{other}']").count() == 1
+        if i == 1:
+            session.shot("page-mid-backward.png")
+    page.get_by_test_id("step-next").click()
+    session.wait_step(0, "update")
+
+
+def test_divergence_is_shown_plainly(session: PageSession) -> None:
+    status, body = post_run(session.base, "lecture04", {"lr": 1.0})
+    assert status == 201 and body["diverged_at"] is not None
+    session.open("scenario=lecture04&lr=1")
+    banner = session.page.locator("#banner")
+    banner.wait_for(state="visible")
+    assert f"step {body['diverged_at']}" in banner.inner_text()
+    assert "smaller lr" in banner.inner_text()
+    session.page.locator("#banner-goto").click()
+    session.wait_step(body["diverged_at"])
+    session.shot("page-divergent.png")
+
+
+def test_dark_theme_and_classroom_mode(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=dark&step=4&phase=backward")
+    page = session.page
+    assert page.locator("html").get_attribute("data-theme") == "dark"
+    assert page.locator("[data-testid=graph] svg").get_attribute("class").endswith("theme-dark")
+    session.shot("page-dark.png")
+    page.get_by_test_id("classroom").click()
+    page.wait_for_function("document.documentElement.classList.contains('classroom')")
+    assert not page.get_by_test_id("play").is_visible()
+    box = page.get_by_test_id("graph").bounding_box()
+    assert box and box["height"] >= 850
+    page.keyboard.press("ArrowRight")
+    session.wait_step(5)
+    assert re.search(r"classroom=1", page.url)
+    session.shot("page-classroom.png")
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.documentElement.classList.contains('classroom')")
+    assert page.get_by_test_id("play").is_visible()
