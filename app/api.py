@@ -297,7 +297,10 @@ def _preview_plain(value: Any, max_chars: int) -> str:
             stack.extend(reversed(v))
         else:
             flat.append(v)
-    return _join(flat[:8], len(flat) > 8 or bool(stack), max_chars)
+    more = len(flat) > 8 or bool(stack)
+    if len(flat) == 1 and not more:  # one element, whatever its shape: shown like a 0-d tensor
+        return _num(flat[0])
+    return _join(flat[:8], more, max_chars)
 
 
 def _num(v: Any) -> str:

@@ -1,0 +1,253 @@
+"""The Python API on real models: node values and gradients against torch.autograd, op nodes against the
+autograd functions reachable from the loss."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import app
+from app.snapshot import graph_to_dict
+from app.trace import TraceError
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+
+def reachable_ops(loss: torch.Tensor) -> Counter[str]:
+    """Class names of the autograd functions reachable from loss.grad_fn, leaves (AccumulateGrad) excluded."""
+    seen, stack = set(), [loss.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        stack.extend(child for child, _ in fn.next_functions)
+    return Counter(type(fn).__name__ for fn in seen if type(fn).__name__ != "AccumulateGrad")
+
+
+def op_nodes(graph) -> Counter[str]:
+    return Counter(n.grad_fn for n in graph.nodes if n.kind == "op")
+
+
+def node_for(graph, grad_fn: str, tensor: torch.Tensor):
+    """The op node of class `grad_fn` whose forward value is this tensor's."""
+    found = [n for n in graph.nodes if n.grad_fn == grad_fn and n.value == tensor.tolist()]
+    assert len(found) == 1, f"{len(found)} {grad_fn} nodes with that value"
+    return found[0]
+
+
+def close(a, b) -> bool:
+    return torch.allclose(torch.tensor(a), torch.as_tensor(b), rtol=1e-6, atol=1e-7)
+
+
+def check_params(graph, model: torch.nn.Module) -> None:
+    for name, p in model.named_parameters():
+        node = graph.node(f"param:{name}")
+        assert node.kind == "param" and node.name == name
+        assert node.shape == tuple(p.shape)
+        assert node.value == p.tolist()
+        assert node.grad == p.grad.tolist()
+
+
+# -- an MLP ------------------------------------------------------------------------------------------------------
+def mlp() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    return model, torch.randn(5, 4), torch.tensor([0, 2, 1, 1, 0])
+
+
+def test_mlp_ops_values_and_gradients() -> None:
+    model, x, y = mlp()
+    with app.trace(model, inputs={"x": x, "y": y}) as t:
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+    graph = t.graph
+    assert op_nodes(graph) == reachable_ops(loss)
+    check_params(graph, model)
+    assert graph.root.value == loss.item() and graph.root.grad == 1.0
+    assert graph.node("data:x").value == x.tolist() and graph.node("data:x").shape == (5, 4)
+
+    # The same forward again, outside the trace: autograd's own gradients at every intermediate.
+    h = model[0](x)
+    a = model[1](h)
+    out = model[2](a)
+    g_h, g_a, g_out = torch.autograd.grad(F.cross_entropy(out, y), [h, a, out])
+    assert close(node_for(graph, "AddmmBackward0", h).grad, g_h)
+    assert close(node_for(graph, "ReluBackward0", a).grad, g_a)
+    assert close(node_for(graph, "AddmmBackward0", out).grad, g_out)
+    assert node_for(graph, "ReluBackward0", a).shape == (5, 8)
+    assert node_for(graph, "ReluBackward0", a).module == "1"
+    assert graph.node("param:0.weight").module == "0"
+
+
+# -- a small CNN ---------------------------------------------------------------------------------------------------
+class SmallCnn(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, kernel_size=3)
+        self.fc = torch.nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.max_pool2d(F.relu(self.conv(x)), 2).flatten(1))
+
+
+def test_cnn_ops_values_and_gradients() -> None:
+    torch.manual_seed(1)
+    model, x, target = SmallCnn(), torch.randn(2, 1, 6, 6), torch.randn(2, 2)
+    with app.trace(params=dict(model.named_parameters()), inputs={"x": x}, modules={"cnn": model}) as t:
+        loss = F.mse_loss(model(x), target)
+        loss.backward()
+    graph = t.graph
+    assert op_nodes(graph) == reachable_ops(loss)
+    assert "ConvolutionBackward0" in op_nodes(graph)
+    check_params(graph, model)
+
+    c = model.conv(x)
+    r = F.relu(c)
+    p = F.max_pool2d(r, 2)
+    g_c, g_r, g_p = torch.autograd.grad(F.mse_loss(model.fc(p.flatten(1)), target), [c, r, p])
+    conv = node_for(graph, "ConvolutionBackward0", c)
+    assert conv.shape == (2, 2, 4, 4) and close(conv.grad, g_c)
+    assert close(node_for(graph, "ReluBackward0", r).grad, g_r)
+    assert close(node_for(graph, "MaxPool2DWithIndicesBackward0", p).grad, g_p)
+    assert conv.module == "cnn.conv"
+    assert graph.node("param:conv.weight").module == "cnn.conv"
+    assert node_for(graph, "ReluBackward0", r).module == "cnn"  # F.relu runs in the model's own forward
+
+
+# -- shared weights and a view ------------------------------------------------------------------------------------
+def test_shared_weight_and_view() -> None:
+    torch.manual_seed(2)
+    w = torch.randn(3, 3, requires_grad=True)
+    x = torch.randn(2, 3)
+
+    def forward(x):
+        h = torch.tanh(x @ w)
+        return (h.view(3, 2).t() @ w).pow(2).sum()
+
+    with app.trace(params={"W": w}, inputs={"x": x}) as t:
+        loss = forward(x)
+        loss.backward()
+    graph = t.graph
+    assert op_nodes(graph) == reachable_ops(loss)
+    assert "ViewBackward0" in op_nodes(graph)
+    assert [n.id for n in graph.nodes].count("param:W") == 1
+    assert len([e for e in graph.edges if e.source == "param:W"]) == 2  # used twice, one node
+    (g_w,) = torch.autograd.grad(forward(x), [w])
+    assert close(graph.node("param:W").grad, g_w)
+    h = torch.tanh(x @ w)
+    v = h.view(3, 2)
+    g_h, g_v = torch.autograd.grad((v.t() @ w).pow(2).sum(), [h, v])
+    assert close(node_for(graph, "TanhBackward0", h).grad, g_h)
+    view = node_for(graph, "ViewBackward0", v)
+    assert view.shape == (3, 2) and close(view.grad, g_v)
+    # The gradients sent along the two edges out of W add up to W.grad.
+    sent = [torch.tensor(e.grad) for e in graph.edges if e.source == "param:W"]
+    assert close(sum(sent).tolist(), g_w)
+
+
+# -- the trace object -----------------------------------------------------------------------------------------------
+def scalar_trace():
+    w = torch.tensor([1.0], requires_grad=True)
+    with app.trace(params={"w": w}) as t:
+        loss = (2.0 * w - 4.0) ** 2
+        loss.backward()
+    return t
+
+
+def test_to_dict_is_the_step_json_graph() -> None:
+    t = scalar_trace()
+    assert t.to_dict() == graph_to_dict(t.graph)
+    json.dumps(t.to_dict(), allow_nan=False)
+    assert {n["id"] for n in t.to_dict()["nodes"]} >= {"param:w"}
+    assert t.graph.node("param:w").grad == [-8.0]
+
+
+@needs_dot
+def test_svg_and_jupyter() -> None:
+    t = scalar_trace()
+    svg = t.svg()
+    assert isinstance(svg, str) and "<svg" in svg
+    assert t._repr_svg_() == svg
+    assert "<svg" in t.svg(phase="forward", theme="dark")
+
+
+def test_capture_inside_the_block_gives_values_without_gradients() -> None:
+    w = torch.tensor([3.0], requires_grad=True)
+    with app.trace(params={"w": w}) as t:
+        out = torch.sigmoid(w * 2.0)
+        graph = t.capture(out)
+    assert graph.root.value == out.tolist() and graph.root.grad is None
+    assert not t.has_gradients
+    with pytest.raises(TraceError, match=r"call loss\.backward\(\) inside"):
+        t.svg()
+
+
+def test_misuse_explains_what_to_do() -> None:
+    w = torch.tensor([1.0], requires_grad=True)
+    with app.trace(params={"w": w}) as t:
+        out = (w * 2, w * 3)
+        with pytest.raises(TraceError, match=r"pass the loss tensor, not a tuple: e\.g\. out\[0\]"):
+            t.capture(out)
+        with pytest.raises(TraceError, match="requires_grad=True"):
+            t.capture(torch.ones(2) * 3)
+    with pytest.raises(TraceError, match=r"call loss\.backward\(\) inside"):
+        _ = t.graph
+    with pytest.raises(TraceError, match="not a tensor"):
+        app.trace(params={"w": 1.0})
+
+
+# -- make_dot ---------------------------------------------------------------------------------------------------------
+def test_make_dot_has_torchviz_signature_and_returns_a_digraph() -> None:
+    import graphviz
+    import torchviz
+
+    assert list(inspect.signature(app.make_dot).parameters) == list(inspect.signature(torchviz.make_dot).parameters)
+    model, x, y = mlp()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    dot = app.make_dot(loss, params=dict(model.named_parameters()), show_attrs=True, show_saved=True)
+    assert isinstance(dot, graphviz.Digraph)
+    source = dot.source
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        assert f'"{name}\n' in source or f"{name}\n" in source
+    for cls in reachable_ops(loss):
+        assert cls in source
+    assert f"= {loss.item():.4g}" in source  # the output's value
+
+
+def test_make_dot_inside_a_trace_shows_intermediate_values() -> None:
+    w = torch.tensor([0.5], requires_grad=True)
+    with app.trace(params={"w": w}):
+        y = w * 4.0  # 2.0, a value autograd does not keep
+        loss = y + 1.0
+        dot = app.make_dot(loss, params={"w": w})
+    assert 'MulBackward0  *\n(1,)\n= 2"' in dot.source
+
+
+def test_make_dot_misuse() -> None:
+    w = torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(TraceError, match=r"not a tuple: e\.g\. out\[0\]"):
+        app.make_dot((w * 2, w * 3))
+    with pytest.raises(TraceError, match="requires_grad=True"):
+        app.make_dot(torch.ones(3).sum())
+    with pytest.raises(TraceError, match="leaf"):
+        app.make_dot(w)
+
+
+def test_import_app_is_light_and_trace_stays_callable() -> None:
+    code = "import sys, app; assert 'torch' not in sys.modules; import app.trace; app.trace; print(callable(app.trace))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+    assert app.trace.Tracer is not None  # the package keeps its contents
