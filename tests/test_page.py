@@ -12,7 +12,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.page_helpers import PageSession, browser, page_server, session  # noqa: F401 — fixtures
+from tests import page_helpers
+from tests.page_helpers import PageSession
+
+# the fixtures: one server and one browser per session, a fresh page per test
+browser = page_helpers.browser
+page_server = page_helpers.page_server
+session = page_helpers.session
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -181,7 +187,8 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert "第 0 步" in page.locator("svg g.header text").first.text_content()
     # no English label left among the marked elements
     leftovers = page.evaluate(
-        "[...document.querySelectorAll('[data-i18n]:not([data-i18n=\"lang.toggle\"])')].filter(e => e.offsetParent !== null)"
+        "[...document.querySelectorAll('[data-i18n]:not([data-i18n=\"lang.toggle\"])')]"
+        ".filter(e => e.offsetParent !== null)"
         ".map(e => e.textContent).filter(t => /^[A-Za-z][a-z]+( [a-z]+)*$/.test(t.trim()))"
     )
     assert leftovers == [], leftovers
@@ -248,9 +255,7 @@ def test_values_change_in_place_exactly_as_the_server_draws_them(session: PageSe
                     mine = page.evaluate("__lens.texts()")
                 assert mine == server_svg_texts(session.base, run_id, k, phase), (query, k, phase)
         # the layout did not move
-        assert page.evaluate(
-            "document.querySelector('[data-testid=graph] g.node').getAttribute('transform')"
-        ) == layout
+        assert page.evaluate("document.querySelector('[data-testid=graph] g.node').getAttribute('transform')") == layout
 
 
 def test_playback_needs_no_request_per_step(session: PageSession) -> None:
