@@ -4,25 +4,27 @@ the graph with their own Graphviz. (Our SVG itself is drawn from cached position
 from __future__ import annotations
 
 from app.render import labels as L
-from app.render.layout import graph_depth
+from app.render.layout import LR_MAX_DEPTH, graph_depth
+from app.render.svg import BAD_XML, esc
 from app.render.theme import MONO, SANS, Theme
 from app.snapshot import Graph, Phase, Step
 
 
 def _q(s: str) -> str:
     """A DOT escString (attribute value): backslashes doubled so `\\n`-style escapes in names stay literal."""
+    s = BAD_XML.sub("\ufffd", s)  # dot would copy control characters into SVG that no XML parser accepts
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _h(s: str) -> str:
-    """Text inside an HTML-like label."""
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    """Text inside an HTML-like label (an XML fragment for Graphviz)."""
+    return esc(s)
 
 
 def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
     nodes = {n.id: n for n in graph.nodes}
     params = step.params if step is not None else {}
-    rankdir = "LR" if graph_depth(graph) <= 8 else "TB"
+    rankdir = "LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB"
     title = "Autograd graph" if step is None else f"Step {step.index} · epoch {step.epoch}"
     if step is not None and step.sample is not None:
         title += f" · sample {step.sample}"
