@@ -10,8 +10,12 @@ from app.web.runs import RunRef, RunStore
 from app.web.settings import Settings
 
 
-async def get_store(request: Request) -> RunStore:
+def store_of(request: Request) -> RunStore:
     return request.app.state.store
+
+
+async def get_store(request: Request) -> RunStore:
+    return store_of(request)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -23,12 +27,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_run_ref(
-    store: StoreDep,
+    request: Request,
     run_id: Annotated[
         str, Path(description="a run id from POST /api/runs (it encodes the configuration)", examples=["lecture04"])
     ],
 ) -> RunRef:
-    return store.resolve(run_id)
+    # The store straight from app.state, not a nested Depends: every dependency costs on the hot (cached) path.
+    return request.app.state.store.resolve(run_id)
 
 
 RunDep = Annotated[RunRef, Depends(get_run_ref)]

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.scenarios import StepOutOfRange
-from app.web.deps import RunDep, SettingsDep, StoreDep
+from app.web.deps import RunDep, SettingsDep, StoreDep, store_of
 from app.web.errors import BadInput
 from app.web.models import ERRORS, Format, PhaseName, RunCreated, RunRequest, RunSummary, StepOut, ThemeName
 from app.web.responses import SafeJSONResponse, immutable
@@ -53,8 +53,8 @@ async def create_run(body: RunRequest, store: StoreDep) -> SafeJSONResponse:
     description="Per step: inputs, loss, parameters (before, grad, after), prediction at x = 4; per epoch the "
     "progress loss; predictions before and after training; `diverged_at` for runs that overflow.",
 )
-async def get_run(request: Request, ref: RunDep, store: StoreDep) -> Response:
-    return immutable(request, await store.summary(ref))
+async def get_run(request: Request, ref: RunDep) -> Response:
+    return immutable(request, await store_of(request).summary(ref))
 
 
 @router.get(
@@ -64,8 +64,8 @@ async def get_run(request: Request, ref: RunDep, store: StoreDep) -> Response:
     description="Byte for byte what `backprop-lens run` prints for this configuration.",
     responses={200: {"content": {"text/plain": {"example": "predict (before training) 4 4.0\n"}}}},
 )
-async def get_log(request: Request, ref: RunDep, store: StoreDep) -> Response:
-    return immutable(request, await store.log(ref))
+async def get_log(request: Request, ref: RunDep) -> Response:
+    return immutable(request, await store_of(request).log(ref))
 
 
 @router.get(
@@ -101,8 +101,8 @@ async def get_steps(
     response_model=StepOut,
     summary="One step with its graph",
 )
-async def get_step(request: Request, ref: RunDep, store: StoreDep, k: StepIndex) -> Response:
-    return immutable(request, await store.step(ref, k))
+async def get_step(request: Request, ref: RunDep, k: StepIndex) -> Response:
+    return immutable(request, await store_of(request).step(ref, k))
 
 
 @router.get(
@@ -126,10 +126,9 @@ async def get_step(request: Request, ref: RunDep, store: StoreDep, k: StepIndex)
 async def get_graph(
     request: Request,
     ref: RunDep,
-    store: StoreDep,
     k: StepIndex,
     fmt: Annotated[Format, Path(description="image format")],
     phase: Annotated[PhaseName, Query(description="what the graph shows")] = "backward",
     theme: Annotated[ThemeName, Query(description="colour theme")] = "light",
 ) -> Response:
-    return immutable(request, await store.graph(ref, k, fmt, phase, theme))
+    return immutable(request, await store_of(request).graph(ref, k, fmt, phase, theme))

@@ -25,7 +25,7 @@ from app.scenarios import (
     get_scenario,
     validate_params,
 )
-from app.snapshot import step_to_dict
+from app.snapshot import Step, step_to_dict
 from app.web.caching import LruCache
 from app.web.errors import BadInput, NotFound, params_errors
 from app.web.responses import JSON, Body, dumps
@@ -38,6 +38,9 @@ MEDIA_TYPES = {
     "json": JSON,
 }
 TEXT = "text/plain; charset=utf-8"
+# A step asked for alone is traced with its neighbours in one replay of the loop: playback asks for k, k+1, ...
+# and a replay costs as much as all the steps before k, so one step at a time would be quadratic.
+TRACE_BLOCK = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +142,12 @@ class RunStore:
         return await self._body(("log", ref.id), lambda: Body.of(self.run(ref).log_text.encode("utf-8"), TEXT))
 
     async def step(self, ref: RunRef, k: int) -> Body:
-        return await self._body(("step", ref.id, k), lambda: self._steps(ref, k, k + 1, single=True))
+        return await self._body(
+            ("step", ref.id, k), lambda: Body.of(dumps(step_to_dict(self._step(self.entry(ref), k))), JSON)
+        )
 
     async def steps(self, ref: RunRef, start: int, stop: int) -> Body:
-        return await self._body(("steps", ref.id, start, stop), lambda: self._steps(ref, start, stop, single=False))
+        return await self._body(("steps", ref.id, start, stop), lambda: self._steps(ref, start, stop))
 
     async def graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str) -> Body:
         return await self._body(("graph", ref.id, k, fmt, phase, theme), lambda: self._graph(ref, k, fmt, phase, theme))
@@ -150,17 +155,23 @@ class RunStore:
     def _summary(self, ref: RunRef) -> Body:
         return Body.of(dumps({"id": ref.id, **self.run(ref).summary()}), JSON)
 
-    def _steps(self, ref: RunRef, start: int, stop: int, *, single: bool) -> Body:
+    def _steps(self, ref: RunRef, start: int, stop: int) -> Body:
         entry = self.entry(ref)
         with entry.lock:
             steps = entry.run.steps(start, stop)
-        data = [step_to_dict(s) for s in steps]
-        return Body.of(dumps(data[0] if single else data), JSON)
+        return Body.of(dumps([step_to_dict(s) for s in steps]), JSON)
+
+    @staticmethod
+    def _step(entry: RunEntry, k: int) -> Step:
+        run = entry.run
+        with entry.lock:
+            if not 0 <= k < run.step_count:
+                return run.step(k)  # raises StepOutOfRange with its message
+            start = k - k % TRACE_BLOCK
+            return run.steps(start, min(start + TRACE_BLOCK, run.step_count))[k - start]
 
     def _graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str) -> Body:
-        entry = self.entry(ref)
-        with entry.lock:
-            step = entry.run.step(k)
+        step = self._step(self.entry(ref), k)
         return Body.of(render(step, phase=phase, theme=theme, fmt=fmt), MEDIA_TYPES[fmt])
 
     def stats(self) -> dict[str, Any]:

@@ -12,12 +12,13 @@ _TOP = Path(__file__).resolve().parent.parent.parent
 @dataclass(frozen=True, slots=True)
 class Settings:
     title: str = "backprop-lens"
-    # Computed runs, bounded twice: by count and by their total steps (a step's history is a few hundred bytes).
-    run_cache_entries: int = 32
-    run_cache_steps: int = 400_000
+    # Computed runs, bounded twice: by count and by their total steps. A step of history is ~1-2 KB, and each run
+    # keeps up to 1,024 traced steps (~5-10 KB each): the defaults stay well under 1 GB in the worst case.
+    run_cache_entries: int = 16
+    run_cache_steps: int = 250_000
     # Response bodies that are pure functions of the URL (images, step JSON, summaries, logs), bounded by bytes.
     body_cache_entries: int = 8192
-    body_cache_bytes: int = 128 * 1024 * 1024
+    body_cache_bytes: int = 64 * 1024 * 1024
     # Decoded, validated run ids (cheap, but they are asked for on every request).
     id_cache_entries: int = 4096
     max_body_bytes: int = 64 * 1024
