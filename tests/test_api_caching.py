@@ -111,3 +111,16 @@ async def test_warm_up_builds_the_default_run_and_draws_step_0(app_factory):
             r = await c.get("/api/runs/lecture04/steps/0/graph.svg")
         assert r.status_code == 200
         assert app.state.store._bodies.misses == 1  # served from the warm-up's cache entry
+
+
+async def test_playback_one_step_at_a_time_replays_the_loop_rarely(app, client, monkeypatch):
+    """Step k alone costs a replay of steps 0..k; the store traces k's whole block, so k+1 is already there."""
+    from app.web import runs
+
+    replays = []
+    scenario = app.state.store.resolve("lecture04").scenario
+    real_train = type(scenario).train
+    monkeypatch.setattr(type(scenario), "train", lambda self, p, rec: (replays.append(1), real_train(self, p, rec)))
+    for k in range(2 * runs.TRACE_BLOCK):
+        assert (await client.get(f"/api/runs/lecture04/steps/{k}/graph.svg")).status_code == 200
+    assert len(replays) <= 3  # the history, then one replay per block

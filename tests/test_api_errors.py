@@ -176,3 +176,28 @@ async def test_random_inputs_never_give_a_500(client):
         r = await client.get(f"/api/runs/{''.join(chars)}/steps/{rng.randint(-2, 400)}")
         assert r.status_code in (200, 404, 422), r.text
         r.json()
+
+
+async def test_thousands_of_errors_are_summarised(client):
+    r = await client.post("/api/runs", json=ok_params(**{f"p{i}": i for i in range(3000)}))
+    assert r.status_code == 422
+    body = r.json()
+    assert len(body["detail"]) <= 21 and "more errors" in body["detail"][-1]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [("post", "/api/runs", {"scenario": "nope"}), ("get", "/api/runs/nope", None), ("get", "/nothing", None)],
+)
+async def test_errors_carry_nosniff(client, method, url, body):
+    r = await client.request(method, url, json=body)
+    assert r.status_code >= 400 and r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_every_format_and_phase_of_a_diverged_step(client):
+    run = (await client.post("/api/runs", json=ok_params(lr=1.0, epochs=20))).json()
+    assert run["diverged_at"] is not None
+    for fmt in ("svg", "png", "dot", "json"):
+        for phase in ("forward", "backward", "update"):
+            r = await client.get(f"/api/runs/{run['id']}/steps/59/graph.{fmt}?phase={phase}&theme=dark")
+            assert r.status_code == 200, (fmt, phase, r.text[:300])

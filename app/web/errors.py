@@ -66,7 +66,13 @@ def message_of(errors: Sequence[tuple[Loc, str]]) -> str:
     return "; ".join(f"{field_of(loc)}: {msg}" for loc, msg in errors)
 
 
+MAX_ERRORS = 20  # a body with thousands of unknown keys gets a readable answer, not thousands of lines
+
+
 def error_body(errors: Sequence[tuple[Loc, str]], kind: str) -> dict[str, Any]:
+    if len(errors) > MAX_ERRORS:
+        rest = len(errors) - MAX_ERRORS
+        errors = [*errors[:MAX_ERRORS], (errors[MAX_ERRORS][0], f"... and {rest} more errors")]
     return {
         "detail": [{"loc": list(loc), "field": field_of(loc), "msg": msg, "type": kind} for loc, msg in errors],
         "message": message_of(errors),
