@@ -41,13 +41,7 @@ def fmt_num(x: Any, digits: int = 4) -> str:
         return "inf" if x > 0 else "-inf"
     if x == 0:
         return "0"  # also folds -0.0: a sign on zero only confuses students
-    s = f"{x:.{digits}g}"
-    if "e" in s:
-        # "1.235e+05" -> "1.235e+05" keeps width bounded; strip a redundant mantissa ".0"
-        mant, exp = s.split("e")
-        if "." in mant:
-            mant = mant.rstrip("0").rstrip(".")
-        s = f"{mant}e{exp}"
+    s = f"{x:.{digits}g}"  # "g" already drops trailing zeros, in the mantissa too ("1e+05")
     if len(s) > NUM_WIDTH and digits > 1:  # e.g. "-1.235e+300": trade a digit for the promised width
         return fmt_num(x, digits - 1)
     return s
@@ -125,7 +119,8 @@ def describe(value: Any, width: int = PREVIEW_WIDTH, full: bool = True) -> tuple
     used = 1  # the "["
     cut = total > len(first)
     for v in first:
-        t = fmt_num(v, digits=3)
+        # finite non-zero floats straight through "g" (the hot path); everything else via fmt_num
+        t = f"{v:.3g}" if type(v) is float and v == v and v != 0 and -_INF < v < _INF else fmt_num(v, digits=3)
         extra = len(t) + (2 if pieces else 0)
         if used + extra + 4 > width:  # keep room for ", …]"
             cut = True
@@ -135,7 +130,7 @@ def describe(value: Any, width: int = PREVIEW_WIDTH, full: bool = True) -> tuple
     out = "[" + ", ".join(pieces) + ((", …]" if pieces else "…]") if cut else "]")
     if not full:
         return out, ""
-    parts = [_full_num(v) for v in first[:TOOLTIP_ELEMENTS]]
+    parts = [repr(v) if type(v) is float else str(v) for v in first[:TOOLTIP_ELEMENTS]]
     more = f", … ({total} elements)" if total > len(parts) else ""
     return out, "[" + ", ".join(parts) + more + "]"
 
