@@ -195,10 +195,19 @@ class Viewport {
 
   attach(svg, canvas) {
     this.svg = svg;
+    this.fitHeight(canvas);
     const changed = !this.canvas || this.canvas.w !== canvas.w || this.canvas.h !== canvas.h;
     this.canvas = canvas;
     if (changed || !this.view) this.fit();
     else this.apply();
+  }
+
+  /** Size the viewport to the picture: as tall as the graph needs at full width, within bounds. */
+  fitHeight(canvas) {
+    const w = this.el.clientWidth || 800;
+    const want = (w * canvas.h) / canvas.w + 16;
+    const h = Math.round(Math.max(300, Math.min(want, window.innerHeight * 0.68, 760)));
+    this.el.parentElement.style.setProperty("--graph-h", `${h}px`);
   }
 
   fit() {

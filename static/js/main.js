@@ -403,9 +403,11 @@ function frame(now) {
   }
   if (S.playing) {
     credit += ((now - lastFrame) / 1000) * S.speed;
-    credit = Math.min(credit, 8);
+    // when frames are slow (a big graph, a busy machine) several steps pass per frame and only the last is
+    // drawn: playback keeps its speed instead of slowing down with the frame rate
+    credit = Math.min(credit, 30);
     let moved = 0;
-    while (credit >= 1 && moved < 8) {
+    while (credit >= 1 && moved < 30) {
       if (S.walk && S.by === "phase") break; // let the backward walk finish its unit
       if (!step(1)) {
         if (!neighbour({ k: S.k, phase: S.phase, reveal: S.reveal }, 1, S.by)) pause();
@@ -439,19 +441,28 @@ function render() {
 
 let lastInspector = "";
 
+const timing = { frames: 0, controls: 0, console: 0, charts: 0, graph: 0, panels: 0 }; // ms, summed (bench)
+function timed(key, fn) {
+  const t0 = performance.now();
+  const r = fn();
+  timing[key] += performance.now() - t0;
+  return r;
+}
+
 function renderNow() {
-  updateControls();
+  timing.frames += 1;
+  timed("controls", updateControls);
   if (!S.run) return;
   const k = S.k;
   const stepData = cache.get(k);
   const a = S.run.arrays;
   const epoch = a.epoch[k];
   const lastOfEpoch = k === S.run.total - 1 || a.epoch[k + 1] !== epoch;
-  logConsole.show(k, S.phase, epoch, lastOfEpoch);
-  charts.setStep(k, stepData, S.phase);
+  timed("console", () => logConsole.show(k, S.phase, epoch, lastOfEpoch));
+  timed("charts", () => charts.setStep(k, stepData, S.phase));
   const vp = $("#graph-viewport");
   if (stepData) {
-    const ok = graph.draw(stepData, S.phase, { theme: S.theme, reveal: S.reveal, selected: S.selected });
+    const ok = timed("graph", () => graph.draw(stepData, S.phase, { theme: S.theme, reveal: S.reveal, selected: S.selected }));
     if (ok) {
       S.rendered += 1;
       vp.dataset.step = String(k);
@@ -460,13 +471,15 @@ function renderNow() {
       vp.dataset.ready = "1";
     }
     const key = `${k}|${S.phase}|${S.reveal}|${S.selected}|${getLang()}`;
-    if (key !== lastInspector) {
-      lastInspector = key;
-      renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal });
-      $("#inspector-close").hidden = !S.selected;
-      renderAccum(stepData);
-    }
-    renderWalkCaption(stepData);
+    timed("panels", () => {
+      if (key !== lastInspector) {
+        lastInspector = key;
+        renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal });
+        $("#inspector-close").hidden = !S.selected;
+        renderAccum(stepData);
+      }
+      renderWalkCaption(stepData);
+    });
   } else {
     prefetch(k);
     fetchBatch(batchStart(k)).then(() => render());
@@ -808,7 +821,7 @@ async function boot() {
   wire();
   applyView(view);
   updateControls();
-  window.__lens = { S, cache, graph, stats, texts: () => graph.texts(), console: () => logConsole.text(), step, go, play, pause };
+  window.__lens = { S, cache, timing, graph, stats, texts: () => graph.texts(), console: () => logConsole.text(), step, go, play, pause };
 
   let list;
   try {
