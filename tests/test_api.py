@@ -386,3 +386,22 @@ async def test_divergent_run_is_valid_json_with_string_non_finites(client):
     assert svg.status_code == 200
     log = (await client.get(f"/api/runs/{run['id']}/log")).text
     assert log == lecture04_log(lr=1.0)
+
+
+# -- layering ----------------------------------------------------------------------------------------------------
+
+
+def test_only_the_cli_imports_the_web_layer():
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "app").rglob("*.py")
+        if "web" not in p.relative_to(ROOT / "app").parts[:1]
+        and p.name != "cli.py"
+        and ("app.web" in p.read_text() or "from app import web" in p.read_text())
+    ]
+    assert offenders == []
+
+
+def test_the_run_id_codec_needs_no_torch():
+    code = "import sys, app.runid; assert 'torch' not in sys.modules and 'pydantic' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

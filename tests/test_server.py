@@ -7,9 +7,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -28,33 +30,35 @@ def free_port() -> int:
 def servers(count: int = 1, *extra: str) -> Iterator[list[str]]:
     """Start `count` x `python -m app serve` on free loopback ports at once; yield their base URLs when all answer
     /healthz. Always stopped on the way out."""
-    procs, bases = [], []
-    try:
+    procs: list[subprocess.Popen] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: [stop(p) for p in procs])
+        bases, logs = [], []
         for _ in range(count):
             port = free_port()
+            log = stack.enter_context(tempfile.TemporaryFile())  # not a pipe: a full pipe would block the server
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "app", "serve", "--port", str(port), *extra],
                     cwd=ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             )
             bases.append(f"http://127.0.0.1:{port}")
-        for proc, base in zip(procs, bases, strict=True):
-            wait_healthy(proc, base)
+            logs.append(log)
+        for proc, base, log in zip(procs, bases, logs, strict=True):
+            wait_healthy(proc, base, log)
         yield bases
-    finally:
-        for proc in procs:
-            stop(proc)
 
 
-def wait_healthy(proc: subprocess.Popen, base: str) -> None:
+def wait_healthy(proc: subprocess.Popen, base: str, log: IO[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise AssertionError(f"server exited with {proc.returncode}: {log.read().decode()[-2000:]}")
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
@@ -70,8 +74,6 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
-    if proc.stderr:
-        proc.stderr.close()
 
 
 def render_available() -> bool:
