@@ -2,6 +2,7 @@
 // A cursor line follows the current step on every chart; clicking a chart jumps to that step.
 
 import uPlot from "../vendor/uPlot-1.6.32.esm.js";
+import { pyRepr } from "./format.js";
 import { t } from "./i18n.js";
 
 const SERIES_COLOURS = ["#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7a7a7a"];
@@ -340,7 +341,7 @@ export class Charts {
     }
     this.curve.u.setData([xsNow, ys, tan, pt], false);
     this.curve.u.redraw(true, false);
-    const gText = Number.isFinite(g) ? String(g) : String(slopeRaw);
+    const gText = typeof g === "number" ? pyRepr(g) : String(slopeRaw);
     const note = document.getElementById("curve-note");
     const s = t("charts.curve.note", { w: m.param, g: gText });
     if (note.textContent !== s) note.textContent = s;
