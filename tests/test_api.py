@@ -405,3 +405,17 @@ def test_only_the_cli_imports_the_web_layer():
 def test_the_run_id_codec_needs_no_torch():
     code = "import sys, app.runid; assert 'torch' not in sys.modules and 'pydantic' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+async def test_docs_use_vendored_swagger_ui_when_present(app_factory, tmp_path):
+    import httpx
+
+    vendor = tmp_path / "vendor" / "swagger-ui"
+    vendor.mkdir(parents=True)
+    (vendor / "swagger-ui-bundle.js").write_text("// js")
+    (vendor / "swagger-ui.css").write_text("/* css */")
+    app = app_factory(static_dir=tmp_path)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        page = (await c.get("/docs")).text
+        assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page and "https://" not in page
+        assert (await c.get("/static/vendor/swagger-ui/swagger-ui.css")).status_code == 200

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         default_response_class=SafeJSONResponse,
         lifespan=lifespan,
+        docs_url=None,  # our own /docs below: Swagger UI from static/vendor when vendored (offline), else the CDN
     )
     app.state.settings = settings
     app.state.store = store
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(settings.templates_dir))
     install_error_handlers(app)
     app.include_router(routes_meta.router)
+    app.include_router(routes_meta.docs_router(settings))
     app.include_router(routes_runs.router)
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")

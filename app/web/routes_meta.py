@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
@@ -14,6 +15,7 @@ from app.web.deps import SettingsDep
 from app.web.errors import NotFound
 from app.web.models import Health, ScenarioInfo
 from app.web.responses import SafeJSONResponse
+from app.web.settings import Settings
 
 router = APIRouter()
 
@@ -54,3 +56,28 @@ async def page(request: Request, settings: SettingsDep) -> HTMLResponse:
         return templates.TemplateResponse(request, "index.html", context)
     except TemplateNotFound:
         raise NotFound([(("path",), "the page is not installed (templates/index.html is missing)")]) from None
+
+
+SWAGGER_DIR = "vendor/swagger-ui"  # under static/: swagger-ui-bundle.js and swagger-ui.css from swagger-ui-dist
+
+
+def docs_router(settings: Settings) -> APIRouter:
+    """/docs: Swagger UI, served from our static files when vendored so that it works offline."""
+    local = settings.static_dir / SWAGGER_DIR
+    vendored = (local / "swagger-ui-bundle.js").is_file() and (local / "swagger-ui.css").is_file()
+    assets = (
+        {
+            "swagger_js_url": f"/static/{SWAGGER_DIR}/swagger-ui-bundle.js",
+            "swagger_css_url": f"/static/{SWAGGER_DIR}/swagger-ui.css",
+            "swagger_favicon_url": "data:,",  # no request to any other host
+        }
+        if vendored
+        else {}
+    )
+    docs = APIRouter()
+
+    @docs.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{settings.title} API", **assets)
+
+    return docs
