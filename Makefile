@@ -20,11 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 system-graphviz:
 	@command -v dot >/dev/null || scripts/apt-install.sh dot graphviz "brew install graphviz"
 
-# Browser tests drive Debian's Chromium; rsvg-convert checks that SVGs look the same outside the browser.
+# Browser tests drive Debian's Chromium; rsvg-convert checks that SVGs look the same outside the browser;
+# the zh page needs a Chinese font to be legible in screenshots.
 system-test-tools: system-graphviz
 	@command -v chromium >/dev/null || scripts/apt-install.sh chromium chromium "install Chromium and set CHROMIUM_PATH"
 	@command -v rsvg-convert >/dev/null || scripts/apt-install.sh rsvg-convert librsvg2-bin "brew install librsvg"
 	@fc-list 2>/dev/null | grep -qi dejavu || scripts/apt-install.sh fc-list fonts-dejavu-core "install the DejaVu fonts"
+	@fc-list :lang=zh 2>/dev/null | grep -q . || scripts/apt-install.sh "a Chinese font" fonts-wqy-microhei "install a CJK font (e.g. Noto Sans CJK)"
 
 run: $(STAMP) system-graphviz
 	$(VENV)/bin/backprop-lens serve --host $(HOST) --port $(PORT)
