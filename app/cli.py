@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import typing
 from collections.abc import Sequence
@@ -94,10 +95,15 @@ def _show(value: Any) -> str:
 
 
 def _as_option(name: str, value: Any) -> str:
+    """A default as a shell would take it back: `--no-zero-grad`, `--model 'w1*x*x + b'`, `--params 'w=1, b=0'`."""
     flag = name.replace("_", "-")
     if isinstance(value, bool):
         return f"--{flag}" if value else f"--no-{flag}"
-    return f"--{flag} {_show(value)}"
+    if isinstance(value, list):
+        return f"--{flag} " + " ".join(shlex.quote(str(v)) for v in value)
+    if isinstance(value, dict):
+        value = ", ".join(f"{k}={v}" for k, v in value.items())
+    return f"--{flag} {shlex.quote(str(value))}"
 
 
 def _raw_params(args: argparse.Namespace) -> dict[str, Any]:

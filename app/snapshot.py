@@ -77,10 +77,15 @@ class Graph:
         """
         h = hashlib.sha256()
         for n in self.nodes:
-            h.update(f"N|{n.id}|{n.kind}|{n.name}|{n.op}|{n.grad_fn}|{n.shape}|{n.is_loss}|{n.module}\n".encode())
+            h.update(_utf8(f"N|{n.id}|{n.kind}|{n.name}|{n.op}|{n.grad_fn}|{n.shape}|{n.is_loss}|{n.module}\n"))
         for e in self.edges:
-            h.update(f"E|{e.source}|{e.target}|{e.slot}\n".encode())
+            h.update(_utf8(f"E|{e.source}|{e.target}|{e.slot}\n"))
         return h.hexdigest()[:16]
+
+
+def _utf8(text: str) -> bytes:
+    # Names come from users: a lone surrogate must hash, not raise.
+    return text.encode("utf-8", errors="surrogatepass")
 
 
 @dataclass(frozen=True, slots=True)
