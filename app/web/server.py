@@ -13,6 +13,14 @@ ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 MAX_REQUEST_HEAD = 128 * 1024
 
 
+def configure_process() -> None:
+    """Per server process: one intra-op thread per request. Our tensors are tiny, requests run concurrently in
+    a thread pool, and torch's default (a thread per core) only makes those threads fight over the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings: Settings | None = None) -> None:
     if host in ALL_INTERFACES:
         print(
@@ -27,4 +35,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
     else:
         from app.web.app import create_app
 
+        configure_process()
         uvicorn.run(create_app(settings), **options)
