@@ -11,7 +11,7 @@ dot = app.make_dot(loss, params=dict(model.named_parameters()))   # a graphviz.D
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ import torch
 from app.snapshot import Graph, graph_to_dict
 from app.trace import TraceError, Tracer
 from app.trace.ops import readable_op
+from app.trace.walk import Walk
 
 __all__ = ["Trace", "TraceError", "make_dot", "trace"]
 
@@ -56,7 +57,7 @@ class Trace:
 
     def _value_of(self, gf: Any) -> Any:
         """The forward value this trace saw autograd node `gf` produce, or None."""
-        return self._tracer._value_of(gf)[0]
+        return self._tracer.value_of(gf)
 
     # -- results --------------------------------------------------------------------------------------
     @property
@@ -197,8 +198,9 @@ def make_dot(
         },
         graph_attr={"size": "12,12"},
     )
-    ids: dict[Any, str] = {}
-    for gf in _walk(root.grad_fn, ids):
+    walk = Walk.from_root(root.grad_fn)
+    ids = {gf: f"n{i}" for i, gf in enumerate(walk.order)}  # DOT reads ":" as a port: keep names plain
+    for gf in walk.order:
         node_id = ids[gf]
         if hasattr(gf, "variable"):
             leaf = gf.variable
@@ -222,19 +224,6 @@ def make_dot(
     dot.node("output", out_label, fillcolor="darkolivegreen1")
     dot.edge(ids[root.grad_fn], "output")
     return dot
-
-
-def _walk(root: Any, ids: dict[Any, str]) -> Iterator[Any]:
-    """Depth-first from the root, each autograd node once; ids are walk positions (deterministic output)."""
-    stack = [root]
-    while stack:
-        gf = stack.pop()
-        if gf in ids:
-            continue
-        ids[gf] = f"n{len(ids)}"
-        stack.extend(reversed([c for c, _ in gf.next_functions if c is not None]))
-    for gf in list(ids):
-        yield gf
 
 
 def _op_label(gf: Any, show_attrs: bool, max_chars: int) -> str:

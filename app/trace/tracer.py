@@ -14,17 +14,17 @@ How the numbers are obtained — all from PyTorch itself, never from derivative 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode, _pop_mode_temporarily
+from torch.utils._python_dispatch import _pop_mode_temporarily
 
-from app.snapshot import Edge, Graph, Node
-from app.trace.ops import base_name, readable_op
-from app.trace.values import plain, shape_of
+from app.snapshot import Graph
+from app.trace.backward import NodeRecord, local_derivatives, recording_hook
+from app.trace.build import Observed, build_graph, value_of
+from app.trace.modes import FunctionRecorder, OutputRecorder, tensors
+from app.trace.walk import Walk
 
 
 class TraceError(ValueError):
@@ -63,22 +63,13 @@ _ARITHMETIC = frozenset(
         "__rmatmul__",
     ]
 )
-_BACKWARD_FUNCS = (torch.Tensor.backward, torch.autograd.backward)
-
-
-@dataclass
-class _NodeRecord:
-    """What one autograd node showed us during the backward pass."""
-
-    order: int | None = None
-    grad_out: Any = None
-    grad_in: list[Any] = field(default_factory=list)
 
 
 class Tracer:
     """Context manager: run forward and `backward()` inside it; read `graph` afterwards.
 
-    `params` and `inputs` name tensors (or `Datum` floats) by identity: `Tracer(params={"w": w}, inputs={"x": x})`.
+    `params` and `inputs` name tensors (or `Datum` floats) by identity: `Tracer(params={"w": w}, inputs={"x": x})`;
+    `modules` (`{"": model}`) groups nodes by the nn.Module that owns or made them.
     """
 
     def __init__(
@@ -89,24 +80,22 @@ class Tracer:
         local_derivatives: bool = True,
         modules: Mapping[str, Any] | None = None,
     ) -> None:
-        self._names = {id(v): (k, "param") for k, v in (params or {}).items()}
-        self._names.update({id(v): (k, "data") for k, v in (inputs or {}).items()})
+        self.seen = Observed()
+        self.seen.names = {id(v): (k, "param") for k, v in (params or {}).items()}
+        self.seen.names.update({id(v): (k, "data") for k, v in (inputs or {}).items()})
         self._keep = [*(params or {}).values(), *(inputs or {}).values()]  # ids stay unique while we trace
-        self._module_of, self._module_paths = _module_paths(modules or {})
+        self.seen.param_module, self._module_paths = _module_paths(modules or {})
         self._module_stack: list[str | None] = []  # paths of the nn.Modules whose forward is running
-        self._op_module: dict[Any, str] = {}
         self._module_hooks: list[Any] = []
         self._local = local_derivatives
-        self._recording = True
-        self._pending: list[Any] = []
-        self._values: dict[tuple[Any, int], tuple[torch.Tensor, int]] = {}
-        self._extras: dict[Any, list[Any]] = {}
-        self._modes: tuple[_FunctionRecorder, _OutputRecorder] | None = None
+        self.recording = True
+        self.pending: list[torch.Tensor] = []  # dispatch-level outputs since the last Python-level call
+        self._modes: tuple[FunctionRecorder, OutputRecorder] | None = None
         self.graphs: list[Graph] = []
 
     # -- context ---------------------------------------------------------------------------------------
     def __enter__(self) -> Tracer:
-        self._modes = (_FunctionRecorder(self), _OutputRecorder(self))
+        self._modes = (FunctionRecorder(self), OutputRecorder(self))
         for mode in self._modes:
             mode.__enter__()
         # Per-module hooks (not the global ones): only the named modules, only while we trace, any thread safe.
@@ -124,10 +113,8 @@ class Tracer:
             h.remove()
         self._module_hooks.clear()
         self._module_stack.clear()
-        self._op_module.clear()
-        self._values.clear()
-        self._extras.clear()
-        self._pending.clear()
+        self.seen.clear()
+        self.pending.clear()
 
     @property
     def graph(self) -> Graph:
@@ -135,7 +122,17 @@ class Tracer:
             raise TraceError("nothing traced yet: call loss.backward() inside the `with` block (or capture(loss))")
         return self.graphs[-1]
 
-    # -- recording (called by the modes and module hooks) ----------------------------------------------
+    def value_of(self, grad_fn: Any) -> Any:
+        """The forward value of the output of autograd node `grad_fn`, if this trace saw it being made."""
+        return value_of(self.seen, grad_fn)[0]
+
+    def capture(self, loss: torch.Tensor) -> Graph:
+        """Snapshot the forward graph of `loss` without running backward (values only)."""
+        graph = build_graph(self._walk(loss), self.seen, {}, {})
+        self.graphs.append(graph)
+        return graph
+
+    # -- what the modes and module hooks report --------------------------------------------------------
     def _module_entered(self, path: str | None) -> Callable[..., None]:
         def pre_hook(module: Any, args: Any) -> None:
             self._module_stack.append(path)
@@ -146,65 +143,56 @@ class Tracer:
         if self._module_stack:
             self._module_stack.pop()
 
-    def _on_call(self, func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
+    def on_call(self, func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
         """After each Python-level torch call: keep the outputs' values and the inputs autograd won't keep."""
-        pending, self._pending = self._pending, []
+        pending, self.pending = self.pending, []
         module = self._module_stack[-1] if self._module_stack else None
-        for t in itertools.chain(pending, _tensors(out)):
+        for t in itertools.chain(pending, tensors(out)):
             gf = t.grad_fn
             if gf is not None:
-                self._values[(gf, t.output_nr)] = (t, t._version)
+                self.seen.values[(gf, t.output_nr)] = (t, t._version)
                 if module is not None:  # made inside a module's forward: the innermost module owns it
-                    self._op_module.setdefault(gf, module)
-        first = next(iter(_tensors(out)), None)
-        if first is None or first.grad_fn is None or first.grad_fn in self._extras:
+                    self.seen.op_module.setdefault(gf, module)
+        first = next(iter(tensors(out)), None)
+        if first is None or first.grad_fn is None or first.grad_fn in self.seen.extras:
             return
         arithmetic = getattr(func, "__name__", "") in _ARITHMETIC
         extras = [a for a in args if self._is_extra_input(a, arithmetic)]
         if extras:
-            self._extras[first.grad_fn] = extras
+            self.seen.extras[first.grad_fn] = extras
 
     def _is_extra_input(self, a: Any, arithmetic: bool) -> bool:
         if isinstance(a, torch.Tensor):
             return not a.requires_grad
         if isinstance(a, bool) or not isinstance(a, (int, float)):
             return False
-        return arithmetic or id(a) in self._names
+        return arithmetic or id(a) in self.seen.names
 
-    def _backward(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def on_backward(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         loss = args[0] if isinstance(args[0], torch.Tensor) else args[0][0]
-        self._recording = False
+        self.recording = False
         try:
             # Our dispatch mode steps aside: backward's own aten ops are not forward values (and it is faster).
             with _pop_mode_temporarily():
                 return self._traced_backward(loss, func, args, kwargs)
         finally:
-            self._recording = True
+            self.recording = True
 
     def _traced_backward(self, loss: Any, func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
         walk = self._walk(loss)
-        records = {gf: _NodeRecord() for gf in walk.order}
+        records = {gf: NodeRecord() for gf in walk.order}
         counter = itertools.count()
-        handles = [gf.register_hook(_hook(records[gf], counter)) for gf in walk.order]
-        # Local derivatives before the real backward frees the saved tensors they need.
-        locals_ = self._local_derivatives(walk.op_nodes) if self._local else {}
+        handles = [gf.register_hook(recording_hook(records[gf], counter)) for gf in walk.order]
+        locals_ = local_derivatives(walk.op_nodes) if self._local else {}
         try:
             result = func(*args, **kwargs)
         finally:
             for h in handles:
                 h.remove()
-        self.graphs.append(self._build(walk, records, locals_))
+        self.graphs.append(build_graph(walk, self.seen, records, locals_))
         return result
 
-    def capture(self, loss: torch.Tensor) -> Graph:
-        """Snapshot the forward graph of `loss` without running backward (values only)."""
-        walk = self._walk(loss)
-        graph = self._build(walk, {}, {})
-        self.graphs.append(graph)
-        return graph
-
-    # -- the walk --------------------------------------------------------------------------------------
-    def _walk(self, loss: torch.Tensor) -> _Walk:
+    def _walk(self, loss: torch.Tensor) -> Walk:
         if not isinstance(loss, torch.Tensor):
             raise TraceError(f"expected a tensor to trace, got {type(loss).__name__}: return the loss tensor")
         if loss.grad_fn is None:
@@ -212,186 +200,9 @@ class Tracer:
                 "the loss has no grad_fn: no parameter requiring grad reaches it "
                 "(set requires_grad=True on your parameters and compute the loss from them)"
             )
-        walk = _Walk.from_root(loss.grad_fn)
-        walk.name_leaves(self._names)
+        walk = Walk.from_root(loss.grad_fn)
+        walk.name_leaves(self.seen.names)
         return walk
-
-    @staticmethod
-    def _local_derivatives(nodes: list[Any]) -> dict[Any, list[Any]]:
-        """Each node's backward applied to ones: d(output)/d(input) for elementwise ops, a VJP with ones else."""
-        ones: dict[tuple[Any, Any], torch.Tensor] = {}  # one tensor per shape and dtype: backward reads, never writes
-        found: dict[Any, list[Any]] = {}
-        with torch.no_grad():
-            for gf in nodes:
-                try:
-                    args = [_ones(ones, m.shape, m.dtype) for m in gf._input_metadata]
-                    out = gf(*args)
-                except Exception:  # nodes that cannot be called twice or take no ones: show no local derivative
-                    continue
-                found[gf] = [plain(t) for t in (out if isinstance(out, tuple) else (out,))]
-        return found
-
-    # -- building the snapshot -------------------------------------------------------------------------
-    def _build(self, walk: _Walk, records: Mapping[Any, _NodeRecord], locals_: Mapping[Any, list[Any]]) -> Graph:
-        nodes: list[Node] = []
-        edges: list[Edge] = []
-        extra_nodes: dict[str, Node] = {}
-        for gf in walk.order:
-            rec = records.get(gf, _NodeRecord())
-            node_id = walk.ids[gf]
-            if gf in walk.leaves:
-                nodes.append(self._leaf_node(node_id, gf, rec))
-                continue
-            nodes.append(self._op_node(node_id, gf, rec, is_loss=gf is walk.root))
-            upstream = rec.grad_out
-            local = locals_.get(gf, [])
-            free_slots = []
-            for slot, (child, _) in enumerate(gf.next_functions):
-                if child is None:
-                    free_slots.append(slot)
-                    continue
-                edges.append(
-                    Edge(
-                        source=walk.ids[child],
-                        target=node_id,
-                        slot=slot,
-                        grad=_at(rec.grad_in, slot),
-                        upstream=upstream,
-                        local=_at(local, slot),
-                    )
-                )
-            extra_slots = itertools.chain(free_slots, itertools.count(len(gf.next_functions)))
-            for obj, slot in zip(self._extras.get(gf, []), extra_slots, strict=False):
-                extra = self._input_node(obj, f"{node_id}.{slot}")
-                extra_nodes.setdefault(extra.id, extra)
-                edges.append(Edge(source=extra.id, target=node_id, slot=slot))
-        return Graph(nodes=tuple([*extra_nodes.values(), *nodes]), edges=tuple(edges))
-
-    def _leaf_node(self, node_id: str, gf: Any, rec: _NodeRecord) -> Node:
-        var = gf.variable
-        name, _ = self._names.get(id(var), (None, "param"))
-        return Node(
-            id=node_id,
-            kind="param",
-            name=name,
-            op=None,
-            grad_fn=type(gf).__name__,
-            shape=tuple(var.shape),
-            value=plain(var),
-            grad=plain(var.grad) if rec.order is not None else None,
-            grad_step=rec.grad_out,
-            order=rec.order,
-            module=self._module_of.get(id(var)),
-        )
-
-    def _op_node(self, node_id: str, gf: Any, rec: _NodeRecord, *, is_loss: bool) -> Node:
-        value, shape = self._value_of(gf)
-        class_name = type(gf).__name__
-        return Node(
-            id=node_id,
-            kind="op",
-            op=readable_op(
-                class_name, getattr(gf, "_saved_exponent", None) if base_name(class_name) == "Pow" else None
-            ),
-            grad_fn=class_name,
-            shape=shape,
-            value=value,
-            grad=rec.grad_out,
-            is_loss=is_loss,
-            order=rec.order,
-            module=self._op_module.get(gf),
-        )
-
-    def _value_of(self, gf: Any) -> tuple[Any, tuple[int, ...]]:
-        seen = self._values.get((gf, 0))
-        if seen is not None:
-            tensor, version = seen
-            shape = tuple(tensor.shape)
-            # An in-place op changed the tensor after this node made it: the value it had is gone.
-            return (plain(tensor) if tensor._version == version else None), shape
-        meta = getattr(gf, "_input_metadata", ())
-        return None, tuple(meta[0].shape) if meta else ()
-
-    def _input_node(self, obj: Any, const_id: str) -> Node:
-        named = self._names.get(id(obj))
-        if named is not None:
-            name, _ = named
-            return Node(id=f"data:{name}", kind="data", name=name, shape=shape_of(obj), value=plain(obj))
-        return Node(id=f"const:{const_id}", kind="const", shape=shape_of(obj), value=plain(obj))
-
-
-@dataclass
-class _Walk:
-    """The autograd graph in deterministic depth-first order from the loss, with structural ids."""
-
-    root: Any
-    order: list[Any]
-    ids: dict[Any, str]
-    leaves: set[Any]
-
-    @property
-    def op_nodes(self) -> list[Any]:
-        return [gf for gf in self.order if gf not in self.leaves]
-
-    @classmethod
-    def from_root(cls, root: Any) -> _Walk:
-        order: list[Any] = []
-        ids: dict[Any, str] = {}
-        leaves: set[Any] = set()
-        stack = [root]
-        while stack:
-            gf = stack.pop()
-            if gf in ids:
-                continue
-            ids[gf] = f"op:{len(ids)}"
-            order.append(gf)
-            if hasattr(gf, "variable"):
-                leaves.add(gf)
-            children = [child for child, _ in gf.next_functions if child is not None]
-            stack.extend(reversed(children))
-        return cls(root=root, order=order, ids=ids, leaves=leaves)
-
-    def name_leaves(self, names: Mapping[int, tuple[str, str]]) -> None:
-        """Named parameters get the id `param:NAME`; unnamed leaves `leaf:N`."""
-        for gf in self.leaves:
-            name = names.get(id(gf.variable))
-            self.ids[gf] = f"param:{name[0]}" if name else self.ids[gf].replace("op:", "leaf:")
-
-
-def _hook(rec: _NodeRecord, counter: Iterable[int]) -> Callable[..., None]:
-    it = iter(counter)
-
-    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
-        rec.order = next(it)
-        rec.grad_out = plain(grad_outputs[0]) if grad_outputs else None
-        rec.grad_in = [plain(g) for g in grad_inputs]
-
-    return hook
-
-
-def _ones(cache: dict[tuple[Any, Any], torch.Tensor], shape: Any, dtype: Any) -> torch.Tensor:
-    key = (tuple(shape), dtype)
-    if key not in cache:
-        cache[key] = torch.ones(key[0], dtype=dtype)
-    return cache[key]
-
-
-def _exponent(gf: Any) -> Any:
-    """The Python exponent of `t ** 2`, folded into the operator's label rather than drawn as a node."""
-    return getattr(gf, "_saved_exponent", None) if base_name(type(gf).__name__) == "Pow" else None
-
-
-def _at(items: list[Any], i: int) -> Any:
-    return items[i] if i < len(items) else None
-
-
-def _tensors(out: Any) -> Iterable[torch.Tensor]:
-    if isinstance(out, torch.Tensor):
-        yield out
-    elif isinstance(out, (tuple, list)):
-        for o in out:
-            if isinstance(o, torch.Tensor):
-                yield o
 
 
 def _module_paths(modules: Mapping[str, Any]) -> tuple[dict[int, str], list[tuple[Any, str | None]]]:
@@ -414,30 +225,3 @@ def _module_paths(modules: Mapping[str, Any]) -> tuple[dict[int, str], list[tupl
                 for p in m.parameters(recurse=False):
                     owner.setdefault(id(p), path)
     return owner, paths
-
-
-class _FunctionRecorder(TorchFunctionMode):
-    def __init__(self, tracer: Tracer) -> None:
-        super().__init__()
-        self.tracer = tracer
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        kwargs = kwargs or {}
-        if func in _BACKWARD_FUNCS and self.tracer._recording:
-            return self.tracer._backward(func, args, kwargs)
-        out = func(*args, **kwargs)
-        if self.tracer._recording:
-            self.tracer._on_call(func, args, out)
-        return out
-
-
-class _OutputRecorder(TorchDispatchMode):
-    def __init__(self, tracer: Tracer) -> None:
-        super().__init__()
-        self.tracer = tracer
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        out = func(*args, **(kwargs or {}))
-        if self.tracer._recording:
-            self.tracer._pending.extend(_tensors(out))
-        return out

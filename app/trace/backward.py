@@ -1,0 +1,57 @@
+"""What the backward pass tells us, read from PyTorch itself: gradients through hooks, local derivatives by
+calling each autograd node on ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from app.trace.values import plain
+
+
+@dataclass
+class NodeRecord:
+    """What one autograd node showed us during the backward pass."""
+
+    order: int | None = None  # position in autograd's execution order
+    grad_out: Any = None  # dL/d(node's output)
+    grad_in: list[Any] = field(default_factory=list)  # the gradient sent along each of its input edges
+
+
+def recording_hook(rec: NodeRecord, counter: Iterator[int]) -> Callable[..., None]:
+    """A post-hook for `Node.register_hook`: it changes nothing, it only writes down."""
+
+    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+        rec.order = next(counter)
+        rec.grad_out = plain(grad_outputs[0]) if grad_outputs else None
+        rec.grad_in = [plain(g) for g in grad_inputs]
+
+    return hook
+
+
+def local_derivatives(nodes: list[Any]) -> dict[Any, list[Any]]:
+    """Each node's backward applied to ones: d(output)/d(input) for elementwise ops, a VJP with ones else.
+
+    Must run before the real backward, which frees the saved tensors these calls need.
+    """
+    ones: dict[tuple[Any, Any], torch.Tensor] = {}  # one tensor per shape and dtype: backward reads, never writes
+    found: dict[Any, list[Any]] = {}
+    with torch.no_grad():
+        for gf in nodes:
+            try:
+                args = [_ones(ones, m.shape, m.dtype) for m in gf._input_metadata]
+                out = gf(*args)
+            except Exception:  # nodes that cannot be called twice or take no ones: show no local derivative
+                continue
+            found[gf] = [plain(t) for t in (out if isinstance(out, tuple) else (out,))]
+    return found
+
+
+def _ones(cache: dict[tuple[Any, Any], torch.Tensor], shape: Any, dtype: Any) -> torch.Tensor:
+    key = (tuple(shape), dtype)
+    if key not in cache:
+        cache[key] = torch.ones(key[0], dtype=dtype)
+    return cache[key]
