@@ -392,3 +392,26 @@ def test_the_page_runs_under_a_strict_csp(session: PageSession) -> None:
     assert page.locator("html").get_attribute("data-theme") == "dark"  # boot.js ran before the module
     assert page.evaluate("window.__csp") == []
     assert [m for m in console_errors if "Content Security Policy" in m] == []
+
+
+def test_docs_render_offline(session: PageSession) -> None:
+    """/docs is Swagger UI from static/vendor/swagger-ui: it renders with every request going to our server."""
+    page = session.page
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(session.base + "/") or url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{session.base}/docs")
+    page.locator(".opblock-summary-path", has_text="/api/runs/{run_id}/steps/{k}").first.wait_for(timeout=30_000)
+    assert page.locator(".swagger-ui .info .title").inner_text().startswith("backprop-lens")
+    assert outside == []
+    assert all(u.startswith(session.base + "/") or u.startswith("data:") for u in session.requests), session.requests
+    assert any(u.endswith("/static/vendor/swagger-ui/swagger-ui-bundle.js") for u in session.requests)
+    session.shot("docs-offline.png")
