@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.web import routes_meta, routes_runs
 from app.web.errors import install_error_handlers
-from app.web.middleware import BodyLimit, NoSniff
+from app.web.middleware import BodyLimit, SecurityHeaders
 from app.web.responses import SafeJSONResponse
 from app.web.runs import RunStore
 from app.web.settings import Settings
@@ -62,5 +62,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(NoSniff)  # added last = outermost: also on 413s and errors
+    app.add_middleware(SecurityHeaders)  # added last = outermost: also on 413s and errors
     return app

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer every response): body size limit, nosniff."""
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer every response): body size limit, security headers."""
 
 from __future__ import annotations
 
@@ -50,8 +50,44 @@ class BodyLimit:
         await SafeJSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
 
 
-class NoSniff:
-    """`X-Content-Type-Options: nosniff` on every response (the full security header set is issue 7's)."""
+# Content-Security-Policy by what a response is. The page loads only its own files: no inline script, no eval,
+# no inline styles (the JS sets styles through the CSSOM, which CSP allows; the graph's SVG uses presentation
+# attributes only), images also as data:/blob: URLs (PNG export), its history worker from its own files.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+# A standalone SVG opened directly is a document: no scripts, no requests; its own inline styles may apply.
+# No frame-ancestors: a slide may embed the image with <object>/<iframe> (its <title> tooltips then work).
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+# Data (JSON, text, DOT, PNG): nothing to run, nothing to load, never framed.
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_IMAGES = (b"image/svg+xml", b"image/png")
+
+
+def csp_for(media_type: bytes) -> bytes:
+    """The policy for a response of this media type (parameters like `; charset=utf-8` ignored)."""
+    media = media_type.split(b";", 1)[0].strip().lower()
+    if media == b"text/html":
+        return PAGE_CSP.encode()
+    if media in (b"text/javascript", b"application/javascript"):
+        return PAGE_CSP.encode()  # the policy a worker script (static/js/history-worker.js) runs under
+    if media == b"image/svg+xml":
+        return SVG_CSP.encode()
+    return DATA_CSP.encode()
+
+
+class SecurityHeaders:
+    """Security headers on every response: nosniff, Referrer-Policy, COOP, X-Frame-Options (not on images, which
+    slides may embed) and a Content-Security-Policy chosen by the response's media type. A response that sets a
+    header itself keeps its own (/docs brings its own CSP for Swagger UI)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,9 +97,16 @@ class NoSniff:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_header(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-content-type-options", b"nosniff")]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                media = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                added = list(COMMON_HEADERS)
+                if not media.lower().startswith(_IMAGES):
+                    added.append((b"x-frame-options", b"DENY"))
+                added.append((b"content-security-policy", csp_for(media)))
+                message["headers"] = headers + [(n, v) for n, v in added if n not in present]
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await self.app(scope, receive, send_with_headers)
