@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.page_helpers import CHROMIUM, READY, launch_browser, start_server, stop_server
+from tests.page_helpers import CHROMIUM, READY, launch_browser, start_server, stop_server, wait_js
 
 TERMS = 8  # 8 sigmoid terms: 53 nodes, 73 edges
 BIG_MODEL = " + ".join(f"w1*sigmoid(w2*x + {0.5 * i - 1.5})" for i in range(TERMS))
@@ -121,7 +121,7 @@ def main() -> int:
                 page.goto(f"{server.base}/?{query}#lang=en&theme=light&by=sample&phase=backward")
                 page.wait_for_selector(READY, timeout=120_000)
                 load_s = time.perf_counter() - t0
-                page.wait_for_function("__lens.cache.size >= 100", timeout=60_000)
+                wait_js(page, "__lens.cache.size >= 100", timeout=60_000)
                 nodes = page.evaluate("__lens.cache.get(0).graph.nodes.length")
                 total = page.evaluate("__lens.S.run.total")
                 play60 = measure_playback(page, 60, args.seconds)

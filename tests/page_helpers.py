@@ -98,6 +98,14 @@ def launch_browser(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
+def wait_js(page: Any, expression: str, timeout: float = 15_000) -> None:
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout / 1000:.0f} s waiting for {expression}")
+        page.wait_for_timeout(40)
+
+
 @dataclass
 class PageSession:
     """A page plus what it did: JavaScript errors and requests, for assertions."""
@@ -117,6 +125,11 @@ class PageSession:
         if phase:
             sel += f"[data-phase='{phase}']"
         self.page.wait_for_selector(sel, timeout=15_000)
+
+    def wait_js(self, expression: str, timeout: float = 15_000) -> None:
+        """Wait until `expression` is true in the page. (Playwright's wait_for_function evaluates its text with
+        eval, which the page's Content-Security-Policy forbids; evaluate goes through the debugger protocol.)"""
+        wait_js(self.page, expression, timeout)
 
     def state(self) -> dict[str, Any]:
         return self.page.evaluate(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -134,7 +133,7 @@ def test_play_and_pause(session: PageSession) -> None:
     session.open(hash_="lang=en&theme=light&speed=30")
     page = session.page
     page.get_by_test_id("play").click()
-    page.wait_for_function("__lens.S.k >= 5", timeout=10_000)
+    session.wait_js("__lens.S.k >= 5", timeout=10_000)
     assert page.get_by_test_id("play").get_attribute("aria-pressed") == "true"
     page.get_by_test_id("play").click()
     assert page.get_by_test_id("play").get_attribute("aria-pressed") == "false"
@@ -143,7 +142,7 @@ def test_play_and_pause(session: PageSession) -> None:
     assert session.state()["k"] == k
     page.locator("body").focus()
     page.keyboard.press("Space")
-    page.wait_for_function(f"__lens.S.k > {k}", timeout=10_000)
+    session.wait_js(f"__lens.S.k > {k}", timeout=10_000)
     page.keyboard.press("Space")
     assert session.state()["playing"] is False
 
@@ -160,7 +159,7 @@ def test_url_restores_the_state_after_reload(session: PageSession) -> None:
     page.locator("svg g.node[data-node-id='op:2']").click()
     page.get_by_test_id("theme-toggle").click()
     page.get_by_test_id("lang-toggle").click()
-    page.wait_for_function("location.hash.includes('lang=zh') && location.hash.includes('node=')")
+    session.wait_js("location.hash.includes('lang=zh') && location.hash.includes('node=')")
     url = page.url
     assert "lr=0.02" in url and "step=3" in url and "phase=update" in url
     page.reload()
@@ -181,7 +180,7 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert page.locator("#console-title").text_content() == "Training log"
     assert page.get_by_test_id("play").get_attribute("aria-label") == "Play"
     page.get_by_test_id("lang-toggle").click()
-    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    session.wait_js("document.documentElement.lang === 'zh-CN'")
     assert page.locator("#console-title").text_content() == "训练日志"
     assert page.get_by_test_id("play").get_attribute("aria-label") == "播放"
     assert page.locator("label[for='param-lr']").inner_text() == "学习率 (lr)"
@@ -195,7 +194,7 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert leftovers == [], leftovers
     session.shot("page-zh.png")
     page.get_by_test_id("lang-toggle").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    session.wait_js("document.documentElement.lang === 'en'")
     assert page.locator("#console-title").text_content() == "Training log"
 
 
@@ -249,7 +248,6 @@ def test_values_change_in_place_exactly_as_the_server_draws_them(session: PageSe
             for phase in ("forward", "backward", "update"):
                 page.evaluate(f"__lens.go({{k: {k}, phase: '{phase}', reveal: null}})")
                 session.wait_step(k, phase)
-                page.wait_for_function("!document.querySelector('[data-testid=graph] svg') || true")
                 mine = page.evaluate("__lens.texts()")
                 if mine != server_svg_texts(session.base, run_id, k, phase):  # a new template may be on its way
                     page.wait_for_timeout(500)
@@ -262,10 +260,10 @@ def test_values_change_in_place_exactly_as_the_server_draws_them(session: PageSe
 def test_playback_needs_no_request_per_step(session: PageSession) -> None:
     session.open(hash_="lang=en&theme=light&speed=120")
     page = session.page
-    page.wait_for_function("__lens.cache.size >= 100")
+    session.wait_js("__lens.cache.size >= 100")
     before = len([u for u in session.requests if "/api/" in u])
     page.get_by_test_id("play").click()
-    page.wait_for_function("__lens.S.k >= 90", timeout=20_000)
+    session.wait_js("__lens.S.k >= 90", timeout=20_000)
     page.get_by_test_id("play").click()
     steps = session.state()["k"]
     during = [u for u in session.requests if "/api/" in u][before:]
@@ -328,7 +326,7 @@ def test_dark_theme_and_classroom_mode(session: PageSession) -> None:
     assert page.locator("[data-testid=graph] svg").get_attribute("class").endswith("theme-dark")
     session.shot("page-dark.png")
     page.get_by_test_id("classroom").click()
-    page.wait_for_function("document.documentElement.classList.contains('classroom')")
+    session.wait_js("document.documentElement.classList.contains('classroom')")
     assert not page.get_by_test_id("play").is_visible()
     box = page.get_by_test_id("graph").bounding_box()
     assert box and box["height"] >= 850
@@ -337,7 +335,7 @@ def test_dark_theme_and_classroom_mode(session: PageSession) -> None:
     assert re.search(r"classroom=1", page.url)
     session.shot("page-classroom.png")
     page.keyboard.press("Escape")
-    page.wait_for_function("!document.documentElement.classList.contains('classroom')")
+    session.wait_js("!document.documentElement.classList.contains('classroom')")
     assert page.get_by_test_id("play").is_visible()
 
 
@@ -367,13 +365,6 @@ def serve_with_csp(session: PageSession, paths: tuple[str, ...] = ("/",)) -> lis
     return messages
 
 
-def poll(page: Any, expression: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
-
-
 def test_the_page_runs_under_a_strict_csp(session: PageSession) -> None:
     """No inline script or style, no eval: zero violations while loading, stepping, playing and inspecting."""
     console_errors = serve_with_csp(session)
@@ -384,11 +375,10 @@ def test_the_page_runs_under_a_strict_csp(session: PageSession) -> None:
     page.locator("svg g.node[data-node-id='op:2']").click()
     page.get_by_test_id("log-scale").check()
     page.evaluate("__lens.S.speed = 120; __lens.play()")
-    # (wait_for_function evaluates its text with eval, which this CSP forbids: poll with evaluate instead)
-    poll(page, "__lens.S.k >= 20")
+    session.wait_js("__lens.S.k >= 20", timeout=20_000)
     page.evaluate("__lens.pause()")
     page.get_by_test_id("lang-toggle").click()
-    poll(page, "document.documentElement.lang === 'zh-CN'")
+    session.wait_js("document.documentElement.lang === 'zh-CN'")
     assert page.locator("html").get_attribute("data-theme") == "dark"  # boot.js ran before the module
     assert page.evaluate("window.__csp") == []
     assert [m for m in console_errors if "Content Security Policy" in m] == []
@@ -415,3 +405,94 @@ def test_docs_render_offline(session: PageSession) -> None:
     assert all(u.startswith(session.base + "/") or u.startswith("data:") for u in session.requests), session.requests
     assert any(u.endswith("/static/vendor/swagger-ui/swagger-ui-bundle.js") for u in session.requests)
     session.shot("docs-offline.png")
+
+
+def scenario_ids(base: str) -> list[str]:
+    with urllib.request.urlopen(f"{base}/api/scenarios") as r:
+        return [s["id"] for s in json.loads(r.read())]
+
+
+def test_every_scenario_loads_and_steps(session: PageSession) -> None:
+    """Each scenario end to end: its form, its graph, its charts, and its log lined up with the steps."""
+    ids = scenario_ids(session.base)
+    assert {"lecture04", "quadratic", "affine", "gd_vs_sgd", "linear_module", "logistic", "two_layer", "softmax",
+            "custom"} <= set(ids)  # fmt: skip
+    page = session.page
+    for query in [f"scenario={s}" for s in ids] + ["scenario=gd_vs_sgd&mode=sgd"]:
+        session.open(query)
+        assert page.get_by_test_id("scenario").input_value() == query.split("&")[0].split("=")[1]
+        assert page.locator("[data-testid=graph] svg g.node").count() >= 3, query
+        assert page.locator("#chart-loss canvas").count() == 1, query
+        assert page.get_attribute("#console", "data-aligned") == "1", query  # every step found its log line
+        page.get_by_test_id("step-next").click()
+        session.wait_step(1)
+        current = page.locator("#console .line.current").inner_text()
+        log = urllib.request.urlopen(f"{session.base}/api/runs/{page.evaluate('__lens.S.run.id')}/log").read().decode()
+        assert current.strip() and current.strip() in log, (query, current)
+        # a full-batch step prints its epoch line; a per-sample step its grad line
+        full_batch = page.evaluate("__lens.S.run.arrays.sample[1] < 0")
+        assert ("grad:" not in current) == full_batch or "Epoch" in current, (query, current)
+    # enum choices are offered as choices
+    session.open("scenario=two_layer")
+    assert page.locator("#param-activation option").all_inner_texts() == ["sigmoid", "none"]
+    assert "adam" in page.locator("#param-optimizer option").all_inner_texts()
+    assert page.get_by_test_id("param-hidden").input_value() == "4"
+
+
+def test_expression_errors_point_at_the_offending_part(session: PageSession) -> None:
+    model = "w1*x**2 + w2*x + b + foo(x)"
+    status, body = post_run(session.base, "custom", {"model": model})
+    assert status == 422
+    message = next(d["msg"] for d in body["detail"] if d["field"] == "model")
+    session.open("scenario=custom")
+    page = session.page
+    page.get_by_test_id("param-model").fill(model)
+    page.get_by_test_id("run").click()
+    error = page.get_by_test_id("param-model-error")
+    error.wait_for(state="visible")
+    assert message in error.inner_text()
+    assert page.locator("[data-testid=param-model-where] mark").inner_text() == "foo"
+    assert page.get_by_test_id("param-model-where").inner_text() == model
+    assert page.get_by_test_id("param-model").input_value() == model  # nothing is lost
+    page.evaluate("window.scrollTo(0, 0)")
+    session.shot("page-custom-error.png")
+    # parameters as name = value rows: add one, use it, run
+    page.get_by_test_id("param-model").fill("w1*x**2 + w2*x + b + c")
+    assert not error.is_visible()
+    page.get_by_test_id("kv-add").click()
+    page.get_by_test_id("kv-name-3").fill("c")
+    page.get_by_test_id("kv-value-3").fill("0.5")
+    page.get_by_test_id("run").click()
+    session.wait_js("__lens.S.run && __lens.S.run.meta.params.params.c === 0.5")
+    assert "c%3D0.5" in page.url
+    # a bad name is marked on its row
+    page.get_by_test_id("kv-name-3").fill("1c")
+    page.get_by_test_id("run").click()
+    page.get_by_test_id("param-params-error").wait_for(state="visible")
+    assert page.locator(".kv-row.invalid").count() == 1
+
+
+def test_inspector_shows_matrices_in_full_with_a_heatmap(session: PageSession) -> None:
+    session.open("scenario=softmax", hash_="lang=en&theme=light&step=3&phase=backward&node=param:linear.weight")
+    page = session.page
+    tensors = page.get_by_test_id("tensors")
+    tensors.wait_for()
+    step = page.evaluate("__lens.cache.get(3)")
+    node = next(n for n in step["graph"]["nodes"] if n["id"] == "param:linear.weight")
+    rows, cols = node["shape"]
+    grids = tensors.locator(".heatmap")
+    assert grids.count() == 2  # the value and the gradient
+    assert tensors.locator("figure.grad .heatmap .cell").count() == rows * cols
+    # every element at full precision (Python's repr) in the cells' tooltips and in the list
+    titles = tensors.locator("figure.value .heatmap .cell").evaluate_all("els => els.map(e => e.title)")
+    flat = [v for row in node["value"] for v in row]
+    assert titles == [f"linear.weight[{i // cols}, {i % cols}] = {v!r}" for i, v in enumerate(flat)]
+    full = tensors.locator("figure.grad pre").text_content()
+    assert all(repr(g) in full for row in node["grad"] for g in row)
+    # colours come from the values (set through the CSSOM: no style attribute in any HTML string)
+    colours = tensors.locator("figure.value .heatmap .cell").evaluate_all(
+        "els => els.map(e => e.style.backgroundColor)"
+    )
+    assert len(set(colours)) > 1
+    page.locator(".inspector-card").scroll_into_view_if_needed()
+    session.shot("page-softmax-inspector.png")

@@ -154,7 +154,7 @@ export class Charts {
     // per epoch the progress loss is the step loss and needs no second mark
     const asDots = meta.epochs <= 150;
     const progressSeries =
-      perEpoch === 1 && !asDots
+      perEpoch === 1
         ? { label: "progress", show: false }
         : asDots
           ? {
@@ -349,5 +349,14 @@ export class Charts {
 
   retheme() {
     this.build();
+  }
+
+  /** No run (the form has errors): no stale pictures. */
+  clear() {
+    this.run = null;
+    for (const c of [this.loss, this.params, this.pred, this.curve]) c.destroy();
+    this.pred.fig.hidden = true;
+    this.curveFig.hidden = true;
+    this.params.fig.querySelector(".series-keys").replaceChildren();
   }
 }

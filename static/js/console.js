@@ -2,14 +2,96 @@
 // the current line highlighted. Virtualised: a run of 30,000 steps keeps ~30 line elements in the DOM.
 
 const LINE_H = 20;
+const PHASE_RANK = { forward: 0, backward: 1, update: 2 };
+
+// How each scenario's script prints (app/scenarios/*: the lecture's own format). `step`: the line a per-sample
+// step prints after its backward ("\tgrad: x y g..."), in sample order within its epoch. `epoch`: the line an
+// epoch prints, with its epoch number (`base` 1 when the script counts from 1); `epochAt`: "end" = after the
+// epoch's last update, "forward" = while the step's forward runs (full-batch scripts print the loss before
+// backward). Lines are matched by content and epoch number, then checked against the run's history.
+const STYLE_SGD = { step: /^\tgrad: /, epoch: /^progress: (\d+) /, base: 0, epochAt: "end" };
+const STYLE_GD_VS_SGD = { step: /^\tgrad: /, epoch: /^Epoch: (\d+) \| GD: /, base: 0, epochAt: "end" };
+const STYLE_MODULE = { step: null, epoch: /^Epoch: (\d+) \| Loss: /, base: 0, epochAt: "forward" };
+const STYLE_LOGISTIC = { step: null, epoch: /^Epoch (\d+)\/\d+ \| Loss: /, base: 1, epochAt: "forward" };
+const STYLE_SOFTMAX = { step: null, epoch: /^Train Epoch: (\d+) \| Loss: /, base: 0, epochAt: "forward" };
+export const LOG_STYLES = {
+  lecture04: STYLE_SGD,
+  quadratic: STYLE_SGD,
+  affine: STYLE_SGD,
+  custom: STYLE_SGD,
+  gd_vs_sgd: STYLE_GD_VS_SGD,
+  linear_module: STYLE_MODULE,
+  two_layer: STYLE_MODULE,
+  logistic: STYLE_LOGISTIC,
+  softmax: STYLE_SOFTMAX,
+};
+const ALL_STYLES = [STYLE_SGD, STYLE_GD_VS_SGD, STYLE_MODULE, STYLE_LOGISTIC, STYLE_SOFTMAX];
+
+/**
+ * Map each step to the line it prints and when. `epochOf`/`sampleOf`: the run's history (sample -1 = full batch).
+ * Returns {events: [{line, k, rank}] in print order, first, last} or null when the log does not fit the style.
+ */
+export function mapLog(lines, style, epochOf, sampleOf) {
+  const steps = epochOf.length;
+  const stepLine = new Int32Array(steps).fill(-1);
+  const epochLine = new Map();
+  let epoch = 0; // the epoch whose step lines come next
+  let sample = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const ln = lines[i];
+    const m = style.epoch.exec(ln);
+    if (m) {
+      const e = Number(m[1]) - style.base;
+      if (epochLine.has(e)) return null;
+      epochLine.set(e, i);
+      if (style.epochAt === "end") {
+        epoch = e + 1;
+        sample = 0;
+      }
+    } else if (style.step && style.step.test(ln)) {
+      sample += 1;
+      const idx = stepIndex(epochOf, sampleOf, epoch, sample - 1);
+      if (idx < 0 || stepLine[idx] >= 0) return null;
+      stepLine[idx] = i;
+    }
+  }
+  const events = [];
+  for (let k = 0; k < steps; k++) {
+    const e = epochOf[k];
+    const last = k === steps - 1 || epochOf[k + 1] !== e;
+    const el = epochLine.has(e) ? epochLine.get(e) : -1;
+    if (stepLine[k] >= 0) events.push({ line: stepLine[k], k, rank: PHASE_RANK.backward });
+    else if (sampleOf[k] >= 0 || el < 0 || !last) return null; // a per-sample step without its line
+    if (el >= 0 && last) {
+      if (style.epochAt === "end") events.push({ line: el, k, rank: PHASE_RANK.update, epoch: true });
+      else events.push({ line: el, k, rank: PHASE_RANK.forward });
+    }
+  }
+  for (let j = 1; j < events.length; j++) if (events[j].line <= events[j - 1].line) return null;
+  if (!events.length || epochLine.size !== new Set(epochOf).size) return null;
+  return { events, first: events[0].line, last: events[events.length - 1].line, epochLines: new Set(epochLine.values()) };
+}
+
+function stepIndex(epochOf, sampleOf, epoch, sample) {
+  // steps are in epoch order; find the step of (epoch, sample) by bisection on the epoch, then the sample
+  let lo = 0;
+  let hi = epochOf.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (epochOf[mid] < epoch) lo = mid + 1;
+    else hi = mid;
+  }
+  const k = lo + sample;
+  return k < epochOf.length && epochOf[k] === epoch && sampleOf[k] === sample ? k : -1;
+}
 
 export class LogConsole {
   constructor(el) {
     this.el = el;
     this.inner = el.querySelector(".console-inner");
     this.lines = [];
-    this.gradLine = []; // step k -> line index of its "\tgrad:" line
-    this.progressLine = []; // epoch e -> line index
+    this.map = null; // mapLog's result, or null: the log is shown whole
+    this.byStep = null; // k -> index of its first event
     this.visible = 0;
     this.current = -1;
     this.pool = [];
@@ -22,23 +104,25 @@ export class LogConsole {
     new ResizeObserver(() => this.paint()).observe(el);
   }
 
-  setLog(text, steps) {
+  /** text: the run's log; scenario: its id; epochOf, sampleOf: per step, from the history. */
+  setLog(text, scenario, epochOf, sampleOf) {
     this.lines = text.replace(/\n$/, "").split("\n");
-    this.gradLine = [];
-    this.progressLine = [];
-    // which line each step printed: Lecture 04's "\tgrad:" lines (one per sample), or a full-batch script's
-    // "Epoch ..." lines (one per epoch = step); when neither matches the step count the log shows whole
-    const epochLines = [];
-    this.lines.forEach((ln, i) => {
-      if (ln.startsWith("\tgrad:")) this.gradLine.push(i);
-      else if (ln.startsWith("progress:")) this.progressLine.push(i);
-      if (/\bepoch\b/i.test(ln)) epochLines.push(i);
-    });
-    if (this.gradLine.length !== steps && epochLines.length === steps) {
-      this.gradLine = epochLines;
-      this.progressLine = [];
+    const known = LOG_STYLES[scenario];
+    this.map = null;
+    for (const style of known ? [known, ...ALL_STYLES.filter((s) => s !== known)] : ALL_STYLES) {
+      this.map = mapLog(this.lines, style, epochOf, sampleOf);
+      if (this.map) break;
     }
-    this.aligned = this.gradLine.length === steps;
+    this.byStep = null;
+    if (this.map) {
+      this.byStep = new Int32Array(epochOf.length + 1).fill(-1);
+      this.map.events.forEach((ev, j) => {
+        if (this.byStep[ev.k] < 0) this.byStep[ev.k] = j;
+      });
+      this.byStep[epochOf.length] = this.map.events.length;
+    }
+    this.epochLines = this.map ? this.map.epochLines : null;
+    this.el.dataset.aligned = this.map ? "1" : "0";
     this.visible = 0;
     this.current = -1;
     this.follow = true;
@@ -52,29 +136,31 @@ export class LogConsole {
     this.pool = [];
   }
 
-  /**
-   * Show the log as printed up to step k in `phase`: the grad line of step k is printed after its backward,
-   * the progress line after the update of the epoch's last step. `last` = this step ends its epoch.
-   */
-  show(k, phase, epoch, last) {
+  /** Show the log as printed up to step k in `phase`, the line of the latest print highlighted. */
+  show(k, phase) {
     if (!this.lines.length) return;
     let visible;
     let current;
-    if (!this.aligned) {
+    if (!this.map) {
       visible = this.lines.length;
       current = -1;
     } else {
-      const printed = phase === "forward" ? k - 1 : k; // the last step whose grad line is printed
-      if (printed < 0) {
-        visible = this.gradLine.length ? this.gradLine[0] : this.lines.length;
+      // the events printed by now: every event of earlier steps, and step k's own up to this phase
+      const ev = this.map.events;
+      const rank = PHASE_RANK[phase] ?? 1;
+      let j = this.byStep[k];
+      if (j < 0) j = this.byStep[k + 1] ?? ev.length;
+      while (j < ev.length && ev[j].k === k && ev[j].rank <= rank) j += 1;
+      if (j === 0) {
+        visible = this.map.first; // the lines printed before training
         current = visible - 1;
       } else {
-        visible = this.gradLine[printed] + 1;
-        current = this.gradLine[printed];
-        if (phase === "update" && last && this.progressLine[epoch] !== undefined) {
-          visible = this.progressLine[epoch] + 1;
-        }
-        if (printed === this.gradLine.length - 1 && phase === "update" && last) visible = this.lines.length;
+        const lastEv = ev[j - 1];
+        current = lastEv.line;
+        visible = current + 1;
+        // an epoch line highlights with its step's line: point at the step's own line when both printed
+        if (lastEv.epoch && j >= 2 && ev[j - 2].k === lastEv.k) current = ev[j - 2].line;
+        if (j === ev.length && k === this.byStep.length - 2 && phase === "update") visible = this.lines.length;
       }
     }
     if (visible === this.visible && current === this.current) return;
@@ -112,8 +198,8 @@ export class LogConsole {
       const cls =
         "line" +
         (i === this.current ? " current" : "") +
-        (text.startsWith("progress:") ? " progress-line" : "") +
-        (text.startsWith("predict") ? " predict-line" : "");
+        (this.epochLines && this.epochLines.has(i) ? " progress-line" : "") +
+        (/^predict/i.test(text) ? " predict-line" : "");
       if (div.className !== cls) div.className = cls;
       if (i === this.current) div.setAttribute("aria-current", "step");
       else div.removeAttribute("aria-current");

@@ -77,6 +77,132 @@ function parseScalar(s) {
   return s; // let the server say what is wrong with it
 }
 
+/** Rows of name = value over a text input holding "name=value, ..." (the server judges what is typed). */
+class KeyValueEditor {
+  constructor(input, onChange) {
+    this.input = input;
+    this.onChange = onChange;
+    this.el = document.createElement("div");
+    this.el.className = "kv-editor";
+    this.rows = document.createElement("div");
+    this.rows.className = "kv-rows";
+    this.add = document.createElement("button");
+    this.add.type = "button";
+    this.add.className = "btn small kv-add";
+    this.add.setAttribute("data-testid", "kv-add");
+    this.add.addEventListener("click", () => {
+      const row = this.addRow("", "");
+      row.name.focus();
+      this.save();
+    });
+    this.el.append(this.rows, this.add);
+    this.relabel();
+  }
+
+  firstInputId(id) {
+    this.idBase = id;
+    return `${id}-name-0`;
+  }
+
+  relabel() {
+    this.add.textContent = t("setup.kv.add");
+    for (const r of this.rows.children) {
+      r.name.placeholder = t("setup.kv.name");
+      r.value.placeholder = t("setup.kv.value");
+      r.remove.setAttribute("aria-label", t("setup.kv.remove"));
+      r.remove.title = t("setup.kv.remove");
+    }
+  }
+
+  /** Rows from the text (a JSON object or "a=1, b=2"); text that is neither stays one row as typed. */
+  load() {
+    this.rows.replaceChildren();
+    const s = this.input.value.trim();
+    let pairs = [];
+    if (s.startsWith("{")) {
+      try {
+        pairs = Object.entries(JSON.parse(s)).map(([k, v]) => [k, String(v)]);
+      } catch {
+        pairs = [[s, ""]];
+      }
+    } else if (s) {
+      pairs = s.split(/[,;]/).map((p) => p.trim()).filter(Boolean).map((p) => {
+        const m = /^([^=:]*?)\s*[=:]\s*(.*)$/.exec(p);
+        return m ? [m[1], m[2]] : [p, ""];
+      });
+    }
+    for (const [k, v] of pairs) this.addRow(k, v);
+    if (!pairs.length) this.addRow("", "");
+  }
+
+  addRow(name, value) {
+    const row = document.createElement("div");
+    row.className = "kv-row";
+    const i = this.rows.children.length;
+    const mk = (cls, v, testid) => {
+      const el = document.createElement("input");
+      el.type = "text";
+      el.className = cls;
+      el.value = v;
+      el.autocomplete = "off";
+      el.spellcheck = false;
+      el.setAttribute("data-testid", testid);
+      el.addEventListener("input", () => {
+        this.save();
+        this.onChange();
+      });
+      return el;
+    };
+    row.name = mk("kv-name", name, `kv-name-${i}`);
+    row.name.id = `${this.idBase || "kv"}-name-${i}`;
+    const eq = document.createElement("span");
+    eq.className = "kv-eq";
+    eq.textContent = "=";
+    row.value = mk("kv-value", value, `kv-value-${i}`);
+    row.value.inputMode = "decimal";
+    row.remove = document.createElement("button");
+    row.remove.type = "button";
+    row.remove.className = "btn icon-only small kv-remove";
+    row.remove.textContent = "×";
+    row.remove.addEventListener("click", () => {
+      row.remove();
+      this.save();
+      this.onChange();
+    });
+    row.append(row.name, eq, row.value, row.remove);
+    this.rows.appendChild(row);
+    this.relabel();
+    return row;
+  }
+
+  save() {
+    const parts = [];
+    for (const r of this.rows.children) {
+      const k = r.name.value.trim();
+      const v = r.value.value.trim();
+      if (k || v) parts.push(`${k}=${v}`);
+    }
+    this.input.value = parts.join(", ");
+  }
+
+  /** Mark the row a 422 names (by its field path, or the first `name` its message quotes; "" = all, null = none). */
+  setInvalid(name, msg = "") {
+    const quoted = /`([^`]+)`/.exec(msg);
+    const names = [...this.rows.children].map((r) => r.name.value.trim());
+    if (name === "" && quoted && names.includes(quoted[1])) name = quoted[1];
+    for (const r of this.rows.children) {
+      const bad = name === "" || (name !== null && r.name.value.trim() === name);
+      if (bad) r.classList.add("invalid");
+      else r.classList.remove("invalid");
+    }
+  }
+
+  focus() {
+    const bad = this.rows.querySelector(".kv-row.invalid input") || this.rows.querySelector("input");
+    if (bad) bad.focus();
+  }
+}
+
 function labelFor(field) {
   const key = `param.${field.name}`;
   const s = t(key);
@@ -143,6 +269,7 @@ export class SetupForm {
     const errId = `${id}-error`;
     const helpId = `${id}-help`;
     let input;
+    let editor = null;
     const label = document.createElement("label");
     label.htmlFor = id;
     label.dataset.param = f.name;
@@ -168,6 +295,20 @@ export class SetupForm {
         input.appendChild(o);
       }
       wrap.appendChild(input);
+    } else if (f.kind === "object") {
+      const span = document.createElement("span");
+      span.className = "label-text";
+      label.appendChild(span);
+      wrap.appendChild(label);
+      // the text stays the field's value ("w1=1, b=0", what the URL keeps); the rows edit it
+      input = document.createElement("input");
+      input.type = "hidden";
+      wrap.appendChild(input);
+      editor = new KeyValueEditor(input, () => {
+        this.clearError(f.name);
+        this.markDirty(true);
+      });
+      wrap.appendChild(editor.el);
     } else {
       const span = document.createElement("span");
       span.className = "label-text";
@@ -181,7 +322,8 @@ export class SetupForm {
       else if (f.kind === "number" || f.kind === "list") input.inputMode = "decimal";
       wrap.appendChild(input);
     }
-    input.id = id;
+    input.id = editor ? `${id}-text` : id;
+    if (editor) label.htmlFor = editor.firstInputId(id);
     input.name = f.name;
     input.dataset.testid = id;
     input.setAttribute("data-testid", id);
@@ -195,13 +337,20 @@ export class SetupForm {
     err.id = errId;
     err.setAttribute("data-testid", `${id}-error`);
     err.hidden = true;
+    err.setAttribute("aria-live", "polite");
     wrap.appendChild(err);
+    // an expression's refusal points at the offending part of the text
+    const where = document.createElement("pre");
+    where.className = "expr-where";
+    where.setAttribute("data-testid", `${id}-where`);
+    where.hidden = true;
+    wrap.appendChild(where);
     input.addEventListener(f.kind === "enum" ? "change" : "input", () => {
       this.clearError(f.name);
       this.markDirty(true);
     });
     this.paramsEl.appendChild(wrap);
-    const field = { ...f, input, label, help, err, wrap };
+    const field = { ...f, input, label, help, err, where, wrap, editor };
     this.relabel(field);
     return field;
   }
@@ -218,7 +367,10 @@ export class SetupForm {
   }
 
   relabelAll() {
-    for (const f of this.fields) this.relabel(f);
+    for (const f of this.fields) {
+      this.relabel(f);
+      if (f.editor) f.editor.relabel();
+    }
     this.dirtyEl.textContent = t("setup.dirty");
   }
 
@@ -228,6 +380,7 @@ export class SetupForm {
       const v = f.name in values ? values[f.name] : this.info.params[f.name];
       if (f.kind === "bool") f.input.checked = v === true || v === "true" || v === "1" || v === 1;
       else f.input.value = typeof v === "string" ? v : showValue(v);
+      if (f.editor) f.editor.load();
     }
   }
 
@@ -266,7 +419,10 @@ export class SetupForm {
     if (!f) return;
     f.err.hidden = true;
     f.err.textContent = "";
+    f.where.hidden = true;
+    f.where.textContent = "";
     f.input.removeAttribute("aria-invalid");
+    if (f.editor) f.editor.setInvalid(null);
   }
 
   clearErrors() {
@@ -289,11 +445,41 @@ export class SetupForm {
       f.err.textContent = f.err.textContent ? `${f.err.textContent}; ${text}` : text;
       f.err.hidden = false;
       f.input.setAttribute("aria-invalid", "true");
+      if (f.editor) f.editor.setInvalid(sub.length ? sub.join(".") : "", msg);
+      if (f.kind === "string") this.pointAt(f, msg);
     }
     if (!apiError.fields.length) rest.push(apiError.message);
     this.formError.textContent = rest.length ? rest.join("; ") : t("setup.fix");
     this.formError.hidden = false;
     const first = this.fields.find((f) => !f.err.hidden);
-    if (first) first.input.focus();
+    if (first) {
+      if (first.editor) first.editor.focus();
+      else first.input.focus();
+      if (first.span) first.input.setSelectionRange(first.span[0], first.span[1]);
+    }
+  }
+
+  /** Under an expression field: the text with the part the message names marked ("`x**200` ... (column 4)"). */
+  pointAt(f, msg) {
+    f.span = null;
+    const text = f.input.value;
+    const col = /\(column (\d+)\)/.exec(msg);
+    const quoted = /`([^`]+)`/.exec(msg);
+    let start = col ? Number(col[1]) - 1 : -1;
+    let len = 1;
+    if (quoted) {
+      const at = start >= 0 && text.startsWith(quoted[1], start) ? start : text.indexOf(quoted[1]);
+      if (at >= 0) {
+        start = at;
+        len = quoted[1].length;
+      }
+    }
+    if (start < 0 || start > text.length) return;
+    if (start === text.length) len = 0;
+    f.span = [start, start + len];
+    const mark = document.createElement("mark");
+    mark.textContent = text.slice(start, start + len) || " ";
+    f.where.replaceChildren(text.slice(0, start), mark, text.slice(start + len));
+    f.where.hidden = false;
   }
 }

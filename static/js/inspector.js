@@ -1,9 +1,10 @@
 // The inspector: one node at full precision, its local derivative and the chain rule, all numbers from PyTorch.
 // The formulas below only *name* the derivative autograd applies; they never compute anything shown.
 
-import { fmtFull, fmtShape } from "./format.js";
+import { fmtFull, fmtPreview, fmtShape } from "./format.js";
 import { t } from "./i18n.js";
 import { titleOf } from "./graph.js";
+import { isTensor, tensorFigure } from "./heatmap.js";
 
 // Keyed by grad_fn (PyTorch's class name). Inputs are named a, b in slot order; z is the output; G = dL/dz.
 export const LOCAL_DERIVATIVES = {
@@ -55,6 +56,12 @@ function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
+/** A number of the chain rule at full precision; a tensor as a preview with every element in its tooltip. */
+function part(v) {
+  if (!isTensor(v)) return esc(fmtFull(v));
+  return `<span class="tensor-part" title="${esc(fmtFull(v, 64))}">${esc(fmtPreview(v, 40))}</span>`;
+}
+
 function row(label, value, cls = "") {
   return `<dt>${esc(label)}</dt><dd class="${cls}">${esc(value)}</dd>`;
 }
@@ -84,11 +91,13 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
     <span class="pill ${kind}">${esc(t(`kind.${kind}`))}</span></div><dl>`;
   if (node.grad_fn) html += row(t("inspector.class"), node.grad_fn);
   html += row(t("inspector.shape"), node.shape && node.shape.length ? `${fmtShape(node.shape)} (${JSON.stringify(node.shape)})` : "scalar");
+  // a tensor's elements are all shown below (heatmap and full list): the row gives a preview
+  const shown = (v) => (isTensor(v) ? fmtPreview(v, 40) : fmtFull(v));
   if (node.kind === "param" && phase === "update" && param) {
-    html += row(t("inspector.before"), fmtFull(param.before));
-    html += row(t("inspector.after"), fmtFull(param.after));
+    html += row(t("inspector.before"), shown(param.before));
+    html += row(t("inspector.after"), shown(param.after));
   } else {
-    html += row(t("inspector.value"), fmtFull(node.value));
+    html += row(t("inspector.value"), shown(node.value));
   }
   if (node.kind === "param" || node.kind === "op") {
     if (!gradKnown) {
@@ -97,13 +106,13 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
       const grad = phase === "update" && param ? param.grad : node.grad;
       const gstep = phase === "update" && param ? param.grad_step : node.grad_step;
       if (gstep !== null && gstep !== undefined && fmtFull(gstep) !== fmtFull(grad)) {
-        html += row(t("inspector.grad.step"), fmtFull(gstep), "grad");
-        html += row(t("inspector.grad.acc"), fmtFull(grad), "grad");
+        html += row(t("inspector.grad.step"), shown(gstep), "grad");
+        html += row(t("inspector.grad.acc"), shown(grad), "grad");
       } else {
-        html += row(t("inspector.grad"), fmtFull(grad), "grad");
+        html += row(t("inspector.grad"), shown(grad), "grad");
       }
     } else {
-      html += row(t("inspector.grad"), fmtFull(node.grad), "grad");
+      html += row(t("inspector.grad"), shown(node.grad), "grad");
     }
   } else {
     html += row(t("inspector.grad"), t("inspector.nograd"), "muted");
@@ -111,6 +120,21 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
   if (node.order !== null && node.order !== undefined) html += row(t("inspector.order"), `#${node.order + 1}`);
   if (node.module) html += row(t("inspector.module"), node.module);
   html += "</dl>";
+
+  // tensors in full, with a heatmap each: the value (before/after in the update phase) and the gradient
+  const figures = [];
+  const name = titleOf(node);
+  if (node.kind === "param" && phase === "update" && param) {
+    if (isTensor(param.before)) figures.push([t("inspector.before"), param.before, "value"]);
+    if (isTensor(param.grad)) figures.push([t("inspector.grad"), param.grad, "grad"]);
+    if (isTensor(param.after)) figures.push([t("inspector.after"), param.after, "value"]);
+  } else {
+    if (isTensor(node.value)) figures.push([t("inspector.value"), node.value, "value"]);
+    if (gradKnown && (node.kind === "param" || node.kind === "op") && isTensor(node.grad)) {
+      figures.push([t("inspector.grad"), node.grad, "grad"]);
+    }
+  }
+  if (figures.length) html += `<h3>${esc(t("inspector.tensors"))}</h3><div class="tensors" data-testid="tensors"></div>`;
 
   if (node.grad_fn) {
     const f = LOCAL_DERIVATIVES[node.grad_fn];
@@ -132,7 +156,7 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
         const name = titleOf(src);
         html += `<div class="chain-row" data-edge="${esc(e.source)}"><span class="lbl">→ ${esc(name)} (input ${e.slot})</span>
           dL/d(${esc(titleOf(node))}) × ∂(${esc(titleOf(node))})/∂(${esc(name)}) = dL/d(${esc(name)})<br>
-          ${esc(fmtFull(e.upstream))} × ${esc(fmtFull(e.local))} = <span class="eq">${esc(fmtFull(e.grad))}</span></div>`;
+          ${part(e.upstream)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
       }
     }
     const outs = step.graph.edges.filter((e) => e.source === node.id && e.grad !== null);
@@ -141,7 +165,7 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
       for (const e of outs) {
         const tgt = nodes.get(e.target);
         html += `<div class="chain-row"><span class="lbl">${esc(titleOf(tgt))} → ${esc(titleOf(node))}</span>
-          ${esc(fmtFull(e.upstream))} × ${esc(fmtFull(e.local))} = <span class="eq">${esc(fmtFull(e.grad))}</span></div>`;
+          ${part(e.upstream)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
       }
       if (outs.length > 1) html += `<p class="help">${esc(t("inspector.chain.sum"))}</p>`;
     }
@@ -150,4 +174,8 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
     html += `<h3>update</h3><p class="formula">${esc(node.name)} ← ${esc(node.name)} − lr · ${esc(node.name)}.grad</p>`;
   }
   el.innerHTML = html;
+  const holder = el.querySelector(".tensors");
+  if (holder) {
+    for (const [label, value, kind] of figures) holder.appendChild(tensorFigure(label, value, node.shape, { kind, name }));
+  }
 }

@@ -174,6 +174,7 @@ async function startRun({ keepView = false } = {}) {
       S.run = null;
       graph.setRun(null);
       logConsole.clear();
+      charts.clear();
       $("#graph-empty").textContent = t("setup.fix");
       $("#graph-empty").hidden = false;
       $("#banner").hidden = true;
@@ -211,7 +212,7 @@ async function startRun({ keepView = false } = {}) {
     }
     S.k = Math.max(0, Math.min(S.k, total - 1));
     graph.setRun(created.id);
-    logConsole.setLog(logText, total);
+    logConsole.setLog(logText, S.scenario, hist.arrays.epoch, hist.arrays.sample);
     $("#console-full").href = urls.log(created.id);
     charts.setRun(S.run, S.logY);
     setupTimeline();
@@ -455,10 +456,7 @@ function renderNow() {
   if (!S.run) return;
   const k = S.k;
   const stepData = cache.get(k);
-  const a = S.run.arrays;
-  const epoch = a.epoch[k];
-  const lastOfEpoch = k === S.run.total - 1 || a.epoch[k + 1] !== epoch;
-  timed("console", () => logConsole.show(k, S.phase, epoch, lastOfEpoch));
+  timed("console", () => logConsole.show(k, S.phase));
   timed("charts", () => charts.setStep(k, stepData, S.phase));
   const vp = $("#graph-viewport");
   if (stepData) {
