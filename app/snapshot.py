@@ -158,6 +158,15 @@ def graph_to_dict(g: Graph) -> dict[str, Any]:
     return {"nodes": [node_to_dict(n) for n in g.nodes], "edges": [edge_to_dict(e) for e in g.edges]}
 
 
+def param_state_to_dict(p: ParamState) -> dict[str, Any]:
+    return {
+        "before": to_jsonable(p.before),
+        "grad": to_jsonable(p.grad),
+        "after": to_jsonable(p.after),
+        "grad_step": to_jsonable(p.grad_step),
+    }
+
+
 def step_to_dict(s: Step) -> dict[str, Any]:
     return {
         "step": s.index,
@@ -165,14 +174,6 @@ def step_to_dict(s: Step) -> dict[str, Any]:
         "sample": s.sample,
         "loss": to_jsonable(s.loss),
         "inputs": to_jsonable(s.inputs),
-        "params": {
-            name: {
-                "before": to_jsonable(p.before),
-                "grad": to_jsonable(p.grad),
-                "after": to_jsonable(p.after),
-                "grad_step": to_jsonable(p.grad_step),
-            }
-            for name, p in s.params.items()
-        },
+        "params": {name: param_state_to_dict(p) for name, p in s.params.items()},
         "graph": graph_to_dict(s.graph),
     }

@@ -140,6 +140,13 @@ class Scenario(ABC):
         return int(params.epochs) * params.steps_per_epoch()
 
 
+def paired_data_errors(x: list[float], y: list[float]) -> list[tuple[str, str]]:
+    """Per-sample data comes in pairs: one target per input."""
+    if len(x) == len(y):
+        return []
+    return [("y", f"y has {len(y)} values but x has {len(x)}: give one target per input")]
+
+
 def is_finite(value: Any) -> bool:
     """True when every number in a (nested) value is finite."""
     if isinstance(value, (list, tuple)):

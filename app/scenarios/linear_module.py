@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
+from app.scenarios.base import paired_data_errors
 from app.scenarios.batch import BatchParams, FullBatch, Setup, column
 from app.scenarios.sgd import DataList
 
@@ -32,8 +33,7 @@ class LinearModuleParams(BatchParams):
 
     def cross_field_errors(self) -> list[tuple[str, str]]:
         errors = super().cross_field_errors()
-        if len(self.x) != len(self.y):
-            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        errors += paired_data_errors(self.x, self.y)
         return errors
 
 

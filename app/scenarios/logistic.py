@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
+from app.scenarios.base import paired_data_errors
 from app.scenarios.batch import BatchParams, FullBatch, Setup, column
 from app.scenarios.sgd import DataList
 
@@ -30,8 +31,7 @@ class LogisticParams(BatchParams):
 
     def cross_field_errors(self) -> list[tuple[str, str]]:
         errors = super().cross_field_errors()
-        if len(self.x) != len(self.y):
-            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        errors += paired_data_errors(self.x, self.y)
         bad = next((i for i, v in enumerate(self.y) if not 0.0 <= v <= 1.0), None)
         if bad is not None:  # BCELoss takes probabilities as targets
             errors.append((f"y.{bad}", f"targets are probabilities: {self.y[bad]} is not between 0 and 1"))

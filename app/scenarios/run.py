@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from app.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
-from app.snapshot import Step
+from app.snapshot import Step, param_state_to_dict
 
 
 class StepOutOfRange(LookupError):
@@ -121,10 +121,7 @@ class Run:
                     "inputs": s.inputs,
                     "loss": s.loss,
                     "prediction": s.prediction,
-                    "params": {
-                        n: {"before": p.before, "grad": p.grad, "after": p.after, "grad_step": p.grad_step}
-                        for n, p in s.params.items()
-                    },
+                    "params": {n: param_state_to_dict(p) for n, p in s.params.items()},
                 }
                 for s in h.steps
             ],

@@ -19,6 +19,7 @@ from app.scenarios.base import (
     Scenario,
     ScenarioParams,
     StepRecord,
+    paired_data_errors,
 )
 from app.snapshot import ParamState
 from app.trace import Datum
@@ -39,8 +40,7 @@ class SgdParams(ScenarioParams):
 
     def cross_field_errors(self) -> list[tuple[str, str]]:
         errors = []
-        if len(self.x) != len(self.y):
-            errors.append(("y", f"y has {len(self.y)} values but x has {len(self.x)}: give one target per input"))
+        errors += paired_data_errors(self.x, self.y)
         if self.epochs * len(self.x) > MAX_STEPS:
             errors.append(("epochs", f"epochs x data points must be at most {MAX_STEPS}"))
         return errors
