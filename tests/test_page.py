@@ -496,3 +496,33 @@ def test_inspector_shows_matrices_in_full_with_a_heatmap(session: PageSession) -
     assert len(set(colours)) > 1
     page.locator(".inspector-card").scroll_into_view_if_needed()
     session.shot("page-softmax-inspector.png")
+
+
+def test_modules_collapse_and_expand_from_the_page(session: PageSession) -> None:
+    """One toggle per nn.Module; it sets graph.svg?collapse= and lives in the URL."""
+    session.open("scenario=two_layer", hash_="lang=en&theme=light&step=3&phase=backward")
+    page = session.page
+    chips = page.locator("#modules-list .chip")
+    assert set(chips.all_inner_texts()) >= {"layer1", "layer2"}
+    page.get_by_test_id("module-layer1").click()
+    session.wait_js("location.hash.includes('collapse=layer1')")
+    session.wait_js("performance.getEntriesByType('resource').some(e => e.name.includes('collapse=layer1'))")
+    assert page.get_by_test_id("module-layer1").get_attribute("aria-pressed") == "true"
+    run_id = page.evaluate("__lens.S.run.id")
+    with urllib.request.urlopen(f"{session.base}/api/runs/{run_id}/steps/3/graph.svg?collapse=layer1") as r:
+        server_collapses = b'data-kind="module"' in r.read()
+    if server_collapses:  # the server draws the module as one box: the page shows it and patches it in place
+        page.wait_for_selector("[data-testid=graph] g.node.module[data-module='layer1']")
+        page.evaluate("__lens.go({k: 7, phase: 'backward', reveal: null})")
+        session.wait_step(7, "backward")
+        page.wait_for_timeout(300)
+        url = f"{session.base}/api/runs/{run_id}/steps/7/graph.svg?phase=backward&theme=light&collapse=layer1"
+        with urllib.request.urlopen(url) as r:
+            root = ET.fromstring(r.read())
+        assert page.evaluate("__lens.texts()") == ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
+        session.shot("page-two-layer-collapsed.png")
+    page.reload()
+    page.wait_for_selector("[data-testid=graph][data-ready='1']")
+    assert page.evaluate("__lens.S.collapse") == ["layer1"]
+    page.get_by_test_id("module-layer1").click()
+    session.wait_js("!location.hash.includes('collapse=')")

@@ -92,6 +92,7 @@ export const urls = {
   log: (id) => `/api/runs/${encodeURIComponent(id)}/log`,
   step: (id, k) => `/api/runs/${encodeURIComponent(id)}/steps/${k}`,
   steps: (id, start, stop) => `/api/runs/${encodeURIComponent(id)}/steps?start=${start}&stop=${stop}`,
-  image: (id, k, fmt, phase, theme) =>
-    `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}`,
+  image: (id, k, fmt, phase, theme, collapse = []) =>
+    `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}` +
+    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
 };

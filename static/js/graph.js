@@ -117,19 +117,45 @@ class Template {
     }
     this.edges = [...svg.querySelectorAll("g.edge")].map((g) => {
       const title = g.querySelector(":scope > title");
-      return { g, title, lastTip: null, cls: "", chain: null };
+      return { g, title, lastTip: null, cls: "", chain: null, key: edgeKeyOf(g) };
     });
+    this.byEnds = new Map(); // "source|target|slot" -> edge entry, when the SVG names the ends
+    for (const e of this.edges) if (e.key) this.byEnds.set(e.key, e);
     this.chains = [...svg.querySelectorAll("g.chain")];
     this.chainsMapped = false;
+    // collapsed modules: one box for many nodes, one group of rows per parameter
+    this.modules = [...svg.querySelectorAll("g.node.module")].map((g) => ({
+      g,
+      path: g.dataset.module || "",
+      rows: [...g.querySelectorAll("text[class^='k-']")].map((text) => {
+        const tspans = text.querySelectorAll("tspan");
+        const keyT = tspans[0];
+        return { key: keyT ? keyT.textContent.trim() : "", keyT, valT: tspans[1], fill: tspans[1] ? tspans[1].getAttribute("fill") : null, last: null };
+      }),
+    }));
     this.words = [...svg.querySelectorAll("g.legend text, g.header text, text[class^='k-'] > tspan:first-child")].map(
       (el) => ({ el, en: el.textContent }),
     );
     this.mutedFill = (svg.querySelector("text[class^='k-'] > tspan") || {}).getAttribute?.("fill") || "#6b6b6b";
   }
 
+  /** The entry of a step's edge i: by its ends when the SVG names them, else by position (no collapsed modules). */
+  edgeAt(edge, i) {
+    if (this.byEnds.size) return this.byEnds.get(`${edge.source}|${edge.target}|${edge.slot}`) || null;
+    return this.edges[i] || null;
+  }
+
   mapChains(step) {
     if (this.chainsMapped) return;
     this.chainsMapped = true;
+    const keyed = this.chains.filter((g) => edgeKeyOf(g));
+    if (keyed.length && keyed.length === this.chains.length) {
+      for (const g of this.chains) {
+        const entry = this.byEnds.get(edgeKeyOf(g));
+        if (entry) entry.chain = { g, vals: [...g.querySelectorAll("text > tspan:last-child")], last: [], cls: "" };
+      }
+      return;
+    }
     const labelled = step.graph.edges.map((e, i) => (edgeLabelled(e, this.phase) ? i : -1)).filter((i) => i >= 0);
     if (labelled.length !== this.chains.length) return; // the renderer found no room for some label: no reveal on chains
     labelled.forEach((edgeIndex, j) => {
@@ -148,6 +174,11 @@ class Template {
       if (w.el.textContent !== s) w.el.textContent = s;
     }
   }
+}
+
+function edgeKeyOf(g) {
+  const d = g.dataset;
+  return d.source !== undefined && d.target !== undefined ? `${d.source}|${d.target}|${d.slot ?? ""}` : null;
 }
 
 function setText(el, s) {
@@ -350,6 +381,16 @@ export class GraphView {
     this.pending = new Map(); // key -> Promise
     this.current = null;
     this.lastDrawn = null;
+    this.collapse = []; // module paths drawn as one box each (graph.svg?collapse=)
+  }
+
+  /** Modules to draw collapsed; templates of another set are kept (switching back is instant). */
+  setCollapse(paths) {
+    this.collapse = [...paths].sort();
+  }
+
+  keyOf(step, phase, theme) {
+    return `${phase}|${theme}|${this.collapse.join(",")}|${signature(step, phase)}`;
   }
 
   setRun(runId) {
@@ -368,11 +409,11 @@ export class GraphView {
 
   /** Fetch (once) the template for this step's structure; resolves when it is ready. */
   ensure(step, phase, theme) {
-    const key = `${phase}|${theme}|${signature(step, phase)}`;
+    const key = this.keyOf(step, phase, theme);
     if (this.templates.has(key)) return Promise.resolve(this.templates.get(key));
     if (this.pending.has(key)) return this.pending.get(key);
     const runId = this.runId;
-    const url = urls.image(runId, step.step, "svg", phase, theme);
+    const url = urls.image(runId, step.step, "svg", phase, theme, this.collapse);
     const p = (async () => {
       stats.requests += 1;
       const res = await fetch(url);
@@ -403,12 +444,13 @@ export class GraphView {
 
   /** The best template we have now: the exact one, or another of the same phase and theme meanwhile. */
   pick(step, phase, theme) {
-    const key = `${phase}|${theme}|${signature(step, phase)}`;
+    const key = this.keyOf(step, phase, theme);
     const exact = this.templates.get(key);
     if (exact) return exact;
     this.ensure(step, phase, theme).catch(() => {});
+    const prefix = `${phase}|${theme}|${this.collapse.join(",")}|`;
     for (const [k, tpl] of this.templates) {
-      if (k.startsWith(`${phase}|${theme}|`)) return tpl;
+      if (k.startsWith(prefix)) return tpl;
     }
     return null;
   }
@@ -490,8 +532,9 @@ export class GraphView {
       if (node.id === selected) cls = cls ? `${cls} lens-selected` : "lens-selected";
       setClass(entry, entry.g, cls);
     }
+    this.patchModules(tpl, step, phase, byId);
     step.graph.edges.forEach((edge, i) => {
-      const entry = tpl.edges[i];
+      const entry = tpl.edgeAt(edge, i);
       if (!entry) return;
       const src = byId.get(edge.source);
       const tgt = byId.get(edge.target);
@@ -526,6 +569,43 @@ export class GraphView {
       });
       setClass(chain, chain.g, cls === "lens-pending" ? "lens-pending" : "");
     });
+  }
+
+  /**
+   * A collapsed module's box: per parameter a row "name: value", then "grad" and "after" rows (as
+   * app/render/labels.py module_label writes them). Rows are matched by their key, so the order is the SVG's.
+   */
+  patchModules(tpl, step, phase, byId) {
+    if (!tpl.modules.length) return;
+    for (const mod of tpl.modules) {
+      let param = null;
+      for (const row of mod.rows) {
+        if (!row.keyT || !row.valT) continue;
+        const key = row.key; // as the server wrote it (the language toggle may have translated the text)
+        let v;
+        if (key === KEY_GRAD || key === KEY_AFTER) {
+          if (!param) continue;
+          const st = step.params[param.name];
+          v = key === KEY_GRAD ? (phase === "update" && st ? st.grad : param.grad) : st ? st.after : null;
+        } else {
+          param =
+            byId.get(`param:${mod.path}.${key}`) ||
+            [...byId.values()].find((n) => n.kind === "param" && (n.name === `${mod.path}.${key}` || n.name === key)) ||
+            null;
+          if (!param) continue;
+          const st = step.params[param.name];
+          v = phase === "update" && st ? st.before : param.value;
+        }
+        const chars = param ? Math.max(valueChars(param.shape), NUM_WIDTH) : NUM_WIDTH;
+        const text = fmtPreview(v, chars);
+        if (row.last !== text) {
+          row.valT.textContent = text;
+          row.last = text;
+        }
+        const fill = v === null || v === undefined ? tpl.mutedFill : row.fill;
+        if (fill && row.valT.getAttribute("fill") !== fill) row.valT.setAttribute("fill", fill);
+      }
+    }
   }
 
   /** Text of every <text> in the drawn SVG (tests compare it with the server's own SVG of the step). */

@@ -14,7 +14,7 @@ const BYS = ["node", "phase", "sample", "epoch"];
 const SPEEDS = [0.5, 1, 2, 5, 10, 30, 60, 120, 240];
 const BATCH = 100; // steps per prefetch request (the API allows up to 500)
 const CACHE_STEPS = 4000; // step JSONs kept in memory
-const VIEW_KEYS = ["step", "phase", "reveal", "by", "speed", "log", "lang", "theme", "classroom", "node"];
+const VIEW_KEYS = ["step", "phase", "reveal", "by", "speed", "log", "lang", "theme", "classroom", "node", "collapse"];
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -31,6 +31,7 @@ const S = {
   theme: "light",
   classroom: false,
   selected: null,
+  collapse: [], // module paths drawn collapsed (graph.svg?collapse=)
   walk: null, // an animated backward walk: {t0, dt, n}
   orderCount: 0,
   loading: false,
@@ -74,6 +75,7 @@ function writeUrl(now = false) {
     h.set("theme", S.theme);
     if (S.classroom) h.set("classroom", "1");
     if (S.selected) h.set("node", S.selected);
+    if (S.collapse.length) h.set("collapse", S.collapse.join(","));
     const url = `${location.pathname}?${q.toString()}#${h.toString()}`;
     if (url !== location.pathname + location.search + location.hash) history.replaceState(null, "", url);
   };
@@ -225,6 +227,7 @@ async function startRun({ keepView = false } = {}) {
     hideProgress();
     $("#graph-empty").hidden = true;
     for (const ph of PHASES) graph.ensure(step, ph, S.theme).catch(() => {});
+    buildModules(step);
     render();
   } catch (err) {
     if (token !== runToken) return;
@@ -611,7 +614,7 @@ function setupTimeline() {
 
 async function download(fmt) {
   if (!S.run) return;
-  const url = urls.image(S.run.id, S.k, fmt, S.phase, S.theme);
+  const url = urls.image(S.run.id, S.k, fmt, S.phase, S.theme, S.collapse);
   stats.requests += 1;
   const res = await fetch(url);
   if (!res.ok) {
@@ -644,6 +647,72 @@ async function copyLink() {
   toast(t("export.copied"));
 }
 
+// ---------------------------------------------------------------- module clusters
+
+/** Module paths of a step's nodes, with every prefix ("cnn.conv" -> "cnn", "cnn.conv"), outer first. */
+function modulePaths(step) {
+  const seen = new Set();
+  for (const n of step.graph.nodes) {
+    if (!n.module) continue;
+    const parts = n.module.split(".");
+    for (let i = 1; i <= parts.length; i++) seen.add(parts.slice(0, i).join("."));
+  }
+  return [...seen].sort((a, b) => a.split(".").length - b.split(".").length || a.localeCompare(b));
+}
+
+let moduleList = [];
+function buildModules(step) {
+  moduleList = modulePaths(step);
+  const bar = $("#modules");
+  bar.hidden = moduleList.length === 0;
+  const list = $("#modules-list");
+  list.replaceChildren();
+  for (const m of moduleList) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn small chip";
+    b.dataset.module = m;
+    b.setAttribute("data-testid", `module-${m}`);
+    b.textContent = m;
+    b.addEventListener("click", () => toggleModule(m));
+    list.appendChild(b);
+  }
+  const valid = S.collapse.filter((m) => moduleList.includes(m));
+  if (valid.length !== S.collapse.length) setCollapse(valid);
+  updateModules();
+}
+
+function updateModules() {
+  for (const b of document.querySelectorAll("#modules-list .chip")) {
+    const on = S.collapse.includes(b.dataset.module);
+    b.setAttribute("aria-pressed", String(on));
+    b.title = t("modules.toggle", { m: b.dataset.module });
+  }
+  const all = moduleList.length > 0 && moduleList.every((m) => S.collapse.includes(m) || S.collapse.some((c) => m.startsWith(c + ".")));
+  const btn = $("#modules-all");
+  btn.textContent = t(all ? "modules.expandAll" : "modules.collapseAll");
+  btn.dataset.all = all ? "1" : "0";
+}
+
+function setCollapse(paths) {
+  S.collapse = [...new Set(paths)].sort();
+  if (graph) graph.setCollapse(S.collapse);
+  updateModules();
+  if (S.run && cache.has(S.k)) {
+    const s = cache.get(S.k);
+    for (const ph of PHASES) graph.ensure(s, ph, S.theme).catch(() => {});
+  }
+  render();
+  writeUrl();
+}
+
+function toggleModule(m) {
+  const on = S.collapse.includes(m);
+  // collapsing a module hides its sub-modules inside the box: keep only the outermost collapsed paths
+  const next = on ? S.collapse.filter((c) => c !== m) : [...S.collapse.filter((c) => !c.startsWith(m + ".")), m];
+  setCollapse(next);
+}
+
 // ---------------------------------------------------------------- view options
 
 function setTheme(theme) {
@@ -669,6 +738,7 @@ function setLanguage(lang) {
     showDivergence();
   }
   lastInspector = "";
+  updateModules();
   if (!S.run) renderInspector($("#inspector"), null, null, {});
   render();
   writeUrl();
@@ -743,6 +813,10 @@ function wire() {
   $("#theme-toggle").addEventListener("click", () => setTheme(S.theme === "dark" ? "light" : "dark"));
   $("#lang-toggle").addEventListener("click", () => setLanguage(getLang() === "zh" ? "en" : "zh"));
   $("#inspector-close").addEventListener("click", () => select(null));
+  $("#modules-all").addEventListener("click", (e) => {
+    const top = moduleList.filter((m) => !m.includes("."));
+    setCollapse(e.currentTarget.dataset.all === "1" ? [] : top);
+  });
 
   document.addEventListener("keydown", (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
@@ -787,6 +861,8 @@ function applyView(v) {
   if (v.speed && SPEEDS.includes(Number(v.speed))) S.speed = Number(v.speed);
   S.logY = v.log === "1";
   S.selected = v.node || null;
+  const collapse = v.collapse ? v.collapse.split(",").filter(Boolean) : [];
+  if (collapse.join(",") !== S.collapse.join(",")) setCollapse(collapse);
   if (v.theme && v.theme !== S.theme) setTheme(v.theme);
   if ((v.classroom === "1") !== S.classroom) setClassroom(v.classroom === "1");
   if (v.lang && v.lang !== getLang()) setLanguage(v.lang);
@@ -802,7 +878,10 @@ async function boot() {
   $("#classroom").setAttribute("aria-pressed", String(S.classroom));
 
   graph = new GraphView($("#graph-viewport"), {
-    onSelect: (id) => select(id === S.selected ? null : id),
+    onSelect: (id) => {
+      if (id && id.startsWith("module:") && S.collapse.includes(id.slice(7))) return toggleModule(id.slice(7));
+      select(id === S.selected ? null : id);
+    },
     onTemplate: () => render(),
     onError: (err) => console.error(err),
   });
