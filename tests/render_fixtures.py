@@ -147,3 +147,21 @@ def png_pixels(data: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
             pixels.append((r, g, b))
         prev = line
     return width, height, pixels
+
+
+def chain_graph(n_ops: int, *, module: str | None = None) -> Graph:
+    """A param `w` through `n_ops` ops `y = 2 * x` to a loss (a graph of n_ops + 1 nodes), with the chain rule
+    on every edge computed here: d(loss)/d(op_i) = 2 ** (n_ops - 1 - i)."""
+    nodes = [Node(id="w", kind="param", name="w", value=0.5, grad=2.0**n_ops, module=module)]
+    edges = []
+    value = 0.5
+    for i in range(n_ops):
+        value *= 2
+        grad = 2.0 ** (n_ops - 1 - i)
+        last = i == n_ops - 1
+        nodes.append(
+            Node(id=f"op{i}", kind="op", op="*2", grad_fn="MulBackward0", value=value, grad=grad, is_loss=last)
+        )
+        src = "w" if i == 0 else f"op{i - 1}"
+        edges.append(Edge(src, f"op{i}", 0, grad=grad * 2, upstream=grad, local=2.0))
+    return Graph(tuple(nodes), tuple(edges))

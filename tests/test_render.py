@@ -20,7 +20,7 @@ from app.render import layout as layout_mod
 from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from app.render.theme import THEMES
 from app.snapshot import Graph, Node, step_to_dict
-from tests.render_fixtures import lecture04_step, png_header, tensor_graph
+from tests.render_fixtures import chain_graph, lecture04_step, png_header, tensor_graph
 
 NS = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
@@ -32,6 +32,14 @@ def svg_of(obj, **kw) -> ET.Element:
 
 def node_groups(root: ET.Element) -> dict[str, ET.Element]:
     return {g.get("data-node-id"): g for g in root.iter(f"{NS}g") if g.get("data-node-id") is not None}
+
+
+def edge_groups(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{NS}g") if (g.get("class") or "").split()[:1] == ["edge"]]
+
+
+def chain_groups(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
 
 
 def texts(el: ET.Element) -> str:
@@ -96,8 +104,8 @@ def test_named_nodes_with_values_are_present(cache):
 def test_edges_carry_source_and_target(cache):
     step = lecture04_step(0)
     root = svg_of(step, cache=cache)
-    edges = [(g.get("data-source"), g.get("data-target")) for g in root.iter(f"{NS}g") if g.get("data-source")]
-    assert sorted(edges) == sorted((e.source, e.target) for e in step.graph.edges)
+    edges = [(g.get("data-source"), g.get("data-target"), g.get("data-slot")) for g in edge_groups(root)]
+    assert sorted(edges) == sorted((e.source, e.target, str(e.slot)) for e in step.graph.edges)
 
 
 @needs_dot
@@ -114,9 +122,11 @@ def test_node_order_is_exposed_for_the_page(cache):
 def geometry(data: bytes) -> dict[str, str]:
     root = ET.fromstring(data)
     geo = {f"node:{k}": g.get("transform") for k, g in node_groups(root).items()}
+    for g in edge_groups(root):
+        geo[f"edge:{g.get('data-source')}->{g.get('data-target')}"] = g.find(f"{NS}path").get("d")
     for g in root.iter(f"{NS}g"):
-        if g.get("data-source"):
-            geo[f"edge:{g.get('data-source')}->{g.get('data-target')}"] = g.find(f"{NS}path").get("d")
+        if g.get("class") == "cluster":
+            geo[f"cluster:{g.get('data-module')}"] = ET.tostring(g.find(f"{NS}rect"))
     geo["viewBox"] = root.get("viewBox")
     return geo
 
@@ -182,9 +192,9 @@ def test_layout_cache_is_bounded():
     c = LayoutCache(maxsize=2)
     calls = []
 
-    def fake(graph, rankdir=None):
-        calls.append(graph.topology_key())
-        return layout_mod.Layout(graph.topology_key(), "LR", 0, 0, {}, ())
+    def fake(view, rankdir=None):
+        calls.append(view.key)
+        return layout_mod.Layout(view.key, "LR", 0, 0, {}, ())
 
     orig = layout_mod.compute_layout
     layout_mod.compute_layout = fake
@@ -460,10 +470,10 @@ def test_concurrent_first_renders_share_one_layout(monkeypatch):
     calls = []
     real = layout_mod.compute_layout
 
-    def slow(graph, rankdir=None):
-        calls.append(graph.topology_key())
+    def slow(view, rankdir=None):
+        calls.append(view.key)
         time.sleep(0.2)
-        return layout_mod.Layout(graph.topology_key(), "LR", 10, 10, {}, ())
+        return layout_mod.Layout(view.key, "LR", 10, 10, {}, ())
 
     monkeypatch.setattr(layout_mod, "compute_layout", slow)
     c = LayoutCache()
@@ -516,3 +526,30 @@ def test_empty_graph_renders_without_graphviz(monkeypatch):
     monkeypatch.setattr(layout_mod, "_run_dot", lambda src: pytest.fail("no layout needed"))
     root = ET.fromstring(render(Graph((), ()), cache=LayoutCache()))
     assert root.get("viewBox") and not node_groups(root)
+
+
+# --- big graphs: the chain rule moves into edge tooltips -----------------------------------------------------
+
+
+@needs_dot
+@pytest.mark.parametrize("n_ops", [40, 140])
+def test_edge_labels_visible_on_small_graphs_tooltips_on_big_ones(cache, n_ops):
+    graph = chain_graph(n_ops)
+    big = len(graph.nodes) > layout_mod.EDGE_LABEL_MAX_NODES
+    root = svg_of(graph, cache=cache)
+    assert root.get("data-edge-labels") == ("tooltip" if big else "visible")
+    chains = chain_groups(root)
+    assert len(chains) == (0 if big else n_ops)
+    layout = layout_for(graph, cache=cache)
+    assert all((geo.label is None) == big for geo in layout.edges)  # no room reserved in the layout either
+    for e, g in zip(graph.edges, edge_groups(root), strict=True):
+        assert (g.get("data-source"), g.get("data-target")) == (e.source, e.target)
+        tip = g.find(f"{NS}title").text
+        assert f"upstream dL/d(*2): {e.upstream!r}" in tip
+        assert f"local d(*2)/d({'w' if e.source == 'w' else '*2'}): {e.local!r}" in tip
+        assert f"downstream gradient: {e.grad!r}" in tip
+    legend = texts(next(g for g in root.iter(f"{NS}g") if g.get("class") == "legend"))
+    assert ("edge tooltip: upstream × local = downstream" in legend) == big
+    dot = to_dot(graph)
+    assert ("label=" in dot.split("->", 1)[1]) == (not big)  # the DOT export follows the same rule
+    assert dot.count("downstream gradient") == n_ops

@@ -2,7 +2,10 @@
 
 Never imports torch: input is the plain `app.snapshot` dataclasses.
 
-    render(step_or_graph, phase="backward", theme="light", fmt="svg") -> bytes
+    render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=()) -> bytes
+
+Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
+as one box each (their parameters inside, their edges rerouted to the box).
 
 Errors: `RenderError` for bad arguments (message names the field) or a failing external tool;
 `GraphvizMissing` (a RenderError) when `dot` / `rsvg-convert` is not installed, with the install commands.
@@ -11,13 +14,15 @@ Errors: `RenderError` for bad arguments (message names the field) or a failing e
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from app.render.dot import to_dot_source
-from app.render.errors import GraphvizMissing, RenderError
+from app.render.errors import BadArgument, GraphvizMissing, RenderError
 from app.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
 from app.render.png import svg_to_png
 from app.render.svg import canvas_size, make_labels, render_svg
 from app.render.theme import THEMES, Theme
+from app.render.view import View, make_view, modules_of
 from app.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
 
 FORMATS = ("svg", "png", "dot", "json")
@@ -25,11 +30,15 @@ FORMATS = ("svg", "png", "dot", "json")
 __all__ = [
     "DEFAULT_CACHE",
     "FORMATS",
+    "BadArgument",
     "GraphvizMissing",
     "Layout",
     "LayoutCache",
     "RenderError",
+    "View",
     "layout_for",
+    "make_view",
+    "modules_of",
     "render",
     "to_dot",
 ]
@@ -54,19 +63,28 @@ def _validate(graph: Graph) -> None:
 
 
 def _check(phase: str, theme: str) -> tuple[Phase, Theme]:
-    if phase not in PHASES:
-        raise RenderError(f"phase must be one of {', '.join(PHASES)}; got {phase!r}")
+    for ph in PHASES:
+        if phase == ph:
+            break
+    else:
+        raise BadArgument("phase", f"phase must be one of {', '.join(PHASES)}; got {phase!r}")
     if theme not in THEMES:
-        raise RenderError(f"theme must be one of {', '.join(THEMES)}; got {theme!r}")
-    return phase, THEMES[theme]  # type: ignore[return-value]
+        raise BadArgument("theme", f"theme must be one of {', '.join(THEMES)}; got {theme!r}")
+    return ph, THEMES[theme]
 
 
-def to_dot(step_or_graph: Step | Graph, *, phase: str = "backward", theme: str = "light") -> str:
-    """DOT source with the same labels as the SVG (valid input for `dot`)."""
+def to_dot(
+    step_or_graph: Step | Graph,
+    *,
+    phase: str = "backward",
+    theme: str = "light",
+    collapse: Iterable[str] | str | None = None,
+) -> str:
+    """DOT source with the same labels, module clusters and collapsed boxes as the SVG (valid input for `dot`)."""
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme)
     _validate(graph)
-    return to_dot_source(graph, phase=ph, theme=th, step=step)
+    return to_dot_source(make_view(graph, collapse), phase=ph, theme=th, step=step)
 
 
 def render(
@@ -76,25 +94,29 @@ def render(
     theme: str = "light",
     fmt: str = "svg",
     cache: LayoutCache | None = None,
+    collapse: Iterable[str] | str | None = None,
 ) -> bytes:
     """One picture of a step (or bare graph) as svg | png | dot | json bytes.
 
-    The first render of a topology runs Graphviz once for the layout; later ones reuse it (see `layout_for`).
+    The first render of a topology (with its set of collapsed modules) runs Graphviz once for the layout;
+    later ones reuse it (see `layout_for`). `collapse`: module paths (or "a,b.c"); an unknown one raises
+    `BadArgument` naming `collapse`.
     """
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme)
     _validate(graph)
     if fmt not in FORMATS:
-        raise RenderError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
+        raise BadArgument("fmt", f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    view = make_view(graph, collapse)  # validates `collapse` for every format
     if fmt == "json":
         data = step_to_dict(step) if step is not None else graph_to_dict(graph)
         return json.dumps(data, allow_nan=False, ensure_ascii=False).encode()
     if fmt == "dot":
-        return to_dot_source(graph, phase=ph, theme=th, step=step).encode()
-    pending = cache_or_default(cache).get_future(graph)  # a new topology: `dot` starts in the background ...
-    labels = make_labels(graph, ph, step)  # ... while we format this step's numbers
+        return to_dot_source(view, phase=ph, theme=th, step=step).encode()
+    pending = cache_or_default(cache).get_future(view)  # a new topology: `dot` starts in the background ...
+    labels = make_labels(view, ph, step)  # ... while we format this step's numbers
     layout = pending.result()
-    svg = render_svg(graph, layout, phase=ph, theme=th, step=step, labels=labels).encode()
+    svg = render_svg(view, layout, phase=ph, theme=th, step=step, labels=labels).encode()
     if fmt == "svg":
         return svg
     width, height, _, _ = canvas_size(layout)

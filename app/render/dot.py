@@ -4,9 +4,10 @@ the graph with their own Graphviz. (Our SVG itself is drawn from cached position
 from __future__ import annotations
 
 from app.render import labels as L
-from app.render.layout import LR_MAX_DEPTH, graph_depth
+from app.render.layout import default_rankdir, shows_edge_labels
 from app.render.svg import BAD_XML, esc
-from app.render.theme import MONO, SANS, Theme
+from app.render.theme import MONO, SANS, KindStyle, Theme
+from app.render.view import View, make_view
 from app.snapshot import Graph, Phase, Step
 
 
@@ -21,10 +22,34 @@ def _h(s: str) -> str:
     return esc(s)
 
 
-def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
+def _table(lab: L.NodeLabel, ks: KindStyle, theme: Theme, border: int, rounded: bool) -> str:
+    rows = [
+        f'<TR><TD ALIGN="LEFT" BGCOLOR="{ks.strong}"><FONT COLOR="{ks.on_strong}"><B>{_h(lab.title)}</B>'
+        "</FONT></TD>"
+        f'<TD ALIGN="RIGHT" BGCOLOR="{ks.strong}"><FONT COLOR="{ks.on_strong}" POINT-SIZE="9">'
+        f"{_h(lab.caption) or ' '}</FONT></TD></TR>"
+    ]
+    for ln in lab.lines:
+        colour = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}[ln.role]
+        key = ("\u2003" if ln.indent else "") + ln.key  # an em space: sub-lines of a collapsed module's parameter
+        rows.append(
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.muted}">{_h(key)}</FONT></TD>'
+            f'<TD ALIGN="RIGHT"><FONT FACE={_q(MONO)} COLOR="{colour}">{_h(ln.text) or " "}</FONT></TD></TR>'
+        )
+    style = ' STYLE="ROUNDED"' if rounded else ""
+    return (
+        f'<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{ks.strong}" '
+        f'BGCOLOR="{ks.body}"{style}>{"".join(rows)}</TABLE>'
+    )
+
+
+def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
+    if isinstance(view, Graph):
+        view = make_view(view)
+    graph = view.graph
     nodes = {n.id: n for n in graph.nodes}
     params = step.params if step is not None else {}
-    rankdir = "LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB"
+    rankdir = default_rankdir(graph)
     title = "Autograd graph" if step is None else f"Step {step.index} · epoch {step.epoch}"
     if step is not None and step.sample is not None:
         title += f" · sample {step.sample}"
@@ -36,35 +61,50 @@ def to_dot_source(graph: Graph, *, phase: Phase, theme: Theme, step: Step | None
         f'edge [color="{theme.edge}" arrowsize=0.8 fontname={_q(MONO)} fontsize=10 fontcolor="{theme.grad}"];',
     ]
     name = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}  # synthetic DOT IDs; the real id is `id=`
-    for n in graph.nodes:
+    name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
+    decl: dict[str, str] = {}
+    for n in view.nodes:
         ks = theme.kind(n.kind, n.is_loss)
         lab = L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None)
-        rows = [
-            f'<TR><TD ALIGN="LEFT" BGCOLOR="{ks.strong}"><FONT COLOR="{ks.on_strong}"><B>{_h(lab.title)}</B>'
-            "</FONT></TD>"
-            f'<TD ALIGN="RIGHT" BGCOLOR="{ks.strong}"><FONT COLOR="{ks.on_strong}" POINT-SIZE="9">'
-            f"{_h(lab.caption) or ' '}</FONT></TD></TR>"
-        ]
-        for ln in lab.lines:
-            colour = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}[ln.role]
-            rows.append(
-                f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.muted}">{_h(ln.key)}</FONT></TD>'
-                f'<TD ALIGN="RIGHT"><FONT FACE={_q(MONO)} COLOR="{colour}">{_h(ln.text)}</FONT></TD></TR>'
+        table = _table(lab, ks, theme, 3 if n.is_loss else 1, n.kind == "op")
+        decl[n.id] = f"{name[n.id]} [id={_q(n.id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
+    for b in view.boxes:
+        lab = L.module_label(b, phase, params)
+        table = _table(lab, theme.kinds["module"], theme, 2, True)
+        decl[b.id] = f"{name[b.id]} [id={_q(b.id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
+    members: dict[str | None, list[str]] = {}
+    for drawn_id, path in view.owner.items():
+        members.setdefault(path, []).append(drawn_id)
+    children: dict[str | None, list[int]] = {}
+    for k, c in enumerate(view.clusters):
+        children.setdefault(c.parent, []).append(k)
+
+    def emit(path: str | None, k: int | None, depth: int) -> None:
+        if k is not None:
+            c = view.clusters[k]
+            fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
+            out.append(
+                f"subgraph cluster_{k} {{ label={_q(c.label)} tooltip={_q('module ' + c.path)} "
+                f'style="rounded,filled" fillcolor="{fill}" color="{theme.cluster_stroke}" '
+                f'fontcolor="{theme.cluster_text}" fontsize=11 labeljust=l labelloc=t margin=10;'
             )
-        border = 3 if n.is_loss else 1
-        style = ' STYLE="ROUNDED"' if n.kind == "op" else ""
-        table = (
-            f'<TABLE BORDER="{border}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{ks.strong}" '
-            f'BGCOLOR="{ks.body}"{style}>{"".join(rows)}</TABLE>'
-        )
-        out.append(f"{name[n.id]} [id={_q(n.id)} tooltip={_q(lab.tooltip)} label=<{table}>];")
-    for e in graph.edges:
-        lab = L.edge_label(e, nodes[e.source], nodes[e.target], phase)
+        out.extend(decl[i] for i in members.get(path, ()))
+        for j in children.get(path, ()):
+            emit(view.clusters[j].path, j, depth + 1)
+        if k is not None:
+            out.append("}")
+
+    emit(None, None, -1)
+    visible = shows_edge_labels(view)  # big graphs: the chain rule in the tooltip only, as in our SVG
+    for d in view.edges:
+        e = d.edge
+        lab = L.edge_label(e, nodes[e.source], nodes[e.target], phase, visible=visible)
         attrs = ""
         if lab is not None:
-            (_, up), (_, loc), (_, down) = lab.lines
-            text = f"{up} × {loc}\n= {down}"
-            attrs = f" label={_q(text)} tooltip={_q(lab.tooltip)}"
-        out.append(f"{name[e.source]} -> {name[e.target]} [{attrs.strip()}];")
+            attrs = f" tooltip={_q(lab.tooltip)}"
+            if lab.lines:
+                (_, up), (_, loc), (_, down) = lab.lines
+                attrs = f" label={_q(f'{up} × {loc}' + chr(10) + f'= {down}')}" + attrs
+        out.append(f"{name[d.source]} -> {name[d.target]} [{attrs.strip()}];")
     out.append("}")
     return "\n".join(out) + "\n"

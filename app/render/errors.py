@@ -7,6 +7,14 @@ class RenderError(Exception):
     """Bad render input (unknown phase/theme/format) or a failed external renderer."""
 
 
+class BadArgument(RenderError):
+    """A bad argument from the caller (not a tool failure): the web layer answers 422 naming `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class GraphvizMissing(RenderError):
     """A system tool we shell out to (`dot`, `rsvg-convert`) is not installed."""
 

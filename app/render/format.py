@@ -58,6 +58,12 @@ def flatten(value: Any) -> Iterator[Any]:
 
 def head(value: Any, k: int) -> list[Any]:
     """The first `k` scalars of a nested list: one plain recursion, cheaper than chained generators."""
+    if isinstance(value, (list, tuple)):  # fast path: the first innermost row already holds k scalars
+        row = value
+        while row and isinstance(row[0], (list, tuple)):
+            row = row[0]
+        if len(row) >= k or row is value:
+            return list(row[:k])
     out: list[Any] = []
 
     def walk(v: Any) -> None:
@@ -147,7 +153,13 @@ def fmt_full(value: Any) -> str:
         return "?"
     if not isinstance(value, (list, tuple)):
         return _full_num(value)
-    return describe(value, NUM_WIDTH)[1]
+    first = head(value, TOOLTIP_ELEMENTS + 1)  # one more than shown tells whether anything was cut
+    if len(first) == 1 and numel(nested_shape(value)) == 1:
+        return _full_num(first[0])
+    parts = [repr(v) if type(v) is float else str(v) for v in first[:TOOLTIP_ELEMENTS]]
+    if len(first) <= TOOLTIP_ELEMENTS:
+        return "[" + ", ".join(parts) + "]"
+    return "[" + ", ".join(parts) + f", … ({numel(nested_shape(value))} elements)]"
 
 
 def nested_shape(value: Any) -> tuple[int, ...]:

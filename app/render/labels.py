@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_shape, is_scalar_shape
 from app.render.metrics import mono_width, sans_width
+from app.render.view import ModuleBox
 from app.snapshot import Edge, Node, ParamState, Phase
 
 Role = Literal["value", "grad", "muted"]
@@ -34,6 +35,7 @@ EDGE_PAD = 4
 
 # Keys of the value column, in the order they appear. Reserved key width is the widest one a kind can show.
 K_VALUE, K_GRAD, K_STEP, K_BEFORE, K_AFTER = "value", "grad", "this step", "before", "after"
+K_OPS = "ops"  # a collapsed module without parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Line:
     text: str  # compact, fits the reserved width
     full: str  # full precision, for the tooltip
     role: Role = "value"
+    indent: bool = False  # a sub-line of the line above (a collapsed module's parameter's grad / after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,17 @@ class MemoDescribe:
 
     def __init__(self) -> None:
         self._memo: dict[tuple[int, int], tuple[Any, tuple[str, str]]] = {}
+        self._full: dict[int, tuple[Any, str]] = {}
+
+    def full(self, value: Any) -> str:
+        """Only the full-precision text (tooltips of edges without a visible label): cheaper than describe."""
+        if not isinstance(value, list):
+            return fmt_full(value)
+        hit = self._full.get(id(value))
+        if hit is None:
+            memo = self._memo.get((id(value), NUM_WIDTH)) or self._memo.get((id(value), PREVIEW_WIDTH))
+            hit = self._full[id(value)] = (value, memo[1][1] if memo is not None else fmt_full(value))
+        return hit[1]
 
     def __call__(self, value: Any, width: int) -> tuple[str, str]:
         if not isinstance(value, list):
@@ -181,12 +195,29 @@ def node_label(node: Node, phase: Phase, param: ParamState | None = None, desc: 
     return NodeLabel(title_of(node), caption_of(node), tuple(lines), "\n".join(tip))
 
 
-def edge_label(edge: Edge, source: Node, target: Node, phase: Phase, desc: Describe = describe) -> EdgeLabel | None:
-    """The chain rule on an edge, backward phase only: upstream × local = downstream."""
+def edge_label(
+    edge: Edge,
+    source: Node,
+    target: Node,
+    phase: Phase,
+    desc: Describe = describe,
+    *,
+    visible: bool = True,
+    full: Callable[[Any], str] = fmt_full,
+) -> EdgeLabel | None:
+    """The chain rule on an edge, backward phase only: upstream × local = downstream.
+
+    `visible=False` (big graphs): the tooltip only, and `lines` empty; the compact texts are never made."""
     if phase != "backward" or (edge.grad is None and edge.upstream is None):
         return None
-    chars = edge_chars(source, target)
-    (up, up_full), (loc, loc_full), (down, down_full) = (desc(v, chars) for v in (edge.upstream, edge.local, edge.grad))
+    values = (edge.upstream, edge.local, edge.grad)
+    if visible:
+        chars = edge_chars(source, target)
+        (up, up_full), (loc, loc_full), (down, down_full) = (desc(v, chars) for v in values)
+        lines: tuple[tuple[str, str], ...] = (("", up), ("×", loc), ("=", down))
+    else:
+        up_full, loc_full, down_full = (full(v) for v in values)
+        lines = ()
     t, s = title_of(target), title_of(source)
     tip = (
         f"{s} → {t} (input {edge.slot})\n"
@@ -194,7 +225,7 @@ def edge_label(edge: Edge, source: Node, target: Node, phase: Phase, desc: Descr
         f"local d({t})/d({s}): {loc_full}\n"
         f"downstream gradient: {down_full}"
     )
-    return EdgeLabel((("", up), ("×", loc), ("=", down)), tip)
+    return EdgeLabel(lines, tip)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -206,3 +237,70 @@ def _same(a: Any, b: Any) -> bool:
     except Exception:  # exotic values: fall through to the text comparison
         pass
     return fmt_full(a) == fmt_full(b)  # nan equals nan here, as a student would expect
+
+
+# --- collapsed modules: one box with the module's parameters ---------------------------------------------------
+
+CLUSTER_LABEL_SIZE = 11.5
+CLUSTER_LABEL_H = 18
+INDENT = 10
+
+
+def module_caption(box: ModuleBox) -> str:
+    n = len(box.members)
+    return f"module · {n} node{'s' if n != 1 else ''}"
+
+
+def short_param(box: ModuleBox, node: Node) -> str:
+    name = node.name or node.id
+    return name[len(box.path) + 1 :] if name.startswith(box.path + ".") else name
+
+
+def module_ops(box: ModuleBox) -> str:
+    """What a module without parameters does (an activation, a pooling): its ops, within the preview width."""
+    ops = ", ".join(dict.fromkeys(op for op in box.ops))
+    return ops if len(ops) <= PREVIEW_WIDTH else ops[: PREVIEW_WIDTH - 1] + "…"
+
+
+def module_rows(box: ModuleBox) -> int:
+    """Lines reserved: per parameter its value (before), grad and after; one line of ops when it has none."""
+    return max(1, 3 * len(box.params))
+
+
+def module_size(box: ModuleBox) -> tuple[int, int]:
+    keys = [sans_width(K_AFTER, KEY_SIZE) + INDENT, *(sans_width(short_param(box, p), KEY_SIZE) for p in box.params)]
+    vals = [mono_width(_value_chars(p.shape), VALUE_SIZE) for p in box.params]
+    if not box.params:
+        keys, vals = [sans_width(K_OPS, KEY_SIZE)], [mono_width(len(module_ops(box)), VALUE_SIZE)]
+    title_w = sans_width(box.path, TITLE_SIZE, bold=True)
+    header_w = title_w + GAP + sans_width(module_caption(box), CAPTION_SIZE)
+    w = max(max(keys) + GAP + max(vals), header_w, 120) + 2 * PAD_X
+    h = HEADER_H + module_rows(box) * LINE_H + PAD_BOTTOM
+    return _even(w), _even(h)
+
+
+def module_label(
+    box: ModuleBox, phase: Phase, params: dict[str, ParamState] | None = None, desc: Describe = describe
+) -> NodeLabel:
+    lines: list[Line] = []
+
+    def line(key: str, v: Any, chars: int, role: Role = "value", indent: bool = False) -> Line:
+        text, full = desc(v, chars)
+        return Line(key, text, full, role if v is not None else "muted", indent)
+
+    for p in box.params:
+        chars = max(_value_chars(p.shape), NUM_WIDTH)
+        state = (params or {}).get(p.name or "") if phase == "update" else None
+        value, grad = (state.before, state.grad) if state is not None else (p.value, p.grad)
+        lines.append(line(short_param(box, p), value, chars))
+        if phase != "forward":
+            lines.append(line(K_GRAD, grad, chars, "grad", True))
+        if phase == "update":
+            lines.append(line(K_AFTER, state.after if state is not None else None, chars, indent=True))
+    if not box.params:
+        ops = module_ops(box)
+        lines.append(Line(K_OPS, ops, ops, "muted"))
+    tip = [f"{box.path} — collapsed module ({len(box.members)} nodes)"]
+    for ln in lines:
+        tip.append(f"{'  ' if ln.indent else ''}{ln.key}: {ln.full}")
+    return NodeLabel(box.path, module_caption(box), tuple(lines), "\n".join(tip))

@@ -13,18 +13,26 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.render.errors import DOT_MISSING, GraphvizMissing, RenderError
-from app.render.labels import edge_label_size, node_size
+from app.render.labels import CLUSTER_LABEL_H, CLUSTER_LABEL_SIZE, edge_label_size, module_size, node_size
+from app.render.metrics import sans_width
+from app.render.view import Cluster, View, make_view
 from app.snapshot import Graph, Node
 
-LAYOUT_VERSION = 3  # bump when sizing rules change, so cached layouts of old rules are never reused
+Collapse = Iterable[str] | str | None
+
+LAYOUT_VERSION = 4  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
 DOT_TIMEOUT_S = 120.0
 SPLINE_MAX_NODES = 80
+# Above this many nodes the chain rule moves from a visible label on each edge into the edge's tooltip (and the
+# JSON): reserving label room on a few hundred edges doubles Graphviz's time and makes the picture sprawl.
+EDGE_LABEL_MAX_NODES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +51,22 @@ class EdgeGeom:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterGeom:
+    box: Box  # the module's frame
+    label_x: float  # start of the label text (left-aligned) and its baseline
+    label_y: float
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
     key: str
     rankdir: str
     width: float
     height: float
-    nodes: dict[str, Box]
-    edges: tuple[EdgeGeom, ...]  # same order as Graph.edges
+    nodes: dict[str, Box]  # drawn id (node id, or a collapsed module's box id) -> box
+    edges: tuple[EdgeGeom, ...]  # same order as View.edges (Graph.edges less those inside collapsed modules)
+    edge_labels: bool = True  # whether edges have room for visible chain-rule labels (small graphs)
+    clusters: dict[str, ClusterGeom] = field(default_factory=dict)  # module path -> frame
     # SVG pieces that depend only on this layout (and theme), filled by the SVG writer on first use
     fragments: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -74,10 +91,16 @@ def graph_depth(graph: Graph) -> int:
     return max(depth.values(), default=0)
 
 
-def splines_for(graph: Graph) -> str:
-    """Curves for lecture-sized graphs; straight segments for big ones, where spline routing around a few
-    hundred edge labels costs about a third of the layout time and curves add little."""
-    return "true" if len(graph.nodes) <= SPLINE_MAX_NODES else "polyline"
+def splines_for(view: View) -> str:
+    """Curves, except for graphs just under the edge-label limit: spline routing around a hundred edge labels
+    costs about a third of the layout time. (Bigger graphs have no edge labels, and curves are cheap again.)"""
+    return "polyline" if SPLINE_MAX_NODES < view.size <= EDGE_LABEL_MAX_NODES else "true"
+
+
+def shows_edge_labels(view: View | Graph) -> bool:
+    """Visible chain-rule labels on edges for lecture-sized graphs; tooltips only for big ones."""
+    size = view.size if isinstance(view, View) else len(view.nodes)
+    return size <= EDGE_LABEL_MAX_NODES
 
 
 def carries_grad(source: Node) -> bool:
@@ -85,33 +108,100 @@ def carries_grad(source: Node) -> bool:
     return source.kind not in ("data", "const")
 
 
-def layout_dot(graph: Graph, rankdir: str) -> str:
-    """The layout-only DOT: empty fixed-size boxes and fixed-size edge-label placeholders."""
-    nodes = {n.id: n for n in graph.nodes}
+def cluster_label_size(cluster: Cluster) -> tuple[int, int]:
+    return _even(sans_width(cluster.label, CLUSTER_LABEL_SIZE, bold=True) + 8), CLUSTER_LABEL_H
+
+
+def _even(x: float) -> int:
+    n = int(x + 0.999)
+    return n + (n % 2)
+
+
+def _fixed(w: int, h: int) -> str:
+    """An HTML-like label that is just a fixed-size empty cell: room reserved by us, not by Graphviz's fonts."""
+    cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{w}" HEIGHT="{h}"> </TD>'
+    return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
+
+
+def layout_dot(view: View, rankdir: str) -> str:
+    """The layout-only DOT: empty fixed-size boxes, fixed-size edge-label and cluster-label placeholders,
+    one `subgraph cluster_k` per module (nested as the module paths nest)."""
+    graph = view.graph
     out = [
         "digraph L {",
-        f"graph [rankdir={rankdir} nodesep=0.28 ranksep=0.32 margin=0 pad=0 splines={splines_for(graph)}];",
+        f"graph [rankdir={rankdir} nodesep=0.28 ranksep=0.32 margin=0 pad=0 splines={splines_for(view)}];",
         'node [shape=box fixedsize=true label="" margin=0];',
         "edge [arrowsize=0.8];",
     ]
-    # DOT node names are synthetic ("n0", "n1", ...): a DOT ID keeps backslashes literally and cannot end in
-    # one, so ids like `x\` would not survive the round trip; positions come back by index instead.
-    index = {n.id: i for i, n in enumerate(graph.nodes)}
-    for i, n in enumerate(graph.nodes):
+    # DOT node names are synthetic ("n0" for graph.nodes[0], "m0" for the first module box): a DOT ID keeps
+    # backslashes literally and cannot end in one, so ids like `x\` would not survive; positions come back by name.
+    name = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}
+    name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
+    decl: dict[str, str] = {}
+    for n in view.nodes:
         w, h = node_size(n)
-        out.append(f"n{i} [width={w / 72:.6f} height={h / 72:.6f}];")
-    for i, e in enumerate(graph.edges):
-        if e.source not in nodes or e.target not in nodes:
-            raise RenderError(f"edge {e.source!r} -> {e.target!r} names a node that is not in the graph")
-        if not carries_grad(nodes[e.source]):
-            out.append(f"n{index[e.source]} -> n{index[e.target]} [id=e{i}];")  # no chain rule to show: no room
+        decl[n.id] = f"{name[n.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
+    for b in view.boxes:
+        w, h = module_size(b)
+        decl[b.id] = f"{name[b.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
+    if view.clusters:
+        members: dict[str | None, list[str]] = {}
+        for drawn_id, path in view.owner.items():
+            members.setdefault(path, []).append(drawn_id)
+        children: dict[str | None, list[int]] = {}
+        for k, c in enumerate(view.clusters):
+            children.setdefault(c.parent, []).append(k)
+
+        def emit(path: str | None, k: int | None, depth: int) -> None:
+            if k is not None:
+                lw, lh = cluster_label_size(view.clusters[k])
+                out.append(f"subgraph cluster_{k} {{ label={_fixed(lw, lh)} labeljust=l labelloc=t margin=10;")
+            out.extend(decl[i] for i in members.get(path, ()))
+            for j in children.get(path, ()):
+                emit(view.clusters[j].path, j, depth + 1)
+            if k is not None:
+                out.append("}")
+
+        emit(None, None, 0)
+    else:
+        out.extend(decl.values())
+    labelled = shows_edge_labels(view)
+    # Inputs (parameters, constants) of ops inside a module frame may share their op's rank: otherwise a weight
+    # sits one rank above its op, in the rank of the previous module's last op, and Graphviz must then put the
+    # two frames side by side: a deep net becomes a staircase many screens wide.
+    fed = {d.target for d in view.edges}
+    beside = rankdir == "TB" and bool(view.clusters)
+    for i, d in enumerate(view.edges):
+        e = d.edge
+        src, tgt = graph_node(graph, e.source), graph_node(graph, e.target)
+        extra = " minlen=0" if beside and d.source not in fed and view.owner.get(d.source) is not None else ""
+        if not labelled or not carries_grad(src):
+            out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra}];")  # no chain rule: no room
             continue
-        lw, lh = edge_label_size(nodes[e.source], nodes[e.target])
-        cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{lw}" HEIGHT="{lh}"> </TD>'
-        label = f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
-        out.append(f"n{index[e.source]} -> n{index[e.target]} [id=e{i} label={label}];")
+        lw, lh = edge_label_size(src, tgt)
+        out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra} label={_fixed(lw, lh)}];")
     out.append("}")
     return "\n".join(out)
+
+
+def graph_node(graph: Graph, node_id: str) -> Node:
+    index = graph_index(graph)
+    if node_id not in index:
+        raise RenderError(f"graph: an edge names {node_id!r}, which is not in the graph")
+    return index[node_id]
+
+
+_INDEX: dict[int, tuple[Graph, dict[str, Node]]] = {}
+
+
+def graph_index(graph: Graph) -> dict[str, Node]:
+    """id -> Node for one graph, remembered for the last few graphs (edges look nodes up a lot)."""
+    hit = _INDEX.get(id(graph))
+    if hit is None or hit[0] is not graph:
+        if len(_INDEX) > 16:
+            _INDEX.clear()
+        hit = _INDEX[id(graph)] = (graph, {n.id: n for n in graph.nodes})
+    return hit[1]
 
 
 def _run_dot(source: str) -> dict[str, Any]:
@@ -130,7 +220,8 @@ def _run_dot(source: str) -> dict[str, Any]:
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise RenderError(f"Graphviz failed: {msg[-1] if msg else f'exit status {proc.returncode}'}")
-    return json.loads(proc.stdout)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
 
 
 def _pt(s: str) -> tuple[float, float]:
@@ -142,58 +233,73 @@ def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def compute_layout(graph: Graph, rankdir: str | None = None) -> Layout:
-    rankdir = rankdir or ("LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB")
-    key = graph.topology_key()
-    if not graph.nodes:
-        return Layout(key, rankdir, 0.0, 0.0, {}, ())
-    data = _run_dot(layout_dot(graph, rankdir))
+def default_rankdir(graph: Graph) -> str:
+    return "LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB"
+
+
+def compute_layout(view: View, rankdir: str | None = None) -> Layout:
+    graph = view.graph
+    rankdir = rankdir or default_rankdir(graph)  # of the whole graph: collapsing never turns the picture
+    labelled = shows_edge_labels(view)
+    if not view.nodes and not view.boxes:
+        return Layout(view.key, rankdir, 0.0, 0.0, {}, (), labelled)
+    data = _run_dot(layout_dot(view, rankdir))
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
 
     def flip(x: float, y: float) -> tuple[float, float]:
         return x, bh - y  # Graphviz has y up, SVG y down
 
+    by_name: dict[str, str] = {f"n{i}": n.id for i, n in enumerate(graph.nodes)}
+    by_name.update({f"m{i}": b.id for i, b in enumerate(view.boxes)})
     nodes: dict[str, Box] = {}
+    clusters: dict[str, ClusterGeom] = {}
     for obj in data.get("objects", []):
-        if "pos" not in obj or not obj["name"].startswith("n"):
-            continue  # subgraphs
-        x, y = flip(*_pt(obj["pos"]))
-        w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
-        node_id = graph.nodes[int(obj["name"][1:])].id
-        nodes[node_id] = Box(round(x - w / 2, 2), round(y - h / 2, 2), round(w, 2), round(h, 2))
+        nm = obj.get("name", "")
+        if nm.startswith("cluster_") and "bb" in obj:
+            c = view.clusters[int(nm[8:])]
+            x0, y0, x1, y1 = (float(v) for v in obj["bb"].split(","))
+            box = Box(round(x0, 2), round(bh - y1, 2), round(x1 - x0, 2), round(y1 - y0, 2))
+            lx, ly = flip(*_pt(obj["lp"])) if "lp" in obj else (x0 + 8, bh - y1 + 9)
+            lw, lh = cluster_label_size(c)
+            clusters[c.path] = ClusterGeom(box, round(lx - lw / 2 + 4, 2), round(ly + 4, 2))
+        elif "pos" in obj and nm in by_name:
+            x, y = flip(*_pt(obj["pos"]))
+            w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
+            nodes[by_name[nm]] = Box(round(x - w / 2, 2), round(y - h / 2, 2), round(w, 2), round(h, 2))
 
     by_id = {e.get("id"): e for e in data.get("edges", [])}
-    nd = {n.id: n for n in graph.nodes}
     edges: list[EdgeGeom] = []
-    for i, e in enumerate(graph.edges):
+    for i, d in enumerate(view.edges):
         geo = by_id[f"e{i}"]
-        path, arrow = _spline(geo["pos"], flip)
+        path, arrow = _spline(geo["pos"], bh)
         label = None
         if "lp" in geo:
             lx, ly = flip(*_pt(geo["lp"]))
-            lw, lh = edge_label_size(nd[e.source], nd[e.target])
+            lw, lh = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target))
             label = Box(round(lx - lw / 2, 2), round(ly - lh / 2, 2), lw, lh)
         edges.append(EdgeGeom(path, arrow, label))
-    return Layout(key, rankdir, bw, bh, nodes, tuple(edges))
+    return Layout(view.key, rankdir, bw, bh, nodes, tuple(edges), labelled, clusters)
 
 
-def _spline(pos: str, flip: Any) -> tuple[str, str]:
+def _spline(pos: str, bh: float) -> tuple[str, str]:
     """Graphviz's "e,x,y p0 p1 ... p3n" B-spline (with arrow end point) to SVG path data and an arrowhead."""
     end = None
     pts: list[tuple[float, float]] = []
     for tok in pos.split():
         if tok.startswith("e,"):
-            end = flip(*_pt(tok[2:]))
+            x, y = _pt(tok[2:])
+            end = (x, bh - y)
         elif tok.startswith("s,"):
             continue
         else:
-            pts.append(flip(*_pt(tok)))
+            x, _, y = tok.partition(",")
+            pts.append((float(x), bh - float(y)))
     if not pts:
         return "", ""
-    d = [f"M{_num(pts[0][0])},{_num(pts[0][1])}"]
-    for i in range(1, len(pts) - 2, 3):
-        (ax, ay), (bx, by), (cx, cy) = pts[i], pts[i + 1], pts[i + 2]
-        d.append(f"C{_num(ax)},{_num(ay)} {_num(bx)},{_num(by)} {_num(cx)},{_num(cy)}")
+    txt = [f"{_num(x)},{_num(y)}" for x, y in pts]
+    d = ["M" + txt[0]]
+    for i in range(1, len(txt) - 2, 3):
+        d.append(f"C{txt[i]} {txt[i + 1]} {txt[i + 2]}")
     arrow = ""
     if end is not None:
         (px, py), (tx, ty) = pts[-1], end
@@ -213,13 +319,15 @@ class LayoutCache:
 
     def __init__(self, maxsize: int = 128) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[tuple[str, str | None, int], Layout] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str | None, int], Layout] = OrderedDict()  # (view key, rankdir, version)
         self._pending: dict[tuple[str, str | None, int], Future[Layout]] = {}
         self._lock = threading.Lock()
         self.misses = 0  # how many layouts were computed (Graphviz runs), for tests and benchmarks
 
-    def get_future(self, graph: Graph, rankdir: str | None = None) -> Future[Layout]:
-        key = (graph.topology_key(), rankdir, LAYOUT_VERSION)
+    def get_future(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Future[Layout]:
+        """The layout of a graph (or of a view: the graph with some modules collapsed), as a future."""
+        view = graph if isinstance(graph, View) else make_view(graph, collapse)  # bad `collapse`: raises here
+        key = (view.key, rankdir, LAYOUT_VERSION)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -234,7 +342,7 @@ class LayoutCache:
 
         def work() -> None:
             try:
-                layout = compute_layout(graph, rankdir)
+                layout = compute_layout(view, rankdir)
             except BaseException as exc:  # handed to every waiter, raised by .result()
                 with self._lock:
                     self._pending.pop(key, None)
@@ -251,8 +359,8 @@ class LayoutCache:
         threading.Thread(target=work, name="backprop-lens-layout", daemon=True).start()
         return fut
 
-    def get(self, graph: Graph, rankdir: str | None = None) -> Layout:
-        return self.get_future(graph, rankdir).result()
+    def get(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Layout:
+        return self.get_future(graph, rankdir, collapse).result()
 
     def clear(self) -> None:
         with self._lock:
@@ -269,6 +377,8 @@ def cache_or_default(cache: LayoutCache | None) -> LayoutCache:
     return cache if cache is not None else DEFAULT_CACHE
 
 
-def layout_for(graph: Graph, *, rankdir: str | None = None, cache: LayoutCache | None = None) -> Layout:
-    """The (cached) layout of a graph's topology; runs Graphviz only the first time a topology is seen."""
-    return (cache if cache is not None else DEFAULT_CACHE).get(graph, rankdir)
+def layout_for(
+    graph: Graph | View, *, rankdir: str | None = None, cache: LayoutCache | None = None, collapse: Collapse = None
+) -> Layout:
+    """The (cached) layout of a graph's topology (and collapsed modules); Graphviz runs only the first time."""
+    return cache_or_default(cache).get(graph, rankdir, collapse)

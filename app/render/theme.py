@@ -30,6 +30,9 @@ class Theme:
     edge: str
     label_bg: str  # halo behind edge labels
     kinds: dict[str, KindStyle]
+    cluster_fill: tuple[str, ...]  # module frames by nesting depth (cycled): each level a shade apart
+    cluster_stroke: str
+    cluster_text: str
 
     def kind(self, kind: NodeKind | str, is_loss: bool = False) -> KindStyle:
         return self.kinds["loss" if is_loss else kind]
@@ -51,7 +54,11 @@ LIGHT = Theme(
         "const": KindStyle("#7a7a7a", "#ffffff", "#f3f3f3"),
         "op": KindStyle("#0072b2", "#ffffff", "#e4f0f8"),
         "loss": KindStyle("#d55e00", "#ffffff", "#fbe6d9"),
+        "module": KindStyle("#4d5766", "#ffffff", "#eef1f5"),  # a collapsed module
     },
+    cluster_fill=("#f4f6f9", "#e9edf3", "#dfe5ee"),
+    cluster_stroke="#a9b3c1",
+    cluster_text="#4d5766",
 )
 
 DARK = Theme(
@@ -68,7 +75,11 @@ DARK = Theme(
         "const": KindStyle("#8a8a8a", "#16181d", "#25272b"),
         "op": KindStyle("#3a9ad9", "#ffffff", "#172633"),
         "loss": KindStyle("#e4711a", "#16181d", "#33210f"),
+        "module": KindStyle("#9aa6b8", "#16181d", "#232833"),
     },
+    cluster_fill=("#1c1f26", "#22262f", "#292e39"),
+    cluster_stroke="#4a5263",
+    cluster_text="#aeb8c8",
 )
 
 THEMES: dict[str, Theme] = {"light": LIGHT, "dark": DARK}
