@@ -34,6 +34,7 @@ run: $(STAMP) system-graphviz
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests bench
 	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/mypy app
 
 test: $(STAMP) system-test-tools lint
 	BACKPROP_LENS_NO_SKIPS=1 $(VENV)/bin/pytest

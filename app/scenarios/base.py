@@ -7,16 +7,26 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.snapshot import ParamState, Step
 from app.trace import Tracer
 
+if TYPE_CHECKING:
+    import torch
+
 MAX_STEPS = 100_000  # epochs x samples: keeps one run within seconds and its history within memory
 
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+
+
+def grad_of(t: torch.Tensor) -> torch.Tensor:
+    """`t.grad`, after a backward pass has reached `t` (the loops read it only then)."""
+    grad = t.grad
+    assert grad is not None, "backward() has not reached this parameter"
+    return grad
 
 
 class ScenarioParams(BaseModel):

@@ -16,7 +16,16 @@ from typing import Any, ClassVar, Literal
 import torch
 from pydantic import Field
 
-from app.scenarios.base import MAX_STEPS, Prediction, Progress, Recorder, Scenario, ScenarioParams, StepRecord
+from app.scenarios.base import (
+    MAX_STEPS,
+    Prediction,
+    Progress,
+    Recorder,
+    Scenario,
+    ScenarioParams,
+    StepRecord,
+    grad_of,
+)
 from app.snapshot import ParamState
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
@@ -117,7 +126,7 @@ class FullBatch(Scenario):
                 if params.zero_grad:
                     optimizer.zero_grad()
                 loss.backward()
-            grads = {n: t.grad.tolist() for n, t in named.items()}
+            grads = {n: grad_of(t).tolist() for n, t in named.items()}
             optimizer.step()
             states = {
                 n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))

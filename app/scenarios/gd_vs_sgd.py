@@ -13,7 +13,7 @@ from typing import Any, Literal
 import torch
 from pydantic import Field
 
-from app.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord
+from app.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
 from app.scenarios.sgd import PREDICT_X, SgdParams
 from app.snapshot import ParamState
 from app.trace import Datum
@@ -63,9 +63,10 @@ def _train(
             return ((forward(x_all) - y_all) ** 2).mean().item()
 
     def update() -> None:
-        w.data = w.data - params.lr * w.grad.data
+        grad = grad_of(w)
+        w.data = w.data - params.lr * grad.data
         if params.zero_grad:
-            w.grad.data.zero_()
+            grad.data.zero_()
 
     if rec is not None:
         rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))
@@ -74,6 +75,7 @@ def _train(
     k = 0
     for epoch in range(params.epochs):
         cost = mean_loss()
+        batches: list[tuple[int | None, Any, Any]]
         if mode == "gd":
             batches = [(None, x_all, y_all)]
         else:
@@ -88,13 +90,13 @@ def _train(
             with rec.tracing(k, {"w": w}, {"x": x, "y": y}) as tracer:
                 l = _loss(mode, forward(x), y)  # noqa: E741
                 l.backward()
-            grad = w.grad.tolist()
+            grad = grad_of(w).tolist()
             if mode == "sgd":
-                rec.line(f"\tgrad: {x} {y} {w.grad.item()}")
+                rec.line(f"\tgrad: {x} {y} {grad_of(w).item()}")
             update()
             with torch.no_grad():
                 prediction = forward(PREDICT_X).item()
-            inputs = {"x": float(x), "y": float(y)} if sample is not None else {}
+            inputs: dict[str, float] = {"x": float(x), "y": float(y)} if sample is not None else {}
             state = ParamState(before=before, grad=grad, after=w.tolist(), grad_step=contribution[0])
             rec.record(StepRecord(k, epoch, sample, inputs, l.item(), {"w": state}, prediction), tracer)
             k += 1

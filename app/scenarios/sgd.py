@@ -19,6 +19,7 @@ from app.scenarios.base import (
     Scenario,
     ScenarioParams,
     StepRecord,
+    grad_of,
     paired_data_errors,
 )
 from app.snapshot import ParamState
@@ -99,12 +100,13 @@ class PerSampleSgd(Scenario):
                 with rec.tracing(k, tensors, {"x": x, "y": y}) as tracer:
                     l = loss(x, y)  # noqa: E741 — the lecture's name
                     l.backward()
-                grads = {n: t.grad.tolist() for n, t in tensors.items()}
-                rec.line("\tgrad: " + " ".join(str(v) for v in [x, y, *(t.grad.item() for t in tensors.values())]))
+                grads = {n: grad_of(t).tolist() for n, t in tensors.items()}
+                rec.line("\tgrad: " + " ".join(str(v) for v in [x, y, *(grad_of(t).item() for t in tensors.values())]))
                 for t in tensors.values():
-                    t.data = t.data - params.lr * t.grad.data
+                    grad = grad_of(t)
+                    t.data = t.data - params.lr * grad.data
                     if params.zero_grad:
-                        t.grad.data.zero_()
+                        grad.data.zero_()
                 states = {
                     n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))
                     for n, t in tensors.items()

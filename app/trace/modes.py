@@ -31,7 +31,7 @@ class FunctionRecorder(TorchFunctionMode):
         super().__init__()
         self.listener = listener
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in BACKWARD_FUNCS and self.listener.recording:
             return self.listener.on_backward(func, args, kwargs)
@@ -46,7 +46,7 @@ class OutputRecorder(TorchDispatchMode):
         super().__init__()
         self.listener = listener
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if self.listener.recording:
             self.listener.pending.extend(tensors(out))

@@ -21,7 +21,7 @@ Format = Literal["svg", "png", "dot", "json"]
 PhaseName = Literal["forward", "backward", "update"]
 ThemeName = Literal["light", "dark"]
 
-LECTURE04_DEFAULTS = {
+LECTURE04_DEFAULTS: dict[str, Any] = {
     "lr": 0.01,
     "epochs": 100,
     "x": [1.0, 2.0, 3.0],

@@ -28,12 +28,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
             "machine can use the app; use --host 127.0.0.1 to keep it on this machine.",
             file=sys.stderr,
         )
-    options = {"host": host, "port": port, "h11_max_incomplete_event_size": MAX_REQUEST_HEAD}
     if workers > 1:
         # Each worker process imports the app itself: an import string, and the default settings.
-        uvicorn.run("app.web.main:app", workers=workers, **options)
+        uvicorn.run(
+            "app.web.main:app", host=host, port=port, workers=workers, h11_max_incomplete_event_size=MAX_REQUEST_HEAD
+        )
     else:
         from app.web.app import create_app
 
         configure_process()
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings), host=host, port=port, h11_max_incomplete_event_size=MAX_REQUEST_HEAD)
