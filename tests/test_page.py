@@ -71,6 +71,7 @@ def test_loads_with_every_hook(session: PageSession) -> None:
         assert page.get_by_test_id(hook).count() == 1, hook
     assert page.get_by_test_id("scenario").input_value() == "lecture04"
     assert page.get_by_test_id("param-lr").input_value() == "0.01"
+    assert not page.get_by_test_id("log-scale").is_checked()  # a converging run keeps its linear axes
     graph = page.get_by_test_id("graph")
     assert graph.locator("svg g.node[data-node-id='param:w']").count() == 1
     assert page.locator("#chart-loss canvas").count() == 1
@@ -314,6 +315,9 @@ def test_divergence_is_shown_plainly(session: PageSession) -> None:
     banner.wait_for(state="visible")
     assert f"step {body['diverged_at']}" in banner.inner_text()
     assert "smaller lr" in banner.inner_text()
+    # a linear axis would flatten the run: the charts switch to log scale and say why
+    assert session.page.get_by_test_id("log-scale").is_checked()
+    assert "diverges" in session.page.get_by_test_id("log-hint").inner_text()
     session.page.locator("#banner-goto").click()
     session.wait_step(body["diverged_at"])
     session.shot("page-divergent.png")

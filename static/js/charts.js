@@ -29,18 +29,47 @@ function fmtTick(v) {
   return String(Number(v.toPrecision(4)));
 }
 
-function axes() {
+// tick steps from 1e-30 to 1e300: uPlot's defaults stop at 1e16, and a diverging run's axis had no labels at all
+const INCRS = [];
+for (let e = -30; e <= 300; e++) for (const m of [1, 2, 5]) INCRS.push(Number(`${m}e${e}`));
+
+/** Ticks at powers of ten, at most ~5 of them (log axes of a run spanning 30 decades stay readable). */
+function logSplits(u, i, min, max) {
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.ceil(Math.log10(max));
+  const step = Math.max(1, Math.ceil((hi - lo) / 4));
+  const out = [];
+  for (let e = lo; e <= hi; e += step) out.push(10 ** e);
+  return out.filter((v) => v >= min * 0.999 && v <= max * 1.001);
+}
+
+/** asinh axes: 0 and ± powers of ten. */
+function asinhSplits(u, i, min, max) {
+  const a = Math.max(Math.abs(min), Math.abs(max), 1);
+  const top = Math.ceil(Math.log10(a));
+  const step = Math.max(1, Math.ceil(top / 2));
+  const out = [0];
+  for (let e = top; e >= (top > 2 ? 1 : 0); e -= step) out.push(10 ** e, -(10 ** e));
+  return out.filter((v) => v >= min && v <= max).sort((x, y) => x - y);
+}
+
+function axes(kind = "linear") {
   const stroke = css("--muted");
   const grid = { stroke: css("--border"), width: 1 };
+  const all = (u, splits) => splits; // uPlot's log filter would hide all but a few of our ticks
+  const ySplits =
+    kind === "log" ? { splits: logSplits, filter: all } : kind === "asinh" ? { splits: asinhSplits, filter: all } : {};
   return [
-    { stroke, grid, ticks: { stroke: grid.stroke, width: 1 }, size: 28, font: "11px " + css("--font") },
+    { stroke, grid, ticks: { stroke: grid.stroke, width: 1 }, size: 28, font: "11px " + css("--font"), values: (u, vals) => vals.map(fmtTick) },
     {
       stroke,
       grid,
       ticks: { stroke: grid.stroke, width: 1 },
-      size: 52,
+      size: kind === "asinh" ? 60 : 52,
       font: "11px " + css("--font"),
+      incrs: INCRS,
       values: (u, vals) => vals.map(fmtTick),
+      ...ySplits,
     },
   ];
 }
@@ -120,7 +149,38 @@ export class Charts {
   setLog(logScale) {
     if (this.logScale === logScale) return;
     this.logScale = logScale;
-    if (this.run) this.buildLoss();
+    if (this.run) {
+      this.buildLoss();
+      this.buildParams();
+      this.buildPred();
+    }
+  }
+
+  /** Orders of magnitude the values grow from the first finite one to the largest (0 when they only fall). */
+  growth(values) {
+    let first = null;
+    let hi = 0;
+    for (const v of values) {
+      const a = Math.abs(v);
+      if (!Number.isFinite(a)) continue;
+      if (first === null && a > 0) first = a;
+      hi = Math.max(hi, a);
+    }
+    return first ? Math.max(0, Math.log10(hi / first)) : 0;
+  }
+
+  /** Orders of magnitude between the smallest positive and the largest finite value (0 when flat). */
+  spanOf(values) {
+    let lo = Infinity;
+    let hi = 0;
+    for (const v of values) {
+      const a = Math.abs(v);
+      if (Number.isFinite(a) && a > 0) {
+        lo = Math.min(lo, a);
+        hi = Math.max(hi, a);
+      }
+    }
+    return hi > 0 && lo < Infinity ? Math.log10(hi / lo) : 0;
   }
 
   build() {
@@ -169,6 +229,7 @@ export class Charts {
     this.loss.create(
       {
         scales: { x: { time: false }, y: log ? { distr: 3 } : { auto: true } },
+        axes: axes(log ? "log" : "linear"),
         series: [
           {},
           { label: "loss", stroke: css("--op"), width: 1.25, points: { show: false } },
@@ -195,7 +256,9 @@ export class Charts {
     });
     this.params.create(
       {
-        scales: { x: { time: false } },
+        // log scale: asinh (values may be negative or zero), linear within ±1
+        scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
+        axes: axes(this.logScale ? "asinh" : "linear"),
         series: [
           {},
           ...names.map((nm, i) => ({ label: nm, stroke: SERIES_COLOURS[i % SERIES_COLOURS.length], width: 2, points: { show: false } })),
@@ -222,7 +285,8 @@ export class Charts {
       b && a ? `${fmtTick(Number(b.value))} → ${fmtTick(Number(a.value))}` : "";
     this.pred.create(
       {
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
+        axes: axes(this.logScale ? "asinh" : "linear"),
         series: [{}, { label: "prediction", stroke: css("--data"), width: 2, points: { show: false } }],
         cursor: { show: false },
       },
@@ -242,9 +306,13 @@ export class Charts {
     }
     // a w range that holds the whole trajectory and every sample's optimum, so the point moves along one picture
     const ws = arrays.params[model.param].before;
+    const d = meta.diverged_at;
+    // a diverging run: the picture of its first epochs (later ones widen it as w runs away, see updateCurve)
+    const upto = d === null || d === undefined ? ws.length : Math.min(ws.length, Math.max(1, Math.min(d, 3 * (this.run.perEpoch || 1))));
     let lo = Infinity;
     let hi = -Infinity;
-    for (const w of ws) {
+    for (let i = 0; i < upto; i++) {
+      const w = ws[i];
       if (Number.isFinite(w) && Math.abs(w) < 1e6) {
         lo = Math.min(lo, w);
         hi = Math.max(hi, w);
@@ -262,14 +330,12 @@ export class Charts {
       hi = 3;
     }
     const pad = Math.max((hi - lo) * 0.25, 0.5);
-    this.wRange = [lo - pad, hi + pad];
-    const grid = 120;
-    this.curveXs = Float64Array.from({ length: grid }, (_, i) => this.wRange[0] + ((this.wRange[1] - this.wRange[0]) * i) / (grid - 1));
+    this.setCurveRange([lo - pad, hi + pad]);
     const wname = model.param;
     document.getElementById("curve-title").textContent = t("charts.curve", { w: wname });
     this.curve.create(
       {
-        scales: { x: { time: false, range: this.wRange }, y: { range: (u, mn, mx) => [0, Math.max(mx, 1e-9) * 1.05] } },
+        scales: { x: { time: false, range: (u) => this.wRange }, y: { range: (u, mn, mx) => [0, Math.max(mx, 1e-9) * 1.05] } },
         series: [
           {},
           { label: "L", stroke: css("--op"), width: 2, points: { show: false } },
@@ -284,7 +350,7 @@ export class Charts {
         ],
         cursor: { show: false },
       },
-      [this.curveXs, new Array(grid).fill(null), new Array(grid).fill(null), new Array(grid).fill(null)],
+      [this.curveXs, ...[0, 1, 2].map(() => new Array(this.curveXs.length).fill(null))],
     );
     this.curve.line.remove();
   }
@@ -295,6 +361,12 @@ export class Charts {
     this.params.setCursor(k);
     this.pred.setCursor(k);
     if (this.curveModel && step) this.updateCurve(step, phase);
+  }
+
+  setCurveRange(range) {
+    this.wRange = range;
+    const grid = 120;
+    this.curveXs = Float64Array.from({ length: grid }, (_, i) => range[0] + ((range[1] - range[0]) * i) / (grid - 1));
   }
 
   updateCurve(step, phase) {
@@ -310,6 +382,13 @@ export class Charts {
     const y = unwrap(step.inputs.y);
     const w0 = unwrap(p.before);
     const L0 = unwrap(step.loss);
+    // w left the picture (a diverging run): widen it around the new w, so the point stays on the curve
+    if (Number.isFinite(w0) && Math.abs(w0) < 1e12 && (w0 < this.wRange[0] || w0 > this.wRange[1])) {
+      const lo = Math.min(this.wRange[0], w0);
+      const hi = Math.max(this.wRange[1], w0);
+      const pad = (hi - lo) * 0.15;
+      this.setCurveRange([lo - (w0 < this.wRange[0] ? pad : 0), hi + (w0 > this.wRange[1] ? pad : 0)]);
+    }
     // the slope is PyTorch's: this step's own gradient (equal to w.grad when zero_grad is on)
     const slopeRaw = p.grad_step !== null && p.grad_step !== undefined ? p.grad_step : p.grad;
     const g = unwrap(slopeRaw);

@@ -459,7 +459,7 @@ export class GraphView {
    * Draw `step` in `phase`. `reveal`: in the backward phase, how many nodes autograd has visited
    * (null = all). `selected`: a node id. Returns false while no template is ready yet.
    */
-  draw(step, phase, { theme, reveal = null, selected = null }) {
+  draw(step, phase, { theme, reveal = null, selected = null, quick = false }) {
     const tpl = this.pick(step, phase, theme);
     if (!tpl) return false;
     if (this.current !== tpl) {
@@ -470,12 +470,13 @@ export class GraphView {
     }
     tpl.translate(getLang());
     tpl.mapChains(step);
-    this.patch(tpl, step, phase, reveal, selected);
+    this.patch(tpl, step, phase, reveal, selected, quick);
     this.lastDrawn = { step: step.step, phase, reveal, selected };
     return true;
   }
 
-  patch(tpl, step, phase, reveal, selected) {
+  /** quick: during playback, leave the tooltips (<title>) for later (drawn again on pause). */
+  patch(tpl, step, phase, reveal, selected, quick = false) {
     const lang = getLang();
     const words = SVG_WORDS[lang] || {};
     // header
@@ -493,7 +494,7 @@ export class GraphView {
     let svgTitle = `backprop-lens: autograd graph, step ${step.step} (epoch ${step.epoch}`;
     svgTitle += step.sample !== null && step.sample !== undefined ? `, sample ${step.sample})` : ")";
     if (step.loss !== null) svgTitle += `, loss ${fmtFull(step.loss)}`;
-    setText(tpl.svgTitle, `${svgTitle}, ${phase} phase`);
+    if (!quick) setText(tpl.svgTitle, `${svgTitle}, ${phase} phase`);
 
     const byId = new Map();
     const walking = phase === "backward" && reveal !== null;
@@ -504,10 +505,10 @@ export class GraphView {
       const param = node.kind === "param" && node.name ? step.params[node.name] : null;
       const lines = nodeLines(node, phase, param);
       const chars = Math.max(valueChars(node.shape), NUM_WIDTH);
-      const tip = [entry.head];
+      const tip = quick ? null : [entry.head];
       for (const ln of lines) {
         const slot = entry.lines.get(ln.key);
-        tip.push(`${ln.key}: ${fmtFull(ln.value)}`);
+        if (tip) tip.push(`${ln.key}: ${fmtFull(ln.value)}`);
         if (!slot || !slot.valT) continue;
         const s = fmtPreview(ln.value, chars);
         if (slot.last !== s) {
@@ -517,12 +518,14 @@ export class GraphView {
         const fill = ln.role === "muted" ? tpl.mutedFill : slot.fill;
         if (slot.valT.getAttribute("fill") !== fill) slot.valT.setAttribute("fill", fill);
       }
-      if (node.kind === "param" && phase === "update" && param) tip.push(`update: ${fmtFull(param.before)} → ${fmtFull(param.after)}`);
-      if (node.module) tip.push(`module: ${node.module}`);
-      const tipText = tip.join("\n");
-      if (entry.title && entry.lastTip !== tipText) {
-        entry.title.textContent = tipText;
-        entry.lastTip = tipText;
+      if (tip) {
+        if (node.kind === "param" && phase === "update" && param) tip.push(`update: ${fmtFull(param.before)} → ${fmtFull(param.after)}`);
+        if (node.module) tip.push(`module: ${node.module}`);
+        const tipText = tip.join("\n");
+        if (entry.title && entry.lastTip !== tipText) {
+          entry.title.textContent = tipText;
+          entry.lastTip = tipText;
+        }
       }
       let cls = "";
       if (walking && node.order !== null && node.order !== undefined) {
@@ -545,14 +548,16 @@ export class GraphView {
       }
       setClass(entry, entry.g, cls);
       if (!edgeLabelled(edge, phase) || !src || !tgt) return;
-      const st = `${titleOf(src)} → ${titleOf(tgt)} (input ${edge.slot})`;
-      const tip =
-        `${st}\nupstream dL/d(${titleOf(tgt)}): ${fmtFull(edge.upstream)}\n` +
-        `local d(${titleOf(tgt)})/d(${titleOf(src)}): ${fmtFull(edge.local)}\n` +
-        `downstream gradient: ${fmtFull(edge.grad)}`;
-      if (entry.title && entry.lastTip !== tip) {
-        entry.title.textContent = tip;
-        entry.lastTip = tip;
+      if (!quick) {
+        const st = `${titleOf(src)} → ${titleOf(tgt)} (input ${edge.slot})`;
+        const tip =
+          `${st}\nupstream dL/d(${titleOf(tgt)}): ${fmtFull(edge.upstream)}\n` +
+          `local d(${titleOf(tgt)})/d(${titleOf(src)}): ${fmtFull(edge.local)}\n` +
+          `downstream gradient: ${fmtFull(edge.grad)}`;
+        if (entry.title && entry.lastTip !== tip) {
+          entry.title.textContent = tip;
+          entry.lastTip = tip;
+        }
       }
       const chain = entry.chain;
       if (!chain) return;

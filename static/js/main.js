@@ -28,6 +28,7 @@ const S = {
   speed: 5,
   playing: false,
   logY: false,
+  logChosen: false,
   theme: "light",
   classroom: false,
   selected: null,
@@ -70,7 +71,7 @@ function writeUrl(now = false) {
     if (S.phase === "backward" && S.reveal !== null && !S.walk) h.set("reveal", String(S.reveal));
     h.set("by", S.by);
     h.set("speed", String(S.speed));
-    if (S.logY) h.set("log", "1");
+    h.set("log", S.logY ? "1" : "0");
     h.set("lang", getLang());
     h.set("theme", S.theme);
     if (S.classroom) h.set("classroom", "1");
@@ -216,7 +217,14 @@ async function startRun({ keepView = false } = {}) {
     graph.setRun(created.id);
     logConsole.setLog(logText, S.scenario, hist.arrays.epoch, hist.arrays.sample);
     $("#console-full").href = urls.log(created.id);
+    // a run whose loss grows by orders of magnitude (diverging) flattens on a linear axis: log, said plainly
+    const span = charts.spanOf(hist.arrays.loss);
+    const grows = charts.growth(hist.arrays.loss) >= 3 || hist.meta.diverged_at !== null;
+    if (grows && !S.logChosen) S.logY = true;
     charts.setRun(S.run, S.logY);
+    const hint = $("#log-hint");
+    hint.hidden = !(grows && S.logY);
+    hint.textContent = hist.meta.diverged_at !== null ? t("charts.log.diverged") : t("charts.log.span", { n: Math.floor(span) });
     setupTimeline();
     showDivergence();
     showProgress(t("status.steps"));
@@ -297,14 +305,28 @@ async function ensureStep(k) {
   return s;
 }
 
-/** Keep the batches around k (and ahead, in the direction of play) in memory. */
+const AHEAD = 6; // batches kept loaded ahead of the current step (one request at a time, in the background)
+
+/** Keep the batch of k in memory, and the next AHEAD batches, fetched one after another while idle. */
 function prefetch(k) {
   if (!S.run) return;
   const b = batchStart(k);
   if (!cache.has(k)) fetchBatch(b);
-  const ahead = b + BATCH;
-  if (ahead < S.run.total && !cache.has(ahead) && k - b >= BATCH / 3) fetchBatch(ahead);
-  if (S.playing && ahead + BATCH < S.run.total && !cache.has(ahead + BATCH) && k - b >= (2 * BATCH) / 3) fetchBatch(ahead + BATCH);
+  if (inflight.size) return; // one background request at a time: the server serves the visible step first
+  for (let i = 1; i <= AHEAD; i++) {
+    const start = b + i * BATCH;
+    if (start >= S.run.total) break;
+    if (!cache.has(start) || !cache.has(Math.min(S.run.total, start + BATCH) - 1)) {
+      const runId = S.run.id;
+      fetchBatch(start).then(
+        () => {
+          if (S.run && S.run.id === runId) prefetch(S.k);
+        },
+        () => {}, // shown when that step is wanted
+      );
+      break;
+    }
+  }
 }
 
 // ---------------------------------------------------------------- stepping
@@ -393,6 +415,7 @@ function pause() {
   S.playing = false;
   updateControls();
   writeUrl(true);
+  render(); // the tooltips skipped while playing
 }
 
 function frame(now) {
@@ -463,7 +486,10 @@ function renderNow() {
   timed("charts", () => charts.setStep(k, stepData, S.phase));
   const vp = $("#graph-viewport");
   if (stepData) {
-    const ok = timed("graph", () => graph.draw(stepData, S.phase, { theme: S.theme, reveal: S.reveal, selected: S.selected }));
+    const quick = S.playing; // tooltips wait for the pause
+    const ok = timed("graph", () =>
+      graph.draw(stepData, S.phase, { theme: S.theme, reveal: S.reveal, selected: S.selected, quick }),
+    );
     if (ok) {
       S.rendered += 1;
       vp.dataset.step = String(k);
@@ -799,6 +825,8 @@ function wire() {
   });
   $("#log-scale").addEventListener("change", (e) => {
     S.logY = e.target.checked;
+    S.logChosen = true;
+    $("#log-hint").hidden = true;
     charts.setLog(S.logY);
     render();
   });
@@ -860,6 +888,7 @@ function applyView(v) {
   if (v.by && BYS.includes(v.by)) S.by = v.by;
   if (v.speed && SPEEDS.includes(Number(v.speed))) S.speed = Number(v.speed);
   S.logY = v.log === "1";
+  if (v.log !== undefined) S.logChosen = true; // a link or a click chose the scale: no automatic log
   S.selected = v.node || null;
   const collapse = v.collapse ? v.collapse.split(",").filter(Boolean) : [];
   if (collapse.join(",") !== S.collapse.join(",")) setCollapse(collapse);
