@@ -165,3 +165,42 @@ def chain_graph(n_ops: int, *, module: str | None = None) -> Graph:
         src = "w" if i == 0 else f"op{i - 1}"
         edges.append(Edge(src, f"op{i}", 0, grad=grad * 2, upstream=grad, local=2.0))
     return Graph(tuple(nodes), tuple(edges))
+
+
+def module_step(index: int = 0, w: float = 0.5, v: float = -1.5) -> Step:
+    """A small net with nested modules: x -> cnn.conv (* w) -> cnn (relu) -> head (* v) -> loss (**2).
+
+    Modules: "cnn.conv" (param cnn.conv.weight and its op), "cnn" (the relu), "head" (param head.weight and its
+    op); the data x and the loss belong to no module. Numbers are the plain maths of that chain.
+    """
+    x = 2.0
+    conv = w * x
+    relu = max(conv, 0.0)
+    head = v * relu
+    loss = head**2
+    g_head = 2 * head
+    g_relu = g_head * v
+    g_conv = g_relu * (1.0 if conv > 0 else 0.0)
+    g_w, g_v = g_conv * x, g_head * relu
+    nodes = (
+        Node(id="x", kind="data", name="x", value=x),
+        Node(id="cw", kind="param", name="cnn.conv.weight", value=w, grad=g_w, module="cnn.conv"),
+        Node(id="conv", kind="op", op="*", grad_fn="MulBackward0", value=conv, grad=g_conv, module="cnn.conv"),
+        Node(id="relu", kind="op", op="relu", grad_fn="ReluBackward0", value=relu, grad=g_relu, module="cnn"),
+        Node(id="hw", kind="param", name="head.weight", value=v, grad=g_v, module="head"),
+        Node(id="head", kind="op", op="*", grad_fn="MulBackward0", value=head, grad=g_head, module="head"),
+        Node(id="loss", kind="op", op="**2", grad_fn="PowBackward0", value=loss, grad=1.0, is_loss=True),
+    )
+    edges = (
+        Edge("x", "conv", 0),
+        Edge("cw", "conv", 1, grad=g_w, upstream=g_conv, local=x),
+        Edge("conv", "relu", 0, grad=g_conv, upstream=g_relu, local=1.0 if conv > 0 else 0.0),
+        Edge("relu", "head", 0, grad=g_relu, upstream=g_head, local=v),
+        Edge("hw", "head", 1, grad=g_v, upstream=g_head, local=relu),
+        Edge("head", "loss", 0, grad=g_head, upstream=1.0, local=2 * head),
+    )
+    params = {
+        "cnn.conv.weight": ParamState(before=w, grad=g_w, after=w - LR * g_w),
+        "head.weight": ParamState(before=v, grad=g_v, after=v - LR * g_v),
+    }
+    return Step(index=index, epoch=index, sample=None, loss=loss, params=params, graph=Graph(nodes, edges))

@@ -20,7 +20,7 @@ from app.render import layout as layout_mod
 from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from app.render.theme import THEMES
 from app.snapshot import Graph, Node, step_to_dict
-from tests.render_fixtures import chain_graph, lecture04_step, png_header, tensor_graph
+from tests.render_fixtures import chain_graph, lecture04_step, module_step, png_header, tensor_graph
 
 NS = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
@@ -553,3 +553,178 @@ def test_edge_labels_visible_on_small_graphs_tooltips_on_big_ones(cache, n_ops):
     dot = to_dot(graph)
     assert ("label=" in dot.split("->", 1)[1]) == (not big)  # the DOT export follows the same rule
     assert dot.count("downstream gradient") == n_ops
+
+
+# --- chain groups are addressable ----------------------------------------------------------------------------
+
+
+@needs_dot
+def test_chain_groups_name_their_edge(cache):
+    step = lecture04_step(3)
+    root = svg_of(step, cache=cache)
+    chains = chain_groups(root)
+    by_ends = {(c.get("data-source"), c.get("data-target"), c.get("data-slot")): c for c in chains}
+    with_grad = [e for e in step.graph.edges if e.grad is not None]
+    assert len(by_ends) == len(chains) == len(with_grad)
+    for e in with_grad:
+        shown = texts(by_ends[(e.source, e.target, str(e.slot))])
+        assert shown == f"{g4(e.upstream)} | × {g4(e.local)} | = {g4(e.grad)}"
+
+
+# --- boxes are tidy: rows centred in the reserved room, which never changes --------------------------------
+
+
+def row_ys(group: ET.Element) -> list[float]:
+    return [float(t.get("y")) for t in group.iter(f"{NS}text") if (t.get("class") or "").startswith("k-")]
+
+
+@needs_dot
+def test_param_rows_are_centred_and_boxes_stay_put(cache):
+    step = lecture04_step(2)
+    boxes, centres = {}, {}
+    for phase in ("forward", "backward", "update"):
+        g = node_groups(svg_of(step, phase=phase, cache=cache))["w"]
+        rect = g.find(f"{NS}rect")
+        boxes[phase] = (g.get("transform"), rect.get("width"), rect.get("height"))
+        ys = row_ys(g)
+        assert len(ys) == {"forward": 1, "backward": 2, "update": 3}[phase]
+        body_top, body_bottom = 24, float(rect.get("height")) - 7  # header band, bottom padding
+        centres[phase] = ((ys[0] - 13) + (ys[-1] - 13 + 17)) / 2  # first row's top to last row's bottom
+        assert centres[phase] == pytest.approx((body_top + body_bottom) / 2, abs=0.6)
+    assert len(set(boxes.values())) == 1  # same place, same size in every phase
+
+
+# --- module clusters and collapsed modules -------------------------------------------------------------------
+
+
+def clusters_of(root: ET.Element) -> dict[str, ET.Element]:
+    return {g.get("data-module"): g for g in root.iter(f"{NS}g") if g.get("class") == "cluster"}
+
+
+def rect_of(g: ET.Element) -> tuple[float, float, float, float]:
+    r = g.find(f"{NS}rect")
+    return float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height"))
+
+
+def translate(g: ET.Element) -> tuple[float, float]:
+    x, y = g.get("transform")[len("translate(") : -1].split(",")
+    return float(x), float(y)
+
+
+def contains(outer: tuple[float, ...], x: float, y: float, w: float = 0, h: float = 0) -> bool:
+    ox, oy, ow, oh = outer
+    return ox <= x and oy <= y and x + w <= ox + ow and y + h <= oy + oh
+
+
+@needs_dot
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_modules_are_drawn_as_nested_labelled_clusters(cache, theme):
+    step = module_step()
+    root = svg_of(step, theme=theme, cache=cache)
+    clusters = clusters_of(root)
+    assert set(clusters) == {"cnn", "cnn.conv", "head"}  # every path and its prefixes
+    labels = {k: texts(g) for k, g in clusters.items()}
+    assert labels == {"cnn": "cnn", "cnn.conv": "conv", "head": "head"}
+    assert clusters["cnn.conv"].get("data-depth") == "1" and clusters["cnn"].get("data-depth") == "0"
+    assert contains(rect_of(clusters["cnn"]), *rect_of(clusters["cnn.conv"]))  # nested inside its parent
+    assert not contains(rect_of(clusters["cnn"]), *rect_of(clusters["head"]))
+    groups = node_groups(root)
+    for n in step.graph.nodes:
+        x, y = translate(groups[n.id])
+        w, h = (float(v) for v in (groups[n.id].find(f"{NS}rect").get(a) for a in ("width", "height")))
+        inside = {m for m, g in clusters.items() if contains(rect_of(g), x, y, w, h)}
+        expect = {m for m in clusters if n.module and (n.module == m or n.module.startswith(m + "."))}
+        assert inside == expect, (n.id, inside, expect)
+    assert "module" in texts(next(g for g in root.iter(f"{NS}g") if g.get("class") == "legend"))
+    assert THEMES[theme].cluster_stroke in ET.tostring(clusters["cnn"]).decode()
+
+
+@needs_dot
+def test_positions_with_clusters_are_identical_across_steps(cache):
+    a, b = module_step(0, w=0.5, v=-1.5), module_step(7, w=1.25, v=0.75)
+    assert a.graph.topology_key() == b.graph.topology_key()
+    for collapse in ((), ("head",)):
+        ga = geometry(render(a, cache=cache, collapse=collapse))
+        for phase in ("forward", "backward", "update"):
+            assert geometry(render(b, phase=phase, cache=cache, collapse=collapse)) == ga
+    assert cache.misses == 2  # one layout per collapsed set, whatever the step or phase
+
+
+@needs_dot
+def test_collapse_draws_one_box_with_the_module_parameters(cache):
+    step = module_step()
+    root = svg_of(step, collapse=frozenset({"cnn"}), cache=cache)
+    groups = node_groups(root)
+    assert {"cw", "conv", "relu"}.isdisjoint(groups)  # the module's nodes (and its sub-module's) are hidden
+    assert {"x", "hw", "head", "loss"} <= set(groups)
+    box = groups["module:cnn"]
+    assert "module" in box.get("class").split() and box.get("data-module") == "cnn"
+    assert set(box.get("data-members").split()) == {"cw", "conv", "relu"}
+    shown = texts(box)
+    w = step.graph.node("cw")
+    assert "cnn" in shown and f"conv.weight {g4(w.value)}" in shown and f"grad {g4(w.grad)}" in shown
+    # no frame for a collapsed module nor its sub-modules; the other module keeps its frame
+    assert set(clusters_of(root)) == {"head"}
+    # edges across the border end at the box; edges inside it are gone
+    drawn = {(g.get("data-drawn-source") or g.get("data-source"), g.get("data-drawn-target") or g.get("data-target"))
+             for g in edge_groups(root)}  # fmt: skip
+    assert drawn == {("x", "module:cnn"), ("module:cnn", "head"), ("hw", "head"), ("head", "loss")}
+    rerouted = next(g for g in edge_groups(root) if g.get("data-drawn-target") == "module:cnn")
+    assert (rerouted.get("data-source"), rerouted.get("data-target")) == ("x", "conv")  # the real edge, for the page
+    update = texts(node_groups(svg_of(step, phase="update", collapse=("cnn",), cache=cache))["module:cnn"])
+    p = step.params["cnn.conv.weight"]
+    assert f"conv.weight {g4(p.before)}" in update and f"after {g4(p.after)}" in update
+    forward = texts(node_groups(svg_of(step, phase="forward", collapse=("cnn",), cache=cache))["module:cnn"])
+    assert "grad" not in forward
+
+
+@needs_dot
+def test_collapse_accepts_nested_and_redundant_names(cache):
+    step = module_step()
+    a = render(step, collapse=("cnn", "cnn.conv"), cache=cache)  # cnn.conv is inside cnn: the same picture
+    b = render(step, collapse="cnn", cache=cache)
+    assert a == b and cache.misses == 1
+    inner = node_groups(svg_of(step, collapse=["cnn.conv"], cache=cache))
+    assert "module:cnn.conv" in inner and "relu" in inner and "conv" not in inner
+    assert "conv.weight" not in texts(inner["module:cnn.conv"]) and "weight" in texts(inner["module:cnn.conv"])
+
+
+@pytest.mark.parametrize("collapse", [("nope",), "cnn,nope", ("cnn.con",), [3]])
+def test_unknown_collapse_names_the_field(collapse):
+    with pytest.raises(RenderError, match="collapse") as exc:
+        render(module_step(), collapse=collapse, cache=LayoutCache())
+    assert getattr(exc.value, "field", None) == "collapse"
+    with pytest.raises(RenderError, match="collapse"):
+        render(module_step(), fmt="json", collapse=collapse)  # validated for every format
+
+
+def test_collapse_on_a_graph_without_modules_says_so():
+    with pytest.raises(RenderError, match="modules: none"):
+        render(lecture04_step(0), fmt="dot", collapse=("linear",))
+
+
+def test_dot_output_has_clusters_and_collapsed_boxes():
+    step = module_step()
+    dot = to_dot(step)
+    assert dot.count("subgraph cluster_") == 3 and 'label="conv"' in dot
+    assert dot.index('label="cnn"') < dot.index('label="conv"')  # nested: the parent opens first
+    collapsed = to_dot(step, collapse=("cnn",))
+    assert 'id="module:cnn"' in collapsed and 'id="conv"' not in collapsed and "subgraph cluster_" in collapsed
+    if shutil.which("dot"):
+        for source in (dot, collapsed):
+            out = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True).stdout
+            ET.fromstring(out)
+
+
+@needs_dot
+def test_real_two_layer_scenario_has_its_modules(cache):
+    pytest.importorskip("torch")
+    scenarios = pytest.importorskip("app.scenarios")
+    run = scenarios.build_run("two_layer", {})
+    s0, s3 = run.step(0), run.step(3)
+    root = svg_of(s0, cache=cache)
+    assert {"layer1", "layer2"} <= set(clusters_of(root))
+    assert geometry(render(s0, cache=cache)) == geometry(render(s3, cache=cache))
+    box = node_groups(svg_of(s3, collapse=("layer1",), cache=cache))["module:layer1"]
+    shown = texts(box)
+    assert "weight" in shown and "bias" in shown and "grad" in shown

@@ -26,7 +26,7 @@ from app.snapshot import Graph, Node
 
 Collapse = Iterable[str] | str | None
 
-LAYOUT_VERSION = 4  # bump when sizing rules change, so cached layouts of old rules are never reused
+LAYOUT_VERSION = 5  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
 DOT_TIMEOUT_S = 120.0
 SPLINE_MAX_NODES = 80
@@ -230,6 +230,8 @@ def _pt(s: str) -> tuple[float, float]:
 
 
 def _num(v: float) -> str:
+    if v == int(v):
+        return str(int(v))
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
@@ -282,27 +284,30 @@ def compute_layout(view: View, rankdir: str | None = None) -> Layout:
 
 
 def _spline(pos: str, bh: float) -> tuple[str, str]:
-    """Graphviz's "e,x,y p0 p1 ... p3n" B-spline (with arrow end point) to SVG path data and an arrowhead."""
+    """Graphviz's "e,x,y p0 p1 ... p3n" B-spline (with arrow end point) to SVG path data and an arrowhead.
+    (The hot loop of parsing a big layout: x is copied as Graphviz wrote it, only y is flipped.)"""
     end = None
-    pts: list[tuple[float, float]] = []
+    xs: list[str] = []
+    ys: list[float] = []
     for tok in pos.split():
-        if tok.startswith("e,"):
-            x, y = _pt(tok[2:])
-            end = (x, bh - y)
-        elif tok.startswith("s,"):
+        if tok[1] == "," and tok[0] in "es":
+            if tok[0] == "e":
+                x, y = _pt(tok[2:])
+                end = (x, bh - y)
             continue
-        else:
-            x, _, y = tok.partition(",")
-            pts.append((float(x), bh - float(y)))
-    if not pts:
+        x_txt, _, y_txt = tok.partition(",")
+        xs.append(x_txt)
+        ys.append(bh - float(y_txt))
+    if not xs:
         return "", ""
-    txt = [f"{_num(x)},{_num(y)}" for x, y in pts]
+    txt = [f"{x},{round(y, 2):.7g}" for x, y in zip(xs, ys, strict=True)]
     d = ["M" + txt[0]]
     for i in range(1, len(txt) - 2, 3):
         d.append(f"C{txt[i]} {txt[i + 1]} {txt[i + 2]}")
     arrow = ""
     if end is not None:
-        (px, py), (tx, ty) = pts[-1], end
+        px, py = float(xs[-1]), ys[-1]
+        tx, ty = end
         dx, dy = tx - px, ty - py
         n = (dx * dx + dy * dy) ** 0.5 or 1.0
         hx, hy = -dy / n * 3.6, dx / n * 3.6  # half the arrowhead's base, perpendicular to its axis

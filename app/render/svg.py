@@ -58,6 +58,8 @@ def esc(s: object) -> str:
 
 
 def _n(v: float) -> str:
+    if v == int(v):  # most coordinates are whole points: skip the string surgery
+        return str(int(v))
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
@@ -175,12 +177,24 @@ def _frame(
             f'<text x="{_n(w - L.PAD_X)}" y="16.5" font-size="{L.CAPTION_SIZE}" text-anchor="end" '
             f'fill="{ks.on_strong}">{esc(caption)}</text>'
         )
-    body = h - hh - L.PAD_BOTTOM  # room for the rows, whatever Graphviz rounded the box to
-    ys = tuple(
-        tuple(_n(hh + (body - shown * L.LINE_H) / 2 + 13.0 + i * L.LINE_H) for i in range(shown))
-        for shown in range(rows + 1)
-    )
-    return opening, "".join(frame), _n(w - L.PAD_X), ys
+    return opening, "".join(frame), _n(w - L.PAD_X), _row_ys(h, rows)
+
+
+_ROWS: dict[tuple[float, int], tuple[tuple[str, ...], ...]] = {}
+
+
+def _row_ys(h: float, rows: int) -> tuple[tuple[str, ...], ...]:
+    """For each count of shown lines, their baselines, centred in the rows' room (shared by equal boxes)."""
+    hit = _ROWS.get((h, rows))
+    if hit is None:
+        body = h - L.HEADER_H - L.PAD_BOTTOM  # room for the rows, whatever Graphviz rounded the box to
+        hit = tuple(
+            tuple(_n(L.HEADER_H + (body - shown * L.LINE_H) / 2 + 13.0 + i * L.LINE_H) for i in range(shown))
+            for shown in range(rows + 1)
+        )
+        if len(_ROWS) < 4096:
+            _ROWS[(h, rows)] = hit
+    return hit
 
 
 def _node_frame(node: Node, box: Box, theme: Theme, dim: bool) -> Frame:
