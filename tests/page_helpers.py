@@ -140,6 +140,7 @@ class PageSession:
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / name
+        self.page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would sit mid-picture otherwise
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -458,7 +458,6 @@ def test_expression_errors_point_at_the_offending_part(session: PageSession) -> 
     assert page.locator("[data-testid=param-model-where] mark").inner_text() == "foo"
     assert page.get_by_test_id("param-model-where").inner_text() == model
     assert page.get_by_test_id("param-model").input_value() == model  # nothing is lost
-    page.evaluate("window.scrollTo(0, 0)")
     session.shot("page-custom-error.png")
     # parameters as name = value rows: add one, use it, run
     page.get_by_test_id("param-model").fill("w1*x**2 + w2*x + b + c")
@@ -498,7 +497,6 @@ def test_inspector_shows_matrices_in_full_with_a_heatmap(session: PageSession) -
         "els => els.map(e => e.style.backgroundColor)"
     )
     assert len(set(colours)) > 1
-    page.locator(".inspector-card").scroll_into_view_if_needed()
     session.shot("page-softmax-inspector.png")
 
 
