@@ -293,3 +293,10 @@ async def test_bad_urls_answer_json_never_html(client: httpx.AsyncClient, path: 
     assert r.headers["content-type"] == "application/json"
     assert r.headers["content-security-policy"] == DATA_CSP
     r.json()
+
+
+async def test_no_page_loads_from_another_host(client: httpx.AsyncClient) -> None:
+    """FastAPI's ReDoc page would pull its script from a CDN: it is switched off (404), /docs is the one UI."""
+    assert (await client.get("/redoc")).status_code == 404
+    for path in ("/", "/docs"):
+        assert re.search(r"(src|href)=\"https?://", (await client.get(path)).text) is None, path

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=SafeJSONResponse,
         lifespan=lifespan,
         docs_url=None,  # our own /docs below: Swagger UI from static/vendor when vendored (offline), else the CDN
+        redoc_url=None,  # ReDoc would load from a CDN (offline: no; our CSP refuses it anyway): /docs is the one UI
     )
     app.state.settings = settings
     app.state.store = store
