@@ -86,6 +86,13 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=PHASES, default="backward", help="what the graph shows")
     parser.add_argument("--theme", choices=THEMES, default="light", help="colour theme")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output; format from the extension")
+    parser.add_argument(
+        "--collapse",
+        action="append",
+        default=None,
+        metavar="MODULE[,MODULE]",
+        help="draw these modules (e.g. layer1, cnn.conv) as one box each; repeat or separate with commas",
+    )
 
 
 def _show(value: Any) -> str:
@@ -135,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from app.render import RenderError, render
+    from app.render import BadArgument, RenderError, render
     from app.scenarios import StepOutOfRange
 
     out = Path(args.output)
@@ -148,7 +155,9 @@ def _render(args: argparse.Namespace) -> int:
     except StepOutOfRange as e:
         raise CliError(f"step: {e}") from None
     try:
-        data = render(step, phase=args.phase, theme=args.theme, fmt=fmt)
+        data = render(step, phase=args.phase, theme=args.theme, fmt=fmt, collapse=",".join(args.collapse or ()))
+    except BadArgument as e:  # an unknown module name: a usage error (exit 2), like any bad option
+        raise CliError(str(e)) from None
     except RenderError as e:  # Graphviz missing and the like: one line, no traceback
         print(f"backprop-lens: {e}", file=sys.stderr)
         return 1

@@ -130,5 +130,15 @@ async def get_graph(
     fmt: Annotated[Format, Path(description="image format")],
     phase: Annotated[PhaseName, Query(description="what the graph shows")] = "backward",
     theme: Annotated[ThemeName, Query(description="colour theme")] = "light",
+    collapse: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="modules to draw as one box each, comma-separated module paths as in the nodes' `module` "
+            "fields (nested paths like `cnn.conv` too); an unknown name is a 422 naming `collapse`",
+            examples=["layer1,layer2"],
+        ),
+    ] = None,
 ) -> Response:
-    return immutable(request, await store_of(request).graph(ref, k, fmt, phase, theme))
+    modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
+    return immutable(request, await store_of(request).graph(ref, k, fmt, phase, theme, modules))

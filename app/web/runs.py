@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from app.render import render
+from app.render import BadArgument, render
 from app.runid import InvalidRunId, decode_run_id, encode_run_id
 from app.scenarios import (
     SCENARIOS,
@@ -149,8 +149,12 @@ class RunStore:
     async def steps(self, ref: RunRef, start: int, stop: int) -> Body:
         return await self._body(("steps", ref.id, start, stop), lambda: self._steps(ref, start, stop))
 
-    async def graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str) -> Body:
-        return await self._body(("graph", ref.id, k, fmt, phase, theme), lambda: self._graph(ref, k, fmt, phase, theme))
+    async def graph(
+        self, ref: RunRef, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()
+    ) -> Body:
+        return await self._body(
+            ("graph", ref.id, k, fmt, phase, theme, collapse), lambda: self._graph(ref, k, fmt, phase, theme, collapse)
+        )
 
     def _summary(self, ref: RunRef) -> Body:
         return Body.of(dumps({"id": ref.id, **self.run(ref).summary()}), JSON)
@@ -170,9 +174,13 @@ class RunStore:
             start = k - k % TRACE_BLOCK
             return run.steps(start, min(start + TRACE_BLOCK, run.step_count))[k - start]
 
-    def _graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str) -> Body:
+    def _graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()) -> Body:
         step = self._step(self.entry(ref), k)
-        return Body.of(render(step, phase=phase, theme=theme, fmt=fmt), MEDIA_TYPES[fmt])
+        try:
+            data = render(step, phase=phase, theme=theme, fmt=fmt, collapse=collapse)
+        except BadArgument as e:  # a module name the graph does not have: the caller's mistake, not a 503
+            raise BadInput([(("query", e.field), str(e))]) from None
+        return Body.of(data, MEDIA_TYPES[fmt])
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -184,5 +192,5 @@ class RunStore:
         """Build the default Lecture 04 run, trace and draw step 0: pays torch._dynamo's import and dot's start."""
         scenario = get_scenario("lecture04")
         ref = self._ref(scenario, scenario.Params())
-        key = ("graph", ref.id, 0, "svg", "backward", "light")
+        key = ("graph", ref.id, 0, "svg", "backward", "light", ())
         self._bodies.get_or_compute(key, lambda: self._graph(ref, 0, "svg", "backward", "light"))
