@@ -728,3 +728,10 @@ def test_real_two_layer_scenario_has_its_modules(cache):
     box = node_groups(svg_of(s3, collapse=("layer1",), cache=cache))["module:layer1"]
     shown = texts(box)
     assert "weight" in shown and "bias" in shown and "grad" in shown
+
+
+@needs_dot
+def test_tensor_loss_shows_a_preview_in_the_header(cache):
+    """A per-sample (unreduced) loss is a list: the header previews it (this path once named a missing helper)."""
+    step = replace(lecture04_step(0), loss=[0.25, 1.5, 4.0])
+    assert "loss [0.25, 1.5, 4]" in texts(svg_of(step, cache=cache))

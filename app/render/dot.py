@@ -98,12 +98,12 @@ def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step 
     visible = shows_edge_labels(view)  # big graphs: the chain rule in the tooltip only, as in our SVG
     for d in view.edges:
         e = d.edge
-        lab = L.edge_label(e, nodes[e.source], nodes[e.target], phase, visible=visible)
+        chain = L.edge_label(e, nodes[e.source], nodes[e.target], phase, visible=visible)
         attrs = ""
-        if lab is not None:
-            attrs = f" tooltip={_q(lab.tooltip)}"
-            if lab.lines:
-                (_, up), (_, loc), (_, down) = lab.lines
+        if chain is not None:
+            attrs = f" tooltip={_q(chain.tooltip)}"
+            if chain.lines:
+                (_, up), (_, loc), (_, down) = chain.lines
                 attrs = f" label={_q(f'{up} × {loc}' + chr(10) + f'= {down}')}" + attrs
         out.append(f"{name[d.source]} -> {name[d.target]} [{attrs.strip()}];")
     out.append("}")

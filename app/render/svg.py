@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from app.render import labels as L
-from app.render.format import fmt_full, fmt_num
+from app.render.format import fmt_full, fmt_num, fmt_preview
 from app.render.layout import Box, ClusterGeom, Layout, shows_edge_labels
 from app.render.metrics import MONO_ADVANCE, sans_width
 from app.render.theme import KINDS, MONO, SANS, Theme
@@ -92,7 +92,7 @@ def _header(step: Step | None, phase: Phase, theme: Theme, width: float) -> list
             title += f" · sample {step.sample}"
     sub = PHASE_TEXT[phase]
     if step is not None and step.loss is not None:
-        sub += f"  ·  loss {fmt_num(step.loss) if not isinstance(step.loss, list) else L.fmt_preview(step.loss)}"
+        sub += f"  ·  loss {fmt_num(step.loss) if not isinstance(step.loss, list) else fmt_preview(step.loss)}"
     badge_colour = {"forward": theme.kinds["op"].strong, "backward": theme.grad, "update": theme.kinds["param"].strong}
     badge_text = phase.upper()
     bw = sans_width(badge_text, 11, bold=True) + 18
@@ -239,11 +239,11 @@ def _node(frame: Frame, label: L.NodeLabel, theme: Theme) -> str:
     return "".join(parts)
 
 
-def _cluster(c: Cluster, geo: ClusterGeom, depth: int, theme: Theme, dim: bool) -> str:
+def _cluster(c: Cluster, geo: ClusterGeom, depth: int, theme: Theme) -> str:
     b = geo.box
     fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
     return (
-        f'<g class="cluster" data-module="{esc(c.path)}" data-depth="{depth}"{DIM if dim else ""}>'
+        f'<g class="cluster" data-module="{esc(c.path)}" data-depth="{depth}">'
         f"<title>module {esc(c.path)}</title>"
         f'<rect x="{_n(b.x)}" y="{_n(b.y)}" width="{_n(b.w)}" height="{_n(b.h)}" rx="8" fill="{fill}" '
         f'stroke="{theme.cluster_stroke}" stroke-width="1.2"/>'
@@ -348,13 +348,13 @@ def render_svg(
     dim = DIM if phase == "update" else ""
     frags = layout.fragments  # static pieces of this layout, per theme/phase, built on first use
     if view.clusters:
-        key = ("clusters", theme.name, phase == "update")
-        block = frags.get(key)
+        ckey = ("clusters", theme.name)
+        block = frags.get(ckey)
         if block is None:
             depth = _depths(view)
-            block = frags[key] = "\n".join(
+            block = frags[ckey] = "\n".join(
                 ['<g class="clusters">']
-                + [_cluster(c, layout.clusters[c.path], depth[c.path], theme, False) for c in view.clusters]
+                + [_cluster(c, layout.clusters[c.path], depth[c.path], theme) for c in view.clusters]
                 + ["</g>"]
             )
         out.append(block)
@@ -362,14 +362,14 @@ def render_svg(
     chains: list[str] = []
     for i, (d, geo, lab) in enumerate(zip(view.edges, layout.edges, labels.edges, strict=True)):
         e = d.edge
-        key = ("edge", theme.name, dim, i, lab is not None)
-        edge = frags.get(key)
+        ekey = ("edge", theme.name, dim, i, lab is not None)
+        edge = frags.get(ekey)
         if edge is None:
             stroke, sw = (theme.grad, "2") if lab is not None else (theme.edge, "1.5")  # gradient paths stand out
             ends = f'data-source="{esc(e.source)}" data-target="{esc(e.target)}" data-slot="{e.slot}"'
             if d.source != e.source or d.target != e.target:  # rerouted to a collapsed module's box
                 ends += f' data-drawn-source="{esc(d.source)}" data-drawn-target="{esc(d.target)}"'
-            edge = frags[key] = (
+            edge = frags[ekey] = (
                 f'<g class="edge" {ends}{dim}>',
                 f'<path d="{geo.path}" fill="none" stroke="{stroke}" stroke-width="{sw}"/>'
                 f'<polygon points="{geo.arrow}" fill="{stroke}"/></g>',
@@ -386,16 +386,16 @@ def render_svg(
     out.append('<g class="nodes">')
     for n, label in zip(view.nodes, labels.nodes, strict=True):
         faded = phase == "update" and n.kind != "param"  # the update only changes parameters: focus on them
-        key = ("node", theme.name, faded, n.id, n.order)
-        frame = frags.get(key)
+        nkey = ("node", theme.name, faded, n.id, n.order)
+        frame = frags.get(nkey)
         if frame is None:
-            frame = frags[key] = _node_frame(n, layout.nodes[n.id], theme, faded)
+            frame = frags[nkey] = _node_frame(n, layout.nodes[n.id], theme, faded)
         out.append(_node(frame, label, theme))
     for b, label in zip(view.boxes, labels.boxes, strict=True):
-        key = ("module", theme.name, b.id)  # never faded: it holds parameters
-        frame = frags.get(key)
+        mkey = ("module", theme.name, b.id)  # never faded: it holds parameters
+        frame = frags.get(mkey)
         if frame is None:
-            frame = frags[key] = _module_frame(b, layout.nodes[b.id], theme, False)
+            frame = frags[mkey] = _module_frame(b, layout.nodes[b.id], theme, False)
         out.append(_node(frame, label, theme))
     out.append("</g>")
     if chains:
