@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from app.web import Settings, create_app
 
 MAX_EXAMPLES = 25
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 app = create_app(Settings(warm_up=False))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
