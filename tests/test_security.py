@@ -300,3 +300,20 @@ async def test_no_page_loads_from_another_host(client: httpx.AsyncClient) -> Non
     assert (await client.get("/redoc")).status_code == 404
     for path in ("/", "/docs"):
         assert re.search(r"(src|href)=\"https?://", (await client.get(path)).text) is None, path
+
+
+async def test_a_bug_answers_500_json_with_the_headers(app_factory: Any) -> None:
+    """An unexpected exception is answered outside the middleware stack: it still carries the headers."""
+    app = app_factory()
+
+    async def boom() -> None:
+        raise RuntimeError("<script>secret</script>")
+
+    app.add_api_route("/boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        r = await c.get("/boom")
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    assert_common(r)
+    assert r.headers["content-security-policy"] == DATA_CSP
+    assert "secret" not in r.text  # no exception text, no traceback

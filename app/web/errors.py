@@ -127,4 +127,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, e: Exception):
         # A bug: log it with its traceback for us, answer without one.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _respond(500, [(("server",), "internal error; the server log has the details")], "internal")
+        # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers come along here.
+        from app.web.middleware import security_headers
+
+        headers = {k.decode(): v.decode() for k, v in security_headers(b"application/json")}
+        return _respond(500, [(("server",), "internal error; the server log has the details")], "internal", headers)

@@ -84,6 +84,15 @@ def csp_for(media_type: bytes) -> bytes:
     return DATA_CSP.encode()
 
 
+def security_headers(media_type: bytes) -> list[tuple[bytes, bytes]]:
+    """The security headers for a response of this media type."""
+    headers = list(COMMON_HEADERS)
+    if not media_type.lower().startswith(_IMAGES):
+        headers.append((b"x-frame-options", b"DENY"))
+    headers.append((b"content-security-policy", csp_for(media_type)))
+    return headers
+
+
 class SecurityHeaders:
     """Security headers on every response: nosniff, Referrer-Policy, COOP, X-Frame-Options (not on images, which
     slides may embed) and a Content-Security-Policy chosen by the response's media type. A response that sets a
@@ -102,11 +111,7 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 media = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                added = list(COMMON_HEADERS)
-                if not media.lower().startswith(_IMAGES):
-                    added.append((b"x-frame-options", b"DENY"))
-                added.append((b"content-security-policy", csp_for(media)))
-                message["headers"] = headers + [(n, v) for n, v in added if n not in present]
+                message["headers"] = headers + [(n, v) for n, v in security_headers(media) if n not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
