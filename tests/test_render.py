@@ -735,3 +735,23 @@ def test_tensor_loss_shows_a_preview_in_the_header(cache):
     """A per-sample (unreduced) loss is a list: the header previews it (this path once named a missing helper)."""
     step = replace(lecture04_step(0), loss=[0.25, 1.5, 4.0])
     assert "loss [0.25, 1.5, 4]" in texts(svg_of(step, cache=cache))
+
+
+@needs_dot
+def test_lean_graphviz_lays_out_the_same_bytes():
+    """`dot` with only the core and dot_layout plugins (no pango/fontconfig start-up) gives identical layouts."""
+    from app.render.view import make_view
+
+    exe = shutil.which("dot")
+    env = layout_mod._lean_env(exe)
+    assert env is not None, "Graphviz here reports its libdir: the lean environment should work"
+    for graph, collapse in ((lecture04_step(0).graph, ()), (module_step().graph, ()), (module_step().graph, ("cnn",))):
+        view = make_view(graph, collapse)
+        src = layout_mod.layout_dot(view, layout_mod.default_rankdir(graph)).encode()
+        plain = subprocess.run([exe, "-Tjson0"], input=src, capture_output=True, check=True).stdout
+        lean = subprocess.run([exe, "-Tjson0"], input=src, capture_output=True, check=True, env=env).stdout
+        assert plain == lean
+
+
+def test_lean_graphviz_falls_back_quietly(tmp_path):
+    assert layout_mod._lean_env(str(tmp_path / "no-such-dot")) is None

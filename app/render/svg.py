@@ -239,6 +239,15 @@ def _node(frame: Frame, label: L.NodeLabel, theme: Theme) -> str:
     return "".join(parts)
 
 
+def _fit(text: str, width: float) -> str:
+    """`text`, cut with an ellipsis to fit `width` px of the cluster label font (a long name in a slim frame)."""
+    if sans_width(text, L.CLUSTER_LABEL_SIZE, bold=True) <= width:
+        return text
+    while text and sans_width(text + "…", L.CLUSTER_LABEL_SIZE, bold=True) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def _cluster(c: Cluster, geo: ClusterGeom, depth: int, theme: Theme) -> str:
     b = geo.box
     fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
@@ -248,7 +257,7 @@ def _cluster(c: Cluster, geo: ClusterGeom, depth: int, theme: Theme) -> str:
         f'<rect x="{_n(b.x)}" y="{_n(b.y)}" width="{_n(b.w)}" height="{_n(b.h)}" rx="8" fill="{fill}" '
         f'stroke="{theme.cluster_stroke}" stroke-width="1.2"/>'
         f'<text x="{_n(geo.label_x)}" y="{_n(geo.label_y)}" font-size="{L.CLUSTER_LABEL_SIZE}" font-weight="bold" '
-        f'fill="{theme.cluster_text}">{esc(c.label)}</text></g>'
+        f'fill="{theme.cluster_text}">{esc(_fit(c.label, b.w - 18))}</text></g>'
     )
 
 
