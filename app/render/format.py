@@ -136,9 +136,9 @@ def describe(value: Any, width: int = PREVIEW_WIDTH, full: bool = True) -> tuple
     out = "[" + ", ".join(pieces) + ((", …]" if pieces else "…]") if cut else "]")
     if not full:
         return out, ""
-    parts = [repr(v) if type(v) is float else str(v) for v in first[:TOOLTIP_ELEMENTS]]
-    more = f", … ({total} elements)" if total > len(parts) else ""
-    return out, "[" + ", ".join(parts) + more + "]"
+    shown = first[:TOOLTIP_ELEMENTS]
+    more = f", … ({total} elements)" if total > len(shown) else ""
+    return out, "[" + _reprs(shown) + more + "]"
 
 
 def fmt_value(value: Any, width: int = PREVIEW_WIDTH) -> str:
@@ -156,10 +156,10 @@ def fmt_full(value: Any) -> str:
     first = head(value, TOOLTIP_ELEMENTS + 1)  # one more than shown tells whether anything was cut
     if len(first) == 1 and numel(nested_shape(value)) == 1:
         return _full_num(first[0])
-    parts = [repr(v) if type(v) is float else str(v) for v in first[:TOOLTIP_ELEMENTS]]
+    parts = _reprs(first[:TOOLTIP_ELEMENTS])
     if len(first) <= TOOLTIP_ELEMENTS:
-        return "[" + ", ".join(parts) + "]"
-    return "[" + ", ".join(parts) + f", … ({numel(nested_shape(value))} elements)]"
+        return "[" + parts + "]"
+    return "[" + parts + f", … ({numel(nested_shape(value))} elements)]"
 
 
 def nested_shape(value: Any) -> tuple[int, ...]:
@@ -171,6 +171,13 @@ def nested_shape(value: Any) -> tuple[int, ...]:
             break
         value = value[0]
     return tuple(shape)
+
+
+def _reprs(scalars: list[Any]) -> str:
+    """ "a, b, c" at full precision: a list's str is the repr of each element (floats round-trip), in C."""
+    if all(type(v) is float or type(v) is int for v in scalars):
+        return str(scalars)[1:-1]
+    return ", ".join(repr(v) if type(v) is float else str(v) for v in scalars)
 
 
 def _full_num(x: Any) -> str:
