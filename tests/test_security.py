@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from app.web.middleware import DATA_CSP, PAGE_CSP, SVG_CSP
 
@@ -33,13 +34,21 @@ def directives(csp: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-async def run_id(client: httpx.AsyncClient) -> str:
-    r = await client.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 1}})
+def client(app: Any) -> Iterator[TestClient]:
+    """A synchronous in-process client: Starlette's TestClient runs the app's event loop in a thread of its own,
+    so these tests do not depend on the state of this thread's loop (a session-wide browser keeps one running)."""
+    with TestClient(app, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def run_id(client: TestClient) -> str:
+    r = client.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 1}})
     assert r.status_code == 201
     return r.json()["id"]
 
 
-def assert_common(r: httpx.Response, *, framable: bool = False) -> None:
+def assert_common(r: Any, *, framable: bool = False) -> None:
     for name, value in COMMON.items():
         assert r.headers.get(name) == value, (r.url, name, r.headers.get(name))
     assert r.headers.get("x-frame-options") == (None if framable else "DENY"), r.url
@@ -75,15 +84,15 @@ def test_svg_and_data_policies_load_nothing() -> None:
 # ---------------------------------------------------------------------------------------------- per route type
 
 
-async def test_page_headers(client: httpx.AsyncClient) -> None:
-    r = await client.get("/")
+def test_page_headers(client: TestClient) -> None:
+    r = client.get("/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert_common(r)
     assert r.headers["content-security-policy"] == PAGE_CSP
 
 
-async def test_docs_has_its_own_policy_that_allows_only_its_inline_script_by_hash(client: httpx.AsyncClient) -> None:
-    r = await client.get("/docs")
+def test_docs_has_its_own_policy_that_allows_only_its_inline_script_by_hash(client: TestClient) -> None:
+    r = client.get("/docs")
     assert r.status_code == 200
     assert_common(r)
     csp = r.headers["content-security-policy"]
@@ -99,14 +108,13 @@ async def test_docs_has_its_own_policy_that_allows_only_its_inline_script_by_has
     assert "validatorUrl" in r.text  # no badge that would send the spec's URL to a third-party validator
 
 
-async def test_docs_is_offline_when_swagger_ui_is_vendored(app_factory: Any, tmp_path: Path) -> None:
+def test_docs_is_offline_when_swagger_ui_is_vendored(app_factory: Any, tmp_path: Path) -> None:
     vendor = tmp_path / "vendor" / "swagger-ui"
     vendor.mkdir(parents=True)
     (vendor / "swagger-ui-bundle.js").write_text("// bundle")
     (vendor / "swagger-ui.css").write_text("/* css */")
-    app = app_factory(static_dir=tmp_path)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-        r = await c.get("/docs")
+    with TestClient(app_factory(static_dir=tmp_path)) as c:
+        r = c.get("/docs")
     assert "http" not in r.headers["content-security-policy"]  # no other host may serve anything
     assert re.search(r"https?://", r.text) is None, "the vendored docs page names no other host"
 
@@ -129,17 +137,17 @@ async def test_docs_is_offline_when_swagger_ui_is_vendored(app_factory: Any, tmp
         ("/static/css/app.css", "text/css"),
     ],
 )
-async def test_data_headers(client: httpx.AsyncClient, run_id: str, path: str, media: str) -> None:
-    r = await client.get(path.format(id=run_id))
+def test_data_headers(client: TestClient, run_id: str, path: str, media: str) -> None:
+    r = client.get(path.format(id=run_id))
     assert r.headers["content-type"].split(";")[0] == media
     assert_common(r)
     assert r.headers["content-security-policy"] == DATA_CSP
 
 
-async def test_error_responses_carry_the_headers(client: httpx.AsyncClient) -> None:
-    r413 = await client.post("/api/runs", content=b"x" * (65 * 1024), headers={"content-type": "application/json"})
-    r405 = await client.delete("/healthz")
-    r422 = await client.post("/api/runs", json={"scenario": "lecture04", "params": {"lr": -1}})
+def test_error_responses_carry_the_headers(client: TestClient) -> None:
+    r413 = client.post("/api/runs", content=b"x" * (65 * 1024), headers={"content-type": "application/json"})
+    r405 = client.delete("/healthz")
+    r422 = client.post("/api/runs", json={"scenario": "lecture04", "params": {"lr": -1}})
     for r, status in ((r413, 413), (r405, 405), (r422, 422)):
         assert r.status_code == status
         assert_common(r)
@@ -147,22 +155,22 @@ async def test_error_responses_carry_the_headers(client: httpx.AsyncClient) -> N
 
 
 @pytest.mark.parametrize("fmt", ["svg", "png"])
-async def test_images_may_be_framed_by_slides(client: httpx.AsyncClient, run_id: str, fmt: str) -> None:
-    r = await client.get(f"/api/runs/{run_id}/steps/0/graph.{fmt}")
+def test_images_may_be_framed_by_slides(client: TestClient, run_id: str, fmt: str) -> None:
+    r = client.get(f"/api/runs/{run_id}/steps/0/graph.{fmt}")
     assert r.status_code == 200
     assert_common(r, framable=True)
     assert r.headers["content-security-policy"] == (SVG_CSP if fmt == "svg" else DATA_CSP)
 
 
-async def test_javascript_carries_the_page_policy_its_worker_runs_under(client: httpx.AsyncClient) -> None:
-    r = await client.get("/static/js/history-worker.js")
+def test_javascript_carries_the_page_policy_its_worker_runs_under(client: TestClient) -> None:
+    r = client.get("/static/js/history-worker.js")
     assert r.status_code == 200 and "javascript" in r.headers["content-type"]
     assert r.headers["content-security-policy"] == PAGE_CSP
 
 
-async def test_304_keeps_the_headers(client: httpx.AsyncClient, run_id: str) -> None:
-    first = await client.get(f"/api/runs/{run_id}/steps/0")
-    r = await client.get(f"/api/runs/{run_id}/steps/0", headers={"If-None-Match": first.headers["etag"]})
+def test_304_keeps_the_headers(client: TestClient, run_id: str) -> None:
+    first = client.get(f"/api/runs/{run_id}/steps/0")
+    r = client.get(f"/api/runs/{run_id}/steps/0", headers={"If-None-Match": first.headers["etag"]})
     assert r.status_code == 304
     for name, value in COMMON.items():
         assert r.headers[name] == value
@@ -204,9 +212,9 @@ class _Scan(HTMLParser):
             self.inline_scripts.append(data)
 
 
-async def test_the_page_has_no_inline_script_handler_or_style(client: httpx.AsyncClient) -> None:
+def test_the_page_has_no_inline_script_handler_or_style(client: TestClient) -> None:
     """What the strict CSP would block: inline <script>, on*= handlers, javascript: URLs, inline styles."""
-    r = await client.get("/")
+    r = client.get("/")
     scan = _Scan()
     scan.feed(r.text)
     assert [s for s in scan.inline_scripts if s.strip()] == []
@@ -227,27 +235,27 @@ def test_static_files_hold_no_eval() -> None:
 # ---------------------------------------------------------------------------------------- nothing echoed raw
 
 
-async def test_the_page_does_not_reflect_its_query(client: httpx.AsyncClient) -> None:
-    plain = await client.get("/")
-    evil = await client.get("/", params={"scenario": EVIL, "model": EVIL, EVIL: EVIL})
+def test_the_page_does_not_reflect_its_query(client: TestClient) -> None:
+    plain = client.get("/")
+    evil = client.get("/", params={"scenario": EVIL, "model": EVIL, EVIL: EVIL})
     assert evil.status_code == 200
     assert evil.content == plain.content  # the URL state is read by the page's script, never by the template
 
 
-async def test_markup_in_a_custom_expression_never_reaches_an_image_log_or_page(client: httpx.AsyncClient) -> None:
+def test_markup_in_a_custom_expression_never_reaches_an_image_log_or_page(client: TestClient) -> None:
     """A comment is the one place an accepted expression can carry arbitrary text: it comes back only as JSON."""
     model = "w1*x*x + w2*x + b  # " + EVIL
-    r = await client.post("/api/runs", json={"scenario": "custom", "params": {"model": model, "epochs": 1}})
+    r = client.post("/api/runs", json={"scenario": "custom", "params": {"model": model, "epochs": 1}})
     assert r.status_code == 201, r.text
     assert r.headers["content-type"] == "application/json"
     rid = r.json()["id"]
     assert r.json()["params"]["model"] == model  # JSON carries it as data
     for path in ("/log", "/steps/0", "/steps/0/graph.svg", "/steps/0/graph.dot", "/steps/0/graph.json"):
-        r = await client.get(f"/api/runs/{rid}{path}")
+        r = client.get(f"/api/runs/{rid}{path}")
         assert r.status_code == 200
         for needle in ("<script", "<img", "onerror", "alert("):
             assert needle not in r.text, (path, needle)
-    r = await client.get(f"/api/runs/{rid}")
+    r = client.get(f"/api/runs/{rid}")
     assert r.headers["content-type"] == "application/json"
     assert r.json()["params"]["model"] == model
 
@@ -267,8 +275,8 @@ async def test_markup_in_a_custom_expression_never_reaches_an_image_log_or_page(
         {EVIL: EVIL},
     ],
 )
-async def test_errors_echo_input_only_as_json(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
-    r = await client.post("/api/runs", json=body)
+def test_errors_echo_input_only_as_json(client: TestClient, body: dict[str, Any]) -> None:
+    r = client.post("/api/runs", json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/json"
     assert r.headers["x-content-type-options"] == "nosniff"
@@ -287,32 +295,31 @@ async def test_errors_echo_input_only_as_json(client: httpx.AsyncClient, body: d
         "/%3Cscript%3Ealert(1)%3C/script%3E",
     ],
 )
-async def test_bad_urls_answer_json_never_html(client: httpx.AsyncClient, path: str) -> None:
-    r = await client.get(path)
+def test_bad_urls_answer_json_never_html(client: TestClient, path: str) -> None:
+    r = client.get(path)
     assert r.status_code in (404, 422), (path, r.status_code)
     assert r.headers["content-type"] == "application/json"
     assert r.headers["content-security-policy"] == DATA_CSP
     r.json()
 
 
-async def test_no_page_loads_from_another_host(client: httpx.AsyncClient) -> None:
+def test_no_page_loads_from_another_host(client: TestClient) -> None:
     """FastAPI's ReDoc page would pull its script from a CDN: it is switched off (404), /docs is the one UI."""
-    assert (await client.get("/redoc")).status_code == 404
+    assert (client.get("/redoc")).status_code == 404
     for path in ("/", "/docs"):
-        assert re.search(r"(src|href)=\"https?://", (await client.get(path)).text) is None, path
+        assert re.search(r"(src|href)=\"https?://", (client.get(path)).text) is None, path
 
 
-async def test_a_bug_answers_500_json_with_the_headers(app_factory: Any) -> None:
+def test_a_bug_answers_500_json_with_the_headers(app_factory: Any) -> None:
     """An unexpected exception is answered outside the middleware stack: it still carries the headers."""
     app = app_factory()
 
-    async def boom() -> None:
+    def boom() -> None:
         raise RuntimeError("<script>secret</script>")
 
     app.add_api_route("/boom", boom)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        r = await c.get("/boom")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
     assert r.status_code == 500 and r.headers["content-type"] == "application/json"
     assert_common(r)
     assert r.headers["content-security-policy"] == DATA_CSP

@@ -8,14 +8,83 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from tests import page_helpers
-from tests.page_helpers import READY, PageSession
+import pytest
 
-browser = page_helpers.browser
-page_server = page_helpers.page_server
-session = page_helpers.session
+from tests import page_helpers
+from tests.page_helpers import ARTIFACTS, CHROMIUM, READY, PageSession, Server
+
+
+class BrowserThread:
+    """Chromium driven from a thread of its own. Playwright's sync API refuses a thread whose asyncio loop is
+    running, and a session-wide browser of another test module keeps one running in the main thread: here the
+    tests do not depend on which modules ran before."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="chromium")
+        self.call(self._start)
+
+    def _start(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self.playwright = sync_playwright().start()
+        self.browser = page_helpers.launch_browser(self.playwright)
+
+    def call(self, fn: Callable[[], None]) -> None:
+        self.pool.submit(fn).result()
+
+    def close(self) -> None:
+        def stop() -> None:
+            self.browser.close()
+            self.playwright.stop()
+
+        self.call(stop)
+        self.pool.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[BrowserThread]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH, or `make system-test-tools`)")
+    pytest.importorskip("playwright.sync_api")
+    thread = BrowserThread()
+    yield thread
+    thread.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    s = page_helpers.start_server(ARTIFACTS / "security-server.log")
+    yield s
+    page_helpers.stop_server(s)
+
+
+@pytest.fixture
+def in_browser(chromium: BrowserThread, server: Server) -> Callable[[Callable[[PageSession], None]], None]:
+    """Run a check with a fresh page on the real server, in the browser's thread; JavaScript errors fail it."""
+
+    def run(check: Callable[[PageSession], None]) -> None:
+        def body() -> None:
+            context = chromium.browser.new_context(
+                viewport={"width": 1440, "height": 900}, accept_downloads=True, locale="en-US"
+            )
+            s = PageSession(context.new_page(), server.base)
+            s.page.on("pageerror", lambda e: s.errors.append(str(e)))
+            try:
+                check(s)
+            finally:
+                context.close()
+            assert not s.errors, f"JavaScript errors on the page: {s.errors}"
+
+        chromium.call(body)
+
+    return run
+
 
 # Records violations, and whether an injected handler ran. An init script runs whatever the page's CSP says.
 LISTENER = """window.__csp = []; window.__pwned = 0;
@@ -44,7 +113,7 @@ def csp_of(s: PageSession, path: str) -> str:
     return response.headers["content-security-policy"]
 
 
-def test_the_page_works_under_the_servers_own_csp(session: PageSession) -> None:
+def check_the_page_works_under_the_servers_own_csp(session: PageSession) -> None:
     errors = watch(session)
     assert "script-src 'self';" in csp_of(session, "/")
     session.open(query="scenario=two_layer", hash_="lang=en&theme=light")
@@ -68,7 +137,7 @@ def test_the_page_works_under_the_servers_own_csp(session: PageSession) -> None:
     poll(page, "window.__csp.length > 0")
 
 
-def test_docs_work_under_their_own_csp(session: PageSession) -> None:
+def check_docs_work_under_their_own_csp(session: PageSession) -> None:
     errors = watch(session)
     csp = csp_of(session, "/docs")
     assert "'sha256-" in csp and "unsafe" not in csp
@@ -81,7 +150,7 @@ def test_docs_work_under_their_own_csp(session: PageSession) -> None:
     assert [e for e in errors if "Content Security Policy" in e] == []
 
 
-def test_a_standalone_svg_runs_nothing(session: PageSession) -> None:
+def check_a_standalone_svg_runs_nothing(session: PageSession) -> None:
     errors = watch(session)
     status, body = post_run(session.base, {"scenario": "lecture04", "params": {"epochs": 1}})
     assert status == 201
@@ -113,7 +182,7 @@ def injected(page: Any) -> dict[str, Any]:
     )
 
 
-def test_markup_in_the_url_stays_text(session: PageSession) -> None:
+def check_markup_in_the_url_stays_text(session: PageSession) -> None:
     """A shared link whose custom expression (after a `#` comment, the one place free text is accepted) and
     parameter names carry markup: the page shows the text, builds no element from it, runs nothing."""
     watch(session)
@@ -124,7 +193,7 @@ def test_markup_in_the_url_stays_text(session: PageSession) -> None:
     assert injected(page) == {"pwned": 0, "imgs": 0, "scripts": 0, "handlers": 0}
 
 
-def test_markup_in_error_messages_stays_text(session: PageSession) -> None:
+def check_markup_in_error_messages_stays_text(session: PageSession) -> None:
     """The server's 422 names the offending text; the page shows that message as text, next to the field."""
     watch(session)
     # "name=number" pairs split at spaces and commas: a pair without either whose number is not a number is quoted
@@ -138,3 +207,23 @@ def test_markup_in_error_messages_stays_text(session: PageSession) -> None:
     assert pair in shown, shown  # the text itself, visible
     assert injected(page) == {"pwned": 0, "imgs": 0, "scripts": 0, "handlers": 0}
     assert page.locator(READY).count() in (0, 1)
+
+
+def test_the_page_works_under_the_servers_own_csp(in_browser: Callable[[Callable[[PageSession], None]], None]) -> None:
+    in_browser(check_the_page_works_under_the_servers_own_csp)
+
+
+def test_docs_work_under_their_own_csp(in_browser: Callable[[Callable[[PageSession], None]], None]) -> None:
+    in_browser(check_docs_work_under_their_own_csp)
+
+
+def test_a_standalone_svg_runs_nothing(in_browser: Callable[[Callable[[PageSession], None]], None]) -> None:
+    in_browser(check_a_standalone_svg_runs_nothing)
+
+
+def test_markup_in_the_url_stays_text(in_browser: Callable[[Callable[[PageSession], None]], None]) -> None:
+    in_browser(check_markup_in_the_url_stays_text)
+
+
+def test_markup_in_error_messages_stays_text(in_browser: Callable[[Callable[[PageSession], None]], None]) -> None:
+    in_browser(check_markup_in_error_messages_stays_text)
