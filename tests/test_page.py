@@ -276,14 +276,16 @@ def test_inspector_shows_the_chain_rule_from_pytorch(session: PageSession) -> No
     s = lecture_steps(3)[2]
     session.open(hash_="lang=en&theme=light&step=2&phase=backward")
     page = session.page
+    inspector = page.get_by_test_id("inspector")
     page.locator("svg g.node[data-node-id='op:2']").click()
-    text = page.get_by_test_id("inspector").inner_text()
-    assert "MulBackward0" in text
+    inspector.get_by_text("MulBackward0", exact=True).first.wait_for()  # the inspector fills in asynchronously
+    text = inspector.inner_text()
     assert "∂z/∂a = b" in text
     # upstream × local = downstream, at full precision, all from PyTorch
     assert f"{s['upstream']!r} × {s['x']!r} = {s['grad']!r}" in text.replace("[", "").replace("]", "")
     page.locator("svg g.node[data-node-id='param:w']").click()
-    text = page.get_by_test_id("inspector").inner_text()
+    inspector.get_by_text("AccumulateGrad", exact=True).first.wait_for()
+    text = inspector.inner_text()
     assert repr(s["grad"]) in text and repr(s["w"]) in text and "AccumulateGrad" in text
 
 
