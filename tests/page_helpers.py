@@ -153,7 +153,9 @@ def page_server() -> Iterator[Server]:
     stop_server(server)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while the browser lives, which
+# would break any asyncio test that runs after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH, or `make system-test-tools`)")

@@ -15,7 +15,7 @@ import pytest
 from tests import page_helpers
 from tests.page_helpers import PageSession
 
-# the fixtures: one server and one browser per session, a fresh page per test
+# the fixtures: one server per session, one browser for this module, a fresh page per test
 browser = page_helpers.browser
 page_server = page_helpers.page_server
 session = page_helpers.session
