@@ -215,7 +215,9 @@ def _offset(text: str, lineno: int | None, col: int | None) -> int | None:
 
 
 def _has_name(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Name) for n in ast.walk(node))
+    """True when a variable (not a function's name) occurs: `exp(exp(3))` is still a constant exponent."""
+    functions = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return any(isinstance(n, ast.Name) and id(n) not in functions for n in ast.walk(node))
 
 
 def _constant_value(node: ast.AST) -> float | None:
