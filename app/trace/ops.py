@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _SUFFIX = re.compile(r"Backward\d*$")
@@ -59,6 +60,7 @@ _READABLE: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=1024)  # a handful of class names, asked for at every node of every step
 def base_name(class_name: str) -> str:
     return _SUFFIX.sub("", class_name)
 
