@@ -755,3 +755,14 @@ def test_lean_graphviz_lays_out_the_same_bytes():
 
 def test_lean_graphviz_falls_back_quietly(tmp_path):
     assert layout_mod._lean_env(str(tmp_path / "no-such-dot")) is None
+
+
+def test_an_update_shows_enough_digits_to_tell_before_from_after() -> None:
+    from app.render.format import fmt_pair
+
+    before, after = 1.9999871253967285, 1.9999923706054688  # float32 values a step apart late in training
+    shown = fmt_pair([before], [after])
+    assert shown is not None and shown[0] != shown[1]
+    assert abs(float(shown[0]) - before) < 1e-5 and abs(float(shown[1]) - after) < 1e-5
+    assert fmt_pair(2.0, 2.0) == ("2", "2")  # no change: the compact form
+    assert fmt_pair([1.0, 2.0], [1.5, 2.5]) is None  # tensors keep their preview

@@ -99,6 +99,20 @@ def as_scalar(value: Any) -> tuple[bool, Any]:
     return True, value
 
 
+def fmt_pair(before: Any, after: Any, digits: int = 4) -> tuple[str, str] | None:
+    """A scalar update `before -> after` with the fewest significant digits (at least `digits`, at most float32's
+    9) that show the two differ: late in training `2 -> 2` says nothing, `1.999998 -> 1.999999` does."""
+    ok_a, a = as_scalar(before)
+    ok_b, b = as_scalar(after)
+    if not (ok_a and ok_b):
+        return None
+    for d in range(digits, 10):
+        pair = fmt_num(a, d), fmt_num(b, d)
+        if pair[0] != pair[1]:
+            return pair
+    return fmt_num(a, digits), fmt_num(b, digits)
+
+
 def is_scalar_shape(shape: tuple[int, ...]) -> bool:
     return numel(shape) == 1
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_shape, is_scalar_shape
+from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_pair, fmt_shape, is_scalar_shape
 from app.render.metrics import mono_width, sans_width
 from app.render.view import ModuleBox
 from app.snapshot import Edge, Node, ParamState, Phase
@@ -163,24 +163,26 @@ class MemoDescribe:
 def node_label(node: Node, phase: Phase, param: ParamState | None = None, desc: Describe = describe) -> NodeLabel:
     chars = _value_chars(node.shape)
 
-    def line(key: str, value: Any, role: Role = "value") -> Line:
-        text, full = desc(value, max(chars, NUM_WIDTH))
-        return Line(key, text, full, role if value is not None else "muted")
+    def line(key: str, value: Any, role: Role = "value", text: str | None = None) -> Line:
+        compact, full = desc(value, max(chars, NUM_WIDTH))
+        return Line(key, text or compact, full, role if value is not None else "muted")
 
     lines: list[Line] = []
     if node.kind == "param":
         value, grad, step_grad = node.value, node.grad, node.grad_step
+        update = fmt_pair(param.before, param.after) if phase == "update" and param is not None else None
         if phase == "update" and param is not None:
             value, grad, step_grad = param.before, param.grad, param.grad_step
         if phase == "forward":
             lines.append(line(K_VALUE, value))
         else:
-            lines.append(line(K_BEFORE if phase == "update" else K_VALUE, value))
+            lines.append(line(K_BEFORE if phase == "update" else K_VALUE, value, text=update and update[0]))
             if step_grad is not None and not _same(step_grad, grad):
                 lines.append(line(K_STEP, step_grad, "grad"))  # gradients accumulate: this backward's share
             lines.append(line(K_GRAD, grad, "grad"))
             if phase == "update":
-                lines.append(line(K_AFTER, param.after if param is not None else None))
+                after = param.after if param is not None else None
+                lines.append(line(K_AFTER, after, text=update and update[1]))
     else:
         lines.append(line(K_VALUE, node.value))
         if node.kind == "op" and phase != "forward":

@@ -144,6 +144,18 @@ export function fmtNum(x, digits = 4) {
   return s;
 }
 
+/** fmt_pair: a scalar update before -> after with the fewest significant digits (4 to float32's 9) that differ. */
+export function fmtPair(before, after, digits = 4) {
+  const a = asScalar(before);
+  const b = asScalar(after);
+  if (!a.ok || !b.ok) return null;
+  for (let d = digits; d <= 9; d++) {
+    const pair = [fmtNum(a.x, d), fmtNum(b.x, d)];
+    if (pair[0] !== pair[1]) return pair;
+  }
+  return [fmtNum(a.x, digits), fmtNum(b.x, digits)];
+}
+
 /** fmt_preview: "[1, 2.5, -3, …]" within `width` characters; scalars as plain numbers. */
 export function fmtPreview(value, width = PREVIEW_WIDTH) {
   const s = asScalar(value);

@@ -8,7 +8,7 @@
 // share one view and text stays crisp at every zoom.
 
 import { stats, urls } from "./api.js";
-import { fmtFull, fmtNum, fmtPreview, isScalarShape, NUM_WIDTH, PREVIEW_WIDTH } from "./format.js";
+import { fmtFull, fmtNum, fmtPair, fmtPreview, isScalarShape, NUM_WIDTH, PREVIEW_WIDTH } from "./format.js";
 import { getLang, SVG_WORDS } from "./i18n.js";
 
 const KEY_VALUE = "value";
@@ -36,11 +36,13 @@ export function titleOf(node) {
 /** The lines a node shows in a phase: a port of app/render/labels.py node_label. */
 export function nodeLines(node, phase, param) {
   const lines = [];
-  const push = (key, value, role = "value") => lines.push({ key, value, role: value === null || value === undefined ? "muted" : role });
+  const push = (key, value, role = "value", text = null) =>
+    lines.push({ key, value, text, role: value === null || value === undefined ? "muted" : role });
   if (node.kind === "param") {
     let value = node.value;
     let grad = node.grad;
     let stepGrad = node.grad_step;
+    const update = phase === "update" && param ? fmtPair(param.before, param.after) : null;
     if (phase === "update" && param) {
       value = param.before;
       grad = param.grad;
@@ -49,10 +51,10 @@ export function nodeLines(node, phase, param) {
     if (phase === "forward") {
       push(KEY_VALUE, value);
     } else {
-      push(phase === "update" ? KEY_BEFORE : KEY_VALUE, value);
+      push(phase === "update" ? KEY_BEFORE : KEY_VALUE, value, "value", update && update[0]);
       if (stepGrad !== null && stepGrad !== undefined && fmtFull(stepGrad) !== fmtFull(grad)) push(KEY_STEP, stepGrad, "grad");
       push(KEY_GRAD, grad, "grad");
-      if (phase === "update") push(KEY_AFTER, param ? param.after : null);
+      if (phase === "update") push(KEY_AFTER, param ? param.after : null, "value", update && update[1]);
     }
   } else {
     push(KEY_VALUE, node.value);
@@ -510,7 +512,7 @@ export class GraphView {
         const slot = entry.lines.get(ln.key);
         if (tip) tip.push(`${ln.key}: ${fmtFull(ln.value)}`);
         if (!slot || !slot.valT) continue;
-        const s = fmtPreview(ln.value, chars);
+        const s = ln.text || fmtPreview(ln.value, chars);
         if (slot.last !== s) {
           slot.valT.textContent = s;
           slot.last = s;
