@@ -14,6 +14,7 @@ import pytest
 
 from app.render import LayoutCache, render
 from app.render.theme import THEMES
+from tests.page_helpers import CHROMIUM_ARGS
 from tests.render_fixtures import lecture04_step, png_pixels
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,13 +33,7 @@ def chromium(svg: Path, width: int, height: int, tmp: Path) -> bytes:
     args = [
         CHROMIUM,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         "--hide-scrollbars",
         "--force-device-scale-factor=1",
         f"--user-data-dir={tmp / 'profile'}",

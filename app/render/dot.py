@@ -72,12 +72,7 @@ def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step 
         lab = L.module_label(b, phase, params)
         table = _table(lab, theme.kinds["module"], theme, 2, True)
         decl[b.id] = f"{name[b.id]} [id={_q(b.id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
-    members: dict[str | None, list[str]] = {}
-    for drawn_id, path in view.owner.items():
-        members.setdefault(path, []).append(drawn_id)
-    children: dict[str | None, list[int]] = {}
-    for k, c in enumerate(view.clusters):
-        children.setdefault(c.parent, []).append(k)
+    members, children = view.cluster_tree()
 
     def emit(path: str | None, k: int | None, depth: int) -> None:
         if k is not None:

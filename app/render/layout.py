@@ -145,12 +145,7 @@ def layout_dot(view: View, rankdir: str) -> str:
         w, h = module_size(b)
         decl[b.id] = f"{name[b.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     if view.clusters:
-        members: dict[str | None, list[str]] = {}
-        for drawn_id, path in view.owner.items():
-            members.setdefault(path, []).append(drawn_id)
-        children: dict[str | None, list[int]] = {}
-        for k, c in enumerate(view.clusters):
-            children.setdefault(c.parent, []).append(k)
+        members, children = view.cluster_tree()
 
         def emit(path: str | None, k: int | None, depth: int) -> None:
             if k is not None:

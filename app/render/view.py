@@ -60,6 +60,16 @@ class View:
     def size(self) -> int:
         return len(self.nodes) + len(self.boxes)
 
+    def cluster_tree(self) -> tuple[dict[str | None, list[str]], dict[str | None, list[int]]]:
+        """(drawn ids directly in each cluster path, child cluster indices of each path); None is the top level."""
+        members: dict[str | None, list[str]] = {}
+        for drawn_id, path in self.owner.items():
+            members.setdefault(path, []).append(drawn_id)
+        children: dict[str | None, list[int]] = {}
+        for k, c in enumerate(self.clusters):
+            children.setdefault(c.parent, []).append(k)
+        return members, children
+
 
 def module_of(node: Node) -> str | None:
     return node.module or None  # "" means no module, like None
