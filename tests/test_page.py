@@ -186,6 +186,8 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert page.get_by_test_id("play").get_attribute("aria-label") == "播放"
     assert page.locator("label[for='param-lr']").inner_text() == "学习率 (lr)"
     assert "第 0 步" in page.locator("svg g.header text").first.text_content()
+    scenario = page.get_by_test_id("scenario")
+    assert scenario.locator("option:checked").text_content() == "第 04 讲：y_hat = x * w"
     # no English label left among the marked elements
     leftovers = page.evaluate(
         "[...document.querySelectorAll('[data-i18n]:not([data-i18n=\"lang.toggle\"])')]"
@@ -197,6 +199,7 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     page.get_by_test_id("lang-toggle").click()
     session.wait_js("document.documentElement.lang === 'en'")
     assert page.locator("#console-title").text_content() == "Training log"
+    assert scenario.locator("option:checked").text_content() == "Lecture 04: y_hat = x * w"  # the server's words
 
 
 def test_export_downloads_a_valid_svg_and_png(session: PageSession) -> None:

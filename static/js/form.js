@@ -2,7 +2,7 @@
 // Values stay exactly as typed (nothing is lost); the server validates, and its 422 messages appear next to
 // the field they name.
 
-import { t } from "./i18n.js";
+import { STRINGS, t } from "./i18n.js";
 
 const ORDER = ["lr", "epochs"]; // then initial values, then the data, then switches
 
@@ -239,9 +239,13 @@ export class SetupForm {
     this.scenarios = list;
     this.select.innerHTML = "";
     for (const s of list) {
+      // The server's English words become the English strings; the zh table translates the known scenarios.
+      STRINGS.en[`scenario.${s.id}.title`] = s.title;
+      STRINGS.en[`scenario.${s.id}.description`] = s.description || "";
       const o = document.createElement("option");
       o.value = s.id;
-      o.textContent = s.title;
+      o.dataset.i18n = `scenario.${s.id}.title`;
+      o.textContent = t(o.dataset.i18n);
       this.select.appendChild(o);
     }
   }
@@ -255,7 +259,8 @@ export class SetupForm {
     this.info = this.infoFor(id);
     if (!this.info) return;
     this.select.value = id;
-    this.desc.textContent = this.info.description || "";
+    this.desc.dataset.i18n = `scenario.${id}.description`;
+    this.desc.textContent = t(this.desc.dataset.i18n);
     this.paramsEl.innerHTML = "";
     this.fields = orderedFields(this.info).map((f) => this.makeField(f));
     this.setValues(values);
