@@ -25,7 +25,9 @@ from app.scenarios.base import (
     ScenarioParams,
     StepRecord,
     grad_of,
+    paired_data_errors,
 )
+from app.scenarios.sgd import DataList
 from app.snapshot import ParamState
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
@@ -73,6 +75,19 @@ class BatchParams(ScenarioParams):
         if self.epochs * self.data_points() > MAX_STEPS:
             return [("epochs", f"epochs x data points must be at most {MAX_STEPS}")]
         return []
+
+
+class PairedBatchParams(BatchParams):
+    """Full-batch scenarios trained on (x, y) pairs; subclasses give their own defaults and descriptions."""
+
+    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="inputs, one per sample")
+    y: DataList = Field(default_factory=lambda: [2.0, 4.0, 6.0], description="targets, one per sample")
+
+    def data_points(self) -> int:
+        return len(self.x)
+
+    def cross_field_errors(self) -> list[tuple[str, str]]:
+        return super().cross_field_errors() + paired_data_errors(self.x, self.y)
 
 
 @dataclass

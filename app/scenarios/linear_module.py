@@ -7,9 +7,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from app.scenarios.base import paired_data_errors
-from app.scenarios.batch import BatchParams, FullBatch, Setup, column
-from app.scenarios.sgd import DataList
+from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 
 
 class LinearModel(torch.nn.Module):
@@ -23,18 +21,8 @@ class LinearModel(torch.nn.Module):
         return self.linear(x)
 
 
-class LinearModuleParams(BatchParams):
+class LinearModuleParams(PairedBatchParams):
     epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
-    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="inputs, one per sample")
-    y: DataList = Field(default_factory=lambda: [2.0, 4.0, 6.0], description="targets, one per sample")
-
-    def data_points(self) -> int:
-        return len(self.x)
-
-    def cross_field_errors(self) -> list[tuple[str, str]]:
-        errors = super().cross_field_errors()
-        errors += paired_data_errors(self.x, self.y)
-        return errors
 
 
 class LinearModule(FullBatch):

@@ -7,8 +7,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from app.scenarios.base import paired_data_errors
-from app.scenarios.batch import BatchParams, FullBatch, Setup, column
+from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 from app.scenarios.sgd import DataList
 
 
@@ -21,17 +20,13 @@ class LogisticModel(torch.nn.Module):
         return torch.sigmoid(self.linear(x))
 
 
-class LogisticParams(BatchParams):
+class LogisticParams(PairedBatchParams):
     epochs: int = Field(1000, ge=1, le=10_000, description="full-batch steps (one per epoch)")
     x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="hours studied, one per student")
     y: DataList = Field(default_factory=lambda: [0.0, 0.0, 1.0], description="passed (1) or failed (0)")
 
-    def data_points(self) -> int:
-        return len(self.x)
-
     def cross_field_errors(self) -> list[tuple[str, str]]:
         errors = super().cross_field_errors()
-        errors += paired_data_errors(self.x, self.y)
         bad = next((i for i, v in enumerate(self.y) if not 0.0 <= v <= 1.0), None)
         if bad is not None:  # BCELoss takes probabilities as targets
             errors.append((f"y.{bad}", f"targets are probabilities: {self.y[bad]} is not between 0 and 1"))

@@ -11,8 +11,7 @@ from typing import Any, Literal
 import torch
 from pydantic import Field
 
-from app.scenarios.base import paired_data_errors
-from app.scenarios.batch import BatchParams, FullBatch, Setup, column
+from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 from app.scenarios.sgd import DataList
 
 SHOWN_POINTS = 10  # fitted points listed at the end of the log
@@ -29,7 +28,7 @@ class TwoLayerNet(torch.nn.Module):
         return self.layer2(self.act(self.layer1(x)))
 
 
-class TwoLayerParams(BatchParams):
+class TwoLayerParams(PairedBatchParams):
     lr: float = Field(0.1, gt=0, le=100, allow_inf_nan=False, description="learning rate")
     epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
     activation: Literal["sigmoid", "none"] = Field(
@@ -38,14 +37,6 @@ class TwoLayerParams(BatchParams):
     hidden: int = Field(4, ge=1, le=32, description="hidden units (rows of W1)")
     x: DataList = Field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0], description="inputs")
     y: DataList = Field(default_factory=lambda: [4.0, 1.0, 0.0, 1.0, 4.0], description="targets (default: x**2)")
-
-    def data_points(self) -> int:
-        return len(self.x)
-
-    def cross_field_errors(self) -> list[tuple[str, str]]:
-        errors = super().cross_field_errors()
-        errors += paired_data_errors(self.x, self.y)
-        return errors
 
 
 class TwoLayer(FullBatch):
