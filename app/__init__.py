@@ -1,28 +1,33 @@
 """backprop-lens: see backpropagation happen in real PyTorch.
 
-    import app
-    with app.trace(params={"w": w}) as t:   # records real PyTorch code
+    import backprop_lens
+    with backprop_lens.trace(params={"w": w}) as t:   # records real PyTorch code
         loss = (x * w - y) ** 2
         loss.backward()
-    t.svg(); t.to_dict()
-    app.make_dot(loss, params={"w": w})     # torchviz's make_dot, with values
+    t                                                # in a notebook: the annotated graph
+    backprop_lens.make_dot(loss, params={"w": w})     # torchviz's make_dot, with values
 
-Nothing heavy is imported here: `app.trace` and `app.make_dot` load PyTorch on first use, so that
-`import app.render` (which never needs torch) stays light.
+Nothing heavy is imported here: `trace`, `Trace` and `make_dot` load PyTorch on first use, so that
+`import backprop_lens.render` (which never needs torch) and `backprop-lens --help` stay light.
+The tracer itself lives in `backprop_lens.tracing`.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Trace", "make_dot", "trace"]
+__version__ = "0.2.0"
+__all__ = ["Trace", "__version__", "make_dot", "trace"]
+
+if TYPE_CHECKING:
+    from backprop_lens.api import Trace, make_dot, trace
+
+_LAZY = {"trace": "backprop_lens.api", "Trace": "backprop_lens.api", "make_dot": "backprop_lens.api"}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "trace":
-        # The subpackage app.trace is callable (see app/trace/__init__.py) and becomes this attribute on import.
-        return importlib.import_module("app.trace")
-    if name in ("make_dot", "Trace"):
-        return getattr(importlib.import_module("app.api"), name)
-    raise AttributeError(f"module 'app' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'backprop_lens' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,7 +1,7 @@
-"""`python -m app` is the `backprop-lens` command."""
+"""`python -m backprop_lens` is the `backprop-lens` command."""
 
 import sys
 
-from app.cli import main
+from backprop_lens.cli import main
 
 sys.exit(main())

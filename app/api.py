@@ -1,12 +1,12 @@
 """The Python API: trace real PyTorch code in a notebook or script; torchviz's `make_dot`, with values.
 
-with app.trace(model) as t:              # or params={"w": w}, inputs={"x": x}
+with backprop_lens.trace(model) as t:              # or params={"w": w}, inputs={"x": x}
     loss = criterion(model(x), y)
     loss.backward()
 t.svg()            # annotated SVG: values, gradients, chain-rule parts on the edges
 t.to_dict()        # {"nodes": [...], "edges": [...]}, exactly the graph of the HTTP step JSON
 
-dot = app.make_dot(loss, params=dict(model.named_parameters()))   # a graphviz.Digraph, like torchviz
+dot = backprop_lens.make_dot(loss, params=dict(model.named_parameters()))   # a graphviz.Digraph, like torchviz
 """
 
 from __future__ import annotations
@@ -15,24 +15,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-
-from app.snapshot import Graph, graph_to_dict
-from app.trace import TraceError, Tracer
-from app.trace.ops import readable_op
-from app.trace.walk import Walk
+from backprop_lens.snapshot import Graph, graph_to_dict
+from backprop_lens.tracing import TraceError, Tracer
+from backprop_lens.tracing.ops import readable_op
+from backprop_lens.tracing.walk import Walk
 
 __all__ = ["Trace", "TraceError", "make_dot", "trace"]
 
 _ACTIVE: list[Trace] = []  # traces whose `with` block is running: make_dot reads forward values from them
 
 _NO_BACKWARD = (
-    "no gradients recorded: call loss.backward() inside the `with app.trace(...)` block "
+    "no gradients recorded: call loss.backward() inside the `with backprop_lens.trace(...)` block "
     "(or t.capture(loss) inside it for the forward values only)"
 )
 
 
 class Trace:
-    """A recording of the forward and backward passes run inside `with app.trace(...) as t:`."""
+    """A recording of the forward and backward passes run inside `with backprop_lens.trace(...) as t:`."""
 
     def __init__(
         self,
@@ -80,7 +79,9 @@ class Trace:
         """Record the forward graph of `output` (values, no gradients) without running backward."""
         root = _root(output)
         if not self._active:
-            raise TraceError("capture() works inside the `with app.trace(...)` block, where values are recorded")
+            raise TraceError(
+                "capture() works inside the `with backprop_lens.trace(...)` block, where values are recorded"
+            )
         return self._tracer.capture(root)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +91,7 @@ class Trace:
         """The annotated graph as a standalone SVG document."""
         if phase != "forward" and not self.has_gradients:
             raise TraceError(_NO_BACKWARD + "; or ask for phase='forward'")
-        from app.render import render  # drawing needs Graphviz, not torch: import it only when asked
+        from backprop_lens.render import render  # drawing needs Graphviz, not torch: import it only when asked
 
         return render(self.graph, phase=phase, theme=theme, fmt="svg").decode()
 
@@ -102,10 +103,12 @@ class Trace:
 
     def __repr__(self) -> str:
         if not self._tracer.graphs:
-            return "<app.Trace: nothing recorded yet>"
+            return "<backprop_lens.Trace: nothing recorded yet>"
         g = self.graph
         ops = sum(1 for n in g.nodes if n.kind == "op")
-        return f"<app.Trace: {len(self._tracer.graphs)} graph(s), last with {ops} ops and {len(g.nodes)} nodes>"
+        return (
+            f"<backprop_lens.Trace: {len(self._tracer.graphs)} graph(s), last with {ops} ops and {len(g.nodes)} nodes>"
+        )
 
 
 def trace(
@@ -113,10 +116,10 @@ def trace(
     inputs: Mapping[str, Any] | None = None,
     modules: Mapping[str, torch.nn.Module] | None = None,
 ) -> Trace:
-    """Record the PyTorch code run inside `with app.trace(...) as t:`.
+    """Record the PyTorch code run inside `with backprop_lens.trace(...) as t:`.
 
     params: {name: tensor}, or an nn.Module (its named_parameters() names; its submodules become clusters).
-    inputs: {name: tensor or app.trace.Datum} for data you want named in the graph (`x`, `y`).
+    inputs: {name: tensor or backprop_lens.tracing.Datum} for data you want named in the graph (`x`, `y`).
     modules: {path: nn.Module}: nodes made inside these modules' forward are grouped by module path.
     """
     return Trace(params, inputs, modules)
@@ -178,7 +181,7 @@ def make_dot(
     """Like `torchviz.make_dot`: the autograd graph of `var` as a `graphviz.Digraph`.
 
     Leaves show their name, shape, value and `.grad` (when backward has run); ops show PyTorch's class name,
-    a readable operator, the output shape and the output value: recorded by an enclosing `app.trace` block,
+    a readable operator, the output shape and the output value: recorded by an enclosing `backprop_lens.trace` block,
     else the one the node saved (sigmoid, exp, tanh ... keep their result).
     """
     import graphviz

@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from backprop_lens.snapshot import PHASES
 from pydantic.fields import FieldInfo
-
-from app.snapshot import PHASES
 
 FORMATS = ("svg", "png", "dot", "json")
 THEMES = ("light", "dark")
@@ -36,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.scenarios import SCENARIOS
+    from backprop_lens.scenarios import SCENARIOS
 
     parser = argparse.ArgumentParser(
         prog="backprop-lens",
@@ -114,7 +113,7 @@ def _as_option(name: str, value: Any) -> str:
 
 
 def _raw_params(args: argparse.Namespace) -> dict[str, Any]:
-    from app.scenarios import get_scenario
+    from backprop_lens.scenarios import get_scenario
 
     raw = {}
     for name in get_scenario(args.scenario).Params.model_fields:
@@ -127,7 +126,7 @@ def _raw_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _build_run(args: argparse.Namespace) -> Any:
-    from app.scenarios import InvalidParams, build_run
+    from backprop_lens.scenarios import InvalidParams, build_run
 
     try:
         return build_run(args.scenario, _raw_params(args))
@@ -142,8 +141,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from app.render import BadArgument, RenderError, render
-    from app.scenarios import StepOutOfRange
+    from backprop_lens.render import BadArgument, RenderError, render
+    from backprop_lens.scenarios import StepOutOfRange
 
     out = Path(args.output)
     fmt = out.suffix.lstrip(".").lower()
@@ -170,7 +169,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from app.web import serve
+    from backprop_lens.web import serve
 
     if not 0 < args.port < 65536:
         raise CliError(f"port: {args.port} is not a port number (1-65535)")
@@ -181,7 +180,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _scenarios(args: argparse.Namespace) -> int:
-    from app.scenarios import SCENARIOS
+    from backprop_lens.scenarios import SCENARIOS
 
     for s in SCENARIOS.values():
         defaults = s.Params().model_dump()

@@ -1,6 +1,7 @@
 """The snapshot of one training step: plain dataclasses, no PyTorch, no Graphviz.
 
-`app.trace` produces these from real PyTorch; `app.render` draws them; the web layer serialises them.
+`backprop_lens.tracing` produces these from real PyTorch; `backprop_lens.render` draws them;
+the web layer serialises them.
 Values are what `tensor.tolist()` gives (a 0-d tensor is a plain number); JSON conversion (non-finite
 numbers as strings) lives in `to_jsonable` so every consumer writes the same JSON.
 """

@@ -22,10 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 import torch.nn.functional as F
+from backprop_lens.render import LayoutCache, render
 from torch import nn
 from torchviz import make_dot
-
-from app.render import LayoutCache, render
 
 REPEATS = 15
 
@@ -63,12 +62,12 @@ def torchviz_lecture04() -> list[float]:
 
 def lecture04_steps() -> list[Any]:
     try:
-        from app.scenarios import build_run
+        from backprop_lens.scenarios import build_run
     except ImportError:  # tracer not there yet: hand-made snapshots of the same maths
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from render_fixtures import lecture04_step
 
-        print("   (app.scenarios missing: using hand-made Lecture 04 snapshots)")
+        print("   (backprop_lens.scenarios missing: using hand-made Lecture 04 snapshots)")
         return [lecture04_step(k) for k in range(300)]
     run = build_run("lecture04", {})
     return run.steps(0, run.step_count) if hasattr(run, "steps") else [run.step(k) for k in range(300)]
@@ -126,7 +125,7 @@ class ResNetish(nn.Module):
 
 
 def trace_graph(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
-    import app.trace as tr
+    import backprop_lens.tracing as tr
 
     params = dict(model.named_parameters())
     if hasattr(tr, "trace"):

@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable
 
 import torch
-
-from app.scenarios import build_run
+from backprop_lens.scenarios import build_run
 
 
 def plain_loop() -> list[str]:

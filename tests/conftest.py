@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from backprop_lens.web import Settings, create_app
 from fastapi import FastAPI
-
-from app.web import Settings, create_app
 
 
 @pytest.fixture

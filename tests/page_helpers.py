@@ -1,4 +1,4 @@
-"""Browser-test fixtures: one real server (`python -m app serve`) and one headless Chromium per session.
+"""Browser-test fixtures: one real server (`python -m backprop_lens serve`) and one headless Chromium per session.
 
 The server is polled on /healthz (never a fixed sleep). Chromium is Debian's (`CHROMIUM_PATH`, default
 /usr/bin/chromium) driven by Playwright's Python package; without it the browser tests are skipped with the
@@ -71,7 +71,7 @@ def start_server(log_path: Path | None = None) -> Server:
     base = f"http://127.0.0.1:{port}"
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        [sys.executable, "-m", "backprop_lens", "serve", "--port", str(port)],
         cwd=TOP,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.snapshot import Edge, Graph, Node, ParamState, Step
+from backprop_lens.snapshot import Edge, Graph, Node, ParamState, Step
 
 X_DATA = [1.0, 2.0, 3.0]
 Y_DATA = [2.0, 4.0, 6.0]

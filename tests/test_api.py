@@ -182,7 +182,7 @@ async def test_an_id_resolves_on_a_fresh_app_with_the_same_bytes(client, app_fac
 
 
 async def test_a_non_canonical_id_serves_the_canonical_run(client):
-    from app.runid import encode_run_id
+    from backprop_lens.runid import encode_run_id
 
     # An id that spells out a default value explicitly: the same run.
     longer = encode_run_id("lecture04", {"lr": 0.01, "epochs": 4}, {"epochs": 100})
@@ -271,7 +271,11 @@ async def test_log_bytes_equal_the_cli(client, params, argv):
     run = await create(client, **params)
     api = (await client.get(f"/api/runs/{run['id']}/log")).content
     cli = subprocess.run(
-        [sys.executable, "-m", "app", "run", "lecture04", *argv], cwd=ROOT, capture_output=True, check=True, timeout=120
+        [sys.executable, "-m", "backprop_lens", "run", "lecture04", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
     ).stdout
     assert api == cli
 
@@ -397,13 +401,13 @@ def test_only_the_cli_imports_the_web_layer():
         for p in (ROOT / "app").rglob("*.py")
         if "web" not in p.relative_to(ROOT / "app").parts[:1]
         and p.name != "cli.py"
-        and ("app.web" in p.read_text() or "from app import web" in p.read_text())
+        and ("backprop_lens.web" in p.read_text() or "from backprop_lens import web" in p.read_text())
     ]
     assert offenders == []
 
 
 def test_the_run_id_codec_needs_no_torch():
-    code = "import sys, app.runid; assert 'torch' not in sys.modules and 'pydantic' not in sys.modules"
+    code = "import sys, backprop_lens.runid; assert 'torch' not in sys.modules and 'pydantic' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 

@@ -9,8 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
-from app.web.caching import LruCache
+from backprop_lens.web.caching import LruCache
 
 
 def test_lru_is_bounded_by_entries_and_weight():
@@ -115,7 +114,7 @@ async def test_warm_up_builds_the_default_run_and_draws_step_0(app_factory):
 
 async def test_playback_one_step_at_a_time_replays_the_loop_rarely(app, client, monkeypatch):
     """Step k alone costs a replay of steps 0..k; the store traces k's whole block, so k+1 is already there."""
-    from app.web import runs
+    from backprop_lens.web import runs
 
     replays = []
     scenario = app.state.store.resolve("lecture04").scenario

@@ -5,8 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from app.scenarios import build_run
+from backprop_lens.scenarios import build_run
 
 NS = "{http://www.w3.org/2000/svg}"
 URL = "/api/runs/two_layer/steps/3/graph"
@@ -82,7 +81,7 @@ def test_cli_render_collapse(tmp_path):
     import sys
 
     out = tmp_path / "g.svg"
-    cmd = [sys.executable, "-m", "app", "render", "two_layer", "--step", "0", "-o", str(out)]
+    cmd = [sys.executable, "-m", "backprop_lens", "render", "two_layer", "--step", "0", "-o", str(out)]
     ok = subprocess.run([*cmd, "--collapse", "layer1", "--collapse", "layer2"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     nodes = drawn(out.read_bytes())

@@ -7,8 +7,7 @@ import json
 import zlib
 
 import pytest
-
-from app.runid import InvalidRunId, canonical_json, changed_params, decode_run_id, encode_run_id
+from backprop_lens.runid import InvalidRunId, canonical_json, changed_params, decode_run_id, encode_run_id
 
 DEFAULTS = {"lr": 0.01, "epochs": 100, "x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0], "zero_grad": True, "w": 1.0}
 

@@ -17,10 +17,10 @@ def test_import_contracts_are_kept() -> None:
 
 
 def test_render_and_snapshot_load_without_torch() -> None:
-    code = "import sys, app.render, app.snapshot; sys.exit('torch' in sys.modules)"
+    code = "import sys, backprop_lens.render, backprop_lens.snapshot; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
 
 
 def test_importing_app_does_not_import_torch() -> None:
-    code = "import sys, app; sys.exit('torch' in sys.modules)"
+    code = "import sys, backprop_lens; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0

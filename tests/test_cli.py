@@ -11,7 +11,7 @@ from tests.oracles import lecture04_log, quadratic_log
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "backprop_lens", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_run_lecture04_prints_the_lecture_output() -> None:

@@ -7,10 +7,10 @@ import math
 import xml.etree.ElementTree as ET
 
 import pytest
+from backprop_lens.render import render
+from backprop_lens.scenarios import build_run
+from backprop_lens.snapshot import step_to_dict, to_jsonable
 
-from app.render import render
-from app.scenarios import build_run
-from app.snapshot import step_to_dict, to_jsonable
 from tests.oracles import lecture04_log
 
 

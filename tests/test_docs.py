@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from app.cli import build_parser
-from app.scenarios import SCENARIOS
-from app.web import Settings, create_app
+from backprop_lens.cli import build_parser
+from backprop_lens.scenarios import SCENARIOS
+from backprop_lens.web import Settings, create_app
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

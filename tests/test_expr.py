@@ -6,9 +6,8 @@ import math
 
 import pytest
 import torch
-
-from app.expr import LIMITS, ExprError, compile_expr
-from app.scenarios import InvalidParams, build_run
+from backprop_lens.expr import LIMITS, ExprError, compile_expr
+from backprop_lens.scenarios import InvalidParams, build_run
 
 NAMES = ("x", "w", "b")
 

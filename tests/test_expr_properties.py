@@ -1,4 +1,4 @@
-"""Property tests on the expression language (app.expr, and the custom scenario that uses it).
+"""Property tests on the expression language (backprop_lens.expr, and the custom scenario that uses it).
 
 Random text and random trees built from allowed and forbidden pieces. Whatever arrives:
 - it is refused with an ExprError (InvalidParams at the scenario level) that names the field, or it compiles;
@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 import torch
+from backprop_lens.expr import FUNCTIONS, LIMITS, ExprError, check, compile_expr
+from backprop_lens.expr.check import FUNCTION_NAMES
+from backprop_lens.scenarios import InvalidParams, build_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.overrides import TorchFunctionMode
-
-from app.expr import FUNCTIONS, LIMITS, ExprError, check, compile_expr
-from app.expr.check import FUNCTION_NAMES
-from app.scenarios import InvalidParams, build_run
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::hypothesis.errors.HypothesisWarning",  # large reprs of generated trees
@@ -75,7 +74,7 @@ def no_escape() -> Iterator[list[str]]:
         """Library code may import (`ast.walk` imports `deque` when it runs); an import with no importing module
         (`__import__("os")` as an expression would call it) or from the expression language itself may not."""
         importer = (globals or {}).get("__name__", "")
-        if not importer or importer.startswith(("app.expr", "app.scenarios.custom")):
+        if not importer or importer.startswith(("backprop_lens.expr", "backprop_lens.scenarios.custom")):
             called.append("__import__")
             raise Escaped(f"__import__({name!r}) from {importer or 'nowhere'}")
         return real_import(name, globals, *args, **kwargs)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from backprop_lens.scenarios import InvalidParams, build_run
 
-from app.scenarios import InvalidParams, build_run
 from tests.oracles import lecture04_log, quadratic_log
 
 # The lecture's own printed output (PRODUCT.md): the first oracle, independent of any code.

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
+from backprop_lens.scenarios import SCENARIOS, InvalidParams, build_run
+from backprop_lens.snapshot import step_to_dict, to_jsonable
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from app.scenarios import SCENARIOS, InvalidParams, build_run
-from app.snapshot import step_to_dict, to_jsonable
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),

@@ -8,13 +8,12 @@ import json
 import shutil
 from collections import Counter
 
+import backprop_lens
 import pytest
 import torch
 import torch.nn.functional as F
-
-import app
-from app.snapshot import graph_to_dict
-from app.trace import TraceError
+from backprop_lens.snapshot import graph_to_dict
+from backprop_lens.tracing import TraceError
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -64,7 +63,7 @@ def mlp() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
 
 def test_mlp_ops_values_and_gradients() -> None:
     model, x, y = mlp()
-    with app.trace(model, inputs={"x": x, "y": y}) as t:
+    with backprop_lens.trace(model, inputs={"x": x, "y": y}) as t:
         loss = F.cross_entropy(model(x), y)
         loss.backward()
     graph = t.graph
@@ -100,7 +99,7 @@ class SmallCnn(torch.nn.Module):
 def test_cnn_ops_values_and_gradients() -> None:
     torch.manual_seed(1)
     model, x, target = SmallCnn(), torch.randn(2, 1, 6, 6), torch.randn(2, 2)
-    with app.trace(params=dict(model.named_parameters()), inputs={"x": x}, modules={"cnn": model}) as t:
+    with backprop_lens.trace(params=dict(model.named_parameters()), inputs={"x": x}, modules={"cnn": model}) as t:
         loss = F.mse_loss(model(x), target)
         loss.backward()
     graph = t.graph
@@ -131,7 +130,7 @@ def test_shared_weight_and_view() -> None:
         h = torch.tanh(x @ w)
         return (h.view(3, 2).t() @ w).pow(2).sum()
 
-    with app.trace(params={"W": w}, inputs={"x": x}) as t:
+    with backprop_lens.trace(params={"W": w}, inputs={"x": x}) as t:
         loss = forward(x)
         loss.backward()
     graph = t.graph
@@ -155,7 +154,7 @@ def test_shared_weight_and_view() -> None:
 # -- the trace object -----------------------------------------------------------------------------------------------
 def scalar_trace():
     w = torch.tensor([1.0], requires_grad=True)
-    with app.trace(params={"w": w}) as t:
+    with backprop_lens.trace(params={"w": w}) as t:
         loss = (2.0 * w - 4.0) ** 2
         loss.backward()
     return t
@@ -180,7 +179,7 @@ def test_svg_and_jupyter() -> None:
 
 def test_capture_inside_the_block_gives_values_without_gradients() -> None:
     w = torch.tensor([3.0], requires_grad=True)
-    with app.trace(params={"w": w}) as t:
+    with backprop_lens.trace(params={"w": w}) as t:
         out = torch.sigmoid(w * 2.0)
         graph = t.capture(out)
     assert graph.root.value == out.tolist() and graph.root.grad is None
@@ -191,7 +190,7 @@ def test_capture_inside_the_block_gives_values_without_gradients() -> None:
 
 def test_misuse_explains_what_to_do() -> None:
     w = torch.tensor([1.0], requires_grad=True)
-    with app.trace(params={"w": w}) as t:
+    with backprop_lens.trace(params={"w": w}) as t:
         out = (w * 2, w * 3)
         with pytest.raises(TraceError, match=r"pass the loss tensor, not a tuple: e\.g\. out\[0\]"):
             t.capture(out)
@@ -200,7 +199,7 @@ def test_misuse_explains_what_to_do() -> None:
     with pytest.raises(TraceError, match=r"call loss\.backward\(\) inside"):
         _ = t.graph
     with pytest.raises(TraceError, match="not a tensor"):
-        app.trace(params={"w": 1.0})
+        backprop_lens.trace(params={"w": 1.0})
 
 
 # -- make_dot ---------------------------------------------------------------------------------------------------------
@@ -208,11 +207,13 @@ def test_make_dot_has_torchviz_signature_and_returns_a_digraph() -> None:
     import graphviz
     import torchviz
 
-    assert list(inspect.signature(app.make_dot).parameters) == list(inspect.signature(torchviz.make_dot).parameters)
+    assert list(inspect.signature(backprop_lens.make_dot).parameters) == list(
+        inspect.signature(torchviz.make_dot).parameters
+    )
     model, x, y = mlp()
     loss = F.cross_entropy(model(x), y)
     loss.backward()
-    dot = app.make_dot(loss, params=dict(model.named_parameters()), show_attrs=True, show_saved=True)
+    dot = backprop_lens.make_dot(loss, params=dict(model.named_parameters()), show_attrs=True, show_saved=True)
     assert isinstance(dot, graphviz.Digraph)
     source = dot.source
     for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
@@ -224,28 +225,28 @@ def test_make_dot_has_torchviz_signature_and_returns_a_digraph() -> None:
 
 def test_make_dot_inside_a_trace_shows_intermediate_values() -> None:
     w = torch.tensor([0.5], requires_grad=True)
-    with app.trace(params={"w": w}):
+    with backprop_lens.trace(params={"w": w}):
         y = w * 4.0  # 2.0, a value autograd does not keep
         loss = y + 1.0
-        dot = app.make_dot(loss, params={"w": w})
+        dot = backprop_lens.make_dot(loss, params={"w": w})
     assert 'MulBackward0  *\n(1,)\n= 2"' in dot.source
 
 
 def test_make_dot_misuse() -> None:
     w = torch.tensor([1.0], requires_grad=True)
     with pytest.raises(TraceError, match=r"not a tuple: e\.g\. out\[0\]"):
-        app.make_dot((w * 2, w * 3))
+        backprop_lens.make_dot((w * 2, w * 3))
     with pytest.raises(TraceError, match="requires_grad=True"):
-        app.make_dot(torch.ones(3).sum())
+        backprop_lens.make_dot(torch.ones(3).sum())
     with pytest.raises(TraceError, match="leaf"):
-        app.make_dot(w)
+        backprop_lens.make_dot(w)
 
 
-def test_trace_stays_callable_after_the_subpackage_is_imported() -> None:
-    # Importing app.trace (as every scenario does) makes it the attribute `app.trace`: it must still be the API.
-    import app.trace as package
+def test_trace_is_a_function_beside_the_tracing_package() -> None:
+    # The tracer lives in backprop_lens.tracing; importing it must not shadow the API's `trace` function.
+    import backprop_lens.tracing
 
-    assert app.trace is package and callable(app.trace)
-    assert isinstance(app.trace(), app.Trace)
-    assert app.trace.Tracer is not None  # and the package keeps its contents
-    # `import app` importing no torch is checked in test_architecture.py.
+    assert callable(backprop_lens.trace) and not isinstance(backprop_lens.trace, type(backprop_lens))
+    assert isinstance(backprop_lens.trace(), backprop_lens.Trace)
+    assert backprop_lens.tracing.Tracer is not None
+    # `import backprop_lens` importing no torch is checked in test_architecture.py.

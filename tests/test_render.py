@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import pytest
+from backprop_lens import render as R
+from backprop_lens.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
+from backprop_lens.render import layout as layout_mod
+from backprop_lens.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
+from backprop_lens.render.theme import THEMES
+from backprop_lens.snapshot import Graph, Node, step_to_dict
 
-from app import render as R
-from app.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
-from app.render import layout as layout_mod
-from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
-from app.render.theme import THEMES
-from app.snapshot import Graph, Node, step_to_dict
 from tests.render_fixtures import chain_graph, lecture04_step, module_step, png_header, tensor_graph
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -51,7 +51,7 @@ def texts(el: ET.Element) -> str:
 
 
 def g4(x: float) -> str:
-    """The lecture's numbers to 4 significant digits, computed independently of app.render.format."""
+    """The lecture's numbers to 4 significant digits, computed independently of backprop_lens.render.format."""
     return f"{x:.4g}"
 
 
@@ -213,7 +213,7 @@ def test_layout_cache_is_bounded():
 @needs_dot
 def test_real_lecture04_steps_keep_their_positions(cache):
     pytest.importorskip("torch")
-    scenarios = pytest.importorskip("app.scenarios")
+    scenarios = pytest.importorskip("backprop_lens.scenarios")
     run = scenarios.build_run("lecture04", {})
     s0, s299 = run.step(0), run.step(299)
     a, b = render(s0, cache=cache), render(s299, cache=cache)
@@ -456,7 +456,7 @@ def test_bad_arguments_name_the_field(kw, field):
 
 
 def test_render_never_imports_torch():
-    code = "import sys, app.render; assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
+    code = "import sys, backprop_lens.render; assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
     assert R.render is render
@@ -719,7 +719,7 @@ def test_dot_output_has_clusters_and_collapsed_boxes():
 @needs_dot
 def test_real_two_layer_scenario_has_its_modules(cache):
     pytest.importorskip("torch")
-    scenarios = pytest.importorskip("app.scenarios")
+    scenarios = pytest.importorskip("backprop_lens.scenarios")
     run = scenarios.build_run("two_layer", {})
     s0, s3 = run.step(0), run.step(3)
     root = svg_of(s0, cache=cache)
@@ -740,7 +740,7 @@ def test_tensor_loss_shows_a_preview_in_the_header(cache):
 @needs_dot
 def test_lean_graphviz_lays_out_the_same_bytes():
     """`dot` with only the core and dot_layout plugins (no pango/fontconfig start-up) gives identical layouts."""
-    from app.render.view import make_view
+    from backprop_lens.render.view import make_view
 
     exe = shutil.which("dot")
     env = layout_mod._lean_env(exe)
@@ -758,7 +758,7 @@ def test_lean_graphviz_falls_back_quietly(tmp_path):
 
 
 def test_an_update_shows_enough_digits_to_tell_before_from_after() -> None:
-    from app.render.format import fmt_pair
+    from backprop_lens.render.format import fmt_pair
 
     before, after = 1.9999871253967285, 1.9999923706054688  # float32 values a step apart late in training
     shown = fmt_pair([before], [after])

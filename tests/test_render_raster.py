@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from backprop_lens.render import LayoutCache, render
+from backprop_lens.render.theme import THEMES
 
-from app.render import LayoutCache, render
-from app.render.theme import THEMES
 from tests.page_helpers import CHROMIUM_ARGS
 from tests.render_fixtures import lecture04_step, png_pixels
 

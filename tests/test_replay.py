@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from app.scenarios import SCENARIOS, build_run
-from app.snapshot import step_to_dict
+from backprop_lens.scenarios import SCENARIOS, build_run
+from backprop_lens.snapshot import step_to_dict
 
 CASES = [
     ("lecture04", {}),

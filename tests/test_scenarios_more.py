@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from app.cli import main
-from app.scenarios import MAX_STEPS, SCENARIOS, InvalidParams, build_run
+from backprop_lens.cli import main
+from backprop_lens.scenarios import MAX_STEPS, SCENARIOS, InvalidParams, build_run
 
 
 # -- plain PyTorch oracles -----------------------------------------------------------------------------------
@@ -231,7 +230,7 @@ def test_two_layer_nonlinearity_matters() -> None:
 
 # -- softmax ---------------------------------------------------------------------------------------------------------
 def test_softmax_is_a_linear_classifier_with_cross_entropy() -> None:
-    from app.scenarios.softmax import LABELS, POINTS
+    from backprop_lens.scenarios.softmax import LABELS, POINTS
 
     x, y = torch.tensor(POINTS), torch.tensor(LABELS)
 

@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from backprop_lens.web import Settings, create_app
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-
-from app.web import Settings, create_app
 
 MAX_EXAMPLES = 25
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backprop_lens.web.middleware import DATA_CSP, PAGE_CSP, SVG_CSP
 from fastapi.testclient import TestClient
-
-from app.web.middleware import DATA_CSP, PAGE_CSP, SVG_CSP
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"

@@ -29,11 +29,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(*args: str) -> Iterator[tuple[int, IO[bytes], IO[bytes]]]:
-    """`python -m app serve ARGS --port FREE`; yields (port, stdout, stderr) once /healthz answers on loopback."""
+    """`python -m backprop_lens serve ARGS --port FREE`: (port, stdout, stderr) once /healthz answers on loopback."""
     port = free_port()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:  # files, never a pipe that fills up
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", *args, "--port", str(port)],
+            [sys.executable, "-m", "backprop_lens", "serve", *args, "--port", str(port)],
             cwd=ROOT,
             stdout=out,
             stderr=err,

@@ -1,4 +1,4 @@
-"""The real server: `python -m app serve` as a subprocess. Same URL, same bytes: after a restart, on two processes."""
+"""The real server, `python -m backprop_lens serve` as a subprocess: same URL, same bytes, after restarts too."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def servers(count: int = 1, *extra: str) -> Iterator[list[str]]:
-    """Start `count` x `python -m app serve` on free loopback ports at once; yield their base URLs when all answer
+    """Start `count` x `python -m backprop_lens serve` on free loopback ports; yield their base URLs when all answer
     /healthz. Always stopped on the way out."""
     procs: list[subprocess.Popen] = []
     with contextlib.ExitStack() as stack:
@@ -39,7 +39,7 @@ def servers(count: int = 1, *extra: str) -> Iterator[list[str]]:
             log = stack.enter_context(tempfile.TemporaryFile())  # not a pipe: a full pipe would block the server
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "app", "serve", "--port", str(port), *extra],
+                    [sys.executable, "-m", "backprop_lens", "serve", "--port", str(port), *extra],
                     cwd=ROOT,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -78,7 +78,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 def render_available() -> bool:
     try:
-        import app.render  # noqa: F401
+        import backprop_lens.render  # noqa: F401
     except ImportError:
         return False
     import shutil
@@ -86,7 +86,9 @@ def render_available() -> bool:
     return shutil.which("dot") is not None
 
 
-pytestmark = pytest.mark.skipif(not render_available(), reason="app.render or Graphviz's dot is not available")
+pytestmark = pytest.mark.skipif(
+    not render_available(), reason="backprop_lens.render or Graphviz's dot is not available"
+)
 
 
 def test_same_url_same_bytes_after_restart_and_on_two_processes():
@@ -118,8 +120,7 @@ def test_workers_serve_the_same_bytes():
 
 def test_serve_warns_when_listening_on_all_interfaces(monkeypatch, capsys):
     import uvicorn
-
-    from app.web import serve
+    from backprop_lens.web import serve
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
@@ -128,5 +129,5 @@ def test_serve_warns_when_listening_on_all_interfaces(monkeypatch, capsys):
     serve(host="127.0.0.1", port=8123, workers=1)
     assert capsys.readouterr().err == ""
     serve(host="127.0.0.1", port=8123, workers=3)
-    assert calls[-1][0] == "app.web.main:app" and calls[-1][1]["workers"] == 3
+    assert calls[-1][0] == "backprop_lens.web.main:app" and calls[-1][1]["workers"] == 3
     assert all(kw["host"] in ("0.0.0.0", "127.0.0.1") and kw["port"] == 8123 for _, kw in calls)

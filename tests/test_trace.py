@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 import torch
 import torch.nn.functional as F
+from backprop_lens.scenarios import build_run
+from backprop_lens.tracing import Datum, TraceError, Tracer
 
-from app.scenarios import build_run
-from app.trace import Datum, TraceError, Tracer
 from tests.oracles import dfs_order
 
 

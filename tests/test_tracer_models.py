@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
-from app.scenarios import build_run
-from app.trace import Tracer
+from backprop_lens.scenarios import build_run
+from backprop_lens.tracing import Tracer
 
 
 class Block(torch.nn.Module):

@@ -9,8 +9,8 @@ Nothing is ever passed to eval/exec/compile(). Every refusal is an `ExprError` n
 offending part of the text.
 """
 
-from app.expr.check import LIMITS, ExprError, Limits, check
-from app.expr.compile import Expr, compile_expr
-from app.expr.functions import FUNCTIONS
+from backprop_lens.expr.check import LIMITS, ExprError, Limits, check
+from backprop_lens.expr.compile import Expr, compile_expr
+from backprop_lens.expr.functions import FUNCTIONS
 
 __all__ = ["FUNCTIONS", "LIMITS", "Expr", "ExprError", "Limits", "check", "compile_expr"]

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from app.expr.check import FUNCTION_NAMES, LIMITS, Limits, check, names_in
-from app.expr.functions import FUNCTIONS
+from backprop_lens.expr.check import FUNCTION_NAMES, LIMITS, Limits, check, names_in
+from backprop_lens.expr.functions import FUNCTIONS
 
 assert set(FUNCTIONS) == set(FUNCTION_NAMES), "the checker's whitelist and the torch mapping must agree"
 

@@ -1,6 +1,6 @@
 """Render a step's autograd graph: annotated SVG (drawn from a cached layout), PNG, DOT and JSON.
 
-Never imports torch: input is the plain `app.snapshot` dataclasses.
+Never imports torch: input is the plain `backprop_lens.snapshot` dataclasses.
 
     render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=()) -> bytes
 
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from app.render.dot import to_dot_source
-from app.render.errors import BadArgument, GraphvizMissing, RenderError
-from app.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
-from app.render.png import svg_to_png
-from app.render.svg import canvas_size, make_labels, render_svg
-from app.render.theme import THEMES, Theme
-from app.render.view import View, make_view, modules_of
-from app.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
+from backprop_lens.render.dot import to_dot_source
+from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
+from backprop_lens.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
+from backprop_lens.render.png import svg_to_png
+from backprop_lens.render.svg import canvas_size, make_labels, render_svg
+from backprop_lens.render.theme import THEMES, Theme
+from backprop_lens.render.view import View, make_view, modules_of
+from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
 
 FORMATS = ("svg", "png", "dot", "json")
 

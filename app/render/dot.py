@@ -3,12 +3,12 @@ the graph with their own Graphviz. (Our SVG itself is drawn from cached position
 
 from __future__ import annotations
 
-from app.render import labels as L
-from app.render.layout import default_rankdir, shows_edge_labels
-from app.render.svg import BAD_XML, esc
-from app.render.theme import MONO, SANS, KindStyle, Theme
-from app.render.view import View, make_view
-from app.snapshot import Graph, Phase, Step
+from backprop_lens.render import labels as L
+from backprop_lens.render.layout import default_rankdir, shows_edge_labels
+from backprop_lens.render.svg import BAD_XML, esc
+from backprop_lens.render.theme import MONO, SANS, KindStyle, Theme
+from backprop_lens.render.view import View, make_view
+from backprop_lens.snapshot import Graph, Phase, Step
 
 
 def _q(s: str) -> str:

@@ -2,7 +2,7 @@
 
 Two halves that must agree: `node_size`/`edge_label_size` look only at the topology (kind, name, op, shape)
 and reserve the worst case; `node_label`/`edge_label` fill in one step's numbers, which by construction of
-`app.render.format` never exceed what was reserved.
+`backprop_lens.render.format` never exceed what was reserved.
 """
 
 from __future__ import annotations
@@ -11,10 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.render.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_pair, fmt_shape, is_scalar_shape
-from app.render.metrics import mono_width, sans_width
-from app.render.view import ModuleBox
-from app.snapshot import Edge, Node, ParamState, Phase
+from backprop_lens.render.format import (
+    NUM_WIDTH,
+    PREVIEW_WIDTH,
+    describe,
+    fmt_full,
+    fmt_pair,
+    fmt_shape,
+    is_scalar_shape,
+)
+from backprop_lens.render.metrics import mono_width, sans_width
+from backprop_lens.render.view import ModuleBox
+from backprop_lens.snapshot import Edge, Node, ParamState, Phase
 
 Role = Literal["value", "grad", "muted"]
 

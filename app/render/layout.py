@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.render.errors import DOT_MISSING, GraphvizMissing, RenderError
-from app.render.labels import CLUSTER_LABEL_BASELINE, CLUSTER_MARGIN, edge_label_size, module_size, node_size
-from app.render.view import View, make_view
-from app.snapshot import Graph, Node
+from backprop_lens.render.errors import DOT_MISSING, GraphvizMissing, RenderError
+from backprop_lens.render.labels import CLUSTER_LABEL_BASELINE, CLUSTER_MARGIN, edge_label_size, module_size, node_size
+from backprop_lens.render.view import View, make_view
+from backprop_lens.snapshot import Graph, Node
 
 Collapse = Iterable[str] | str | None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from app.render.errors import RSVG_MISSING, GraphvizMissing, RenderError
+from backprop_lens.render.errors import RSVG_MISSING, GraphvizMissing, RenderError
 
 ZOOM = 3.0  # 3x: crisp on a 4K projector, and when zoomed on a laptop
 MAX_SIDE = 12000  # pixels; huge graphs get a smaller zoom rather than a 400 MB image

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.render import labels as L
-from app.render.format import fmt_full, fmt_num, fmt_preview
-from app.render.layout import Box, ClusterGeom, Layout, shows_edge_labels
-from app.render.metrics import MONO_ADVANCE, sans_width
-from app.render.theme import KINDS, MONO, SANS, Theme
-from app.render.view import Cluster, ModuleBox, View, make_view
-from app.snapshot import Graph, Node, Phase, Step
+from backprop_lens.render import labels as L
+from backprop_lens.render.format import fmt_full, fmt_num, fmt_preview
+from backprop_lens.render.layout import Box, ClusterGeom, Layout, shows_edge_labels
+from backprop_lens.render.metrics import MONO_ADVANCE, sans_width
+from backprop_lens.render.theme import KINDS, MONO, SANS, Theme
+from backprop_lens.render.view import Cluster, ModuleBox, View, make_view
+from backprop_lens.snapshot import Graph, Node, Phase, Step
 
 MARGIN = 20
 TOP = 58  # header: title + subtitle

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.snapshot import NodeKind
+from backprop_lens.snapshot import NodeKind
 
 SANS = "DejaVu Sans, Helvetica, Arial, sans-serif"
 MONO = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"

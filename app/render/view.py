@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.render.errors import BadArgument
-from app.snapshot import Edge, Graph, Node
+from backprop_lens.render.errors import BadArgument
+from backprop_lens.snapshot import Edge, Graph, Node
 
 MODULE_PREFIX = "module:"  # ids of collapsed-module boxes: "module:layer1"
 

@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from backprop_lens.scenarios.affine import Affine
+from backprop_lens.scenarios.base import MAX_STEPS, Recorder, Scenario, ScenarioParams, StepRecord
+from backprop_lens.scenarios.custom import Custom
+from backprop_lens.scenarios.gd_vs_sgd import GdVsSgd
+from backprop_lens.scenarios.lecture import Lecture04, Quadratic
+from backprop_lens.scenarios.linear_module import LinearModule
+from backprop_lens.scenarios.logistic import Logistic
+from backprop_lens.scenarios.run import Run, StepOutOfRange
+from backprop_lens.scenarios.softmax import Softmax
+from backprop_lens.scenarios.two_layer import TwoLayer
 from pydantic import ValidationError
-
-from app.scenarios.affine import Affine
-from app.scenarios.base import MAX_STEPS, Recorder, Scenario, ScenarioParams, StepRecord
-from app.scenarios.custom import Custom
-from app.scenarios.gd_vs_sgd import GdVsSgd
-from app.scenarios.lecture import Lecture04, Quadratic
-from app.scenarios.linear_module import LinearModule
-from app.scenarios.logistic import Logistic
-from app.scenarios.run import Run, StepOutOfRange
-from app.scenarios.softmax import Softmax
-from app.scenarios.two_layer import TwoLayer
 
 SCENARIOS: dict[str, Scenario] = {
     s.id: s

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from backprop_lens.scenarios.base import Finite
+from backprop_lens.scenarios.sgd import PerSampleSgd, SgdParams
 from pydantic import Field
-
-from app.scenarios.base import Finite
-from app.scenarios.sgd import PerSampleSgd, SgdParams
 
 
 class AffineParams(SgdParams):

@@ -9,10 +9,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
+from backprop_lens.snapshot import ParamState, Step
+from backprop_lens.tracing import Tracer
 from pydantic import BaseModel, ConfigDict, Field
-
-from app.snapshot import ParamState, Step
-from app.trace import Tracer
 
 if TYPE_CHECKING:
     import torch

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
-from pydantic import Field
-
-from app.scenarios.base import (
+from backprop_lens.scenarios.base import (
     MAX_STEPS,
     Prediction,
     Progress,
@@ -27,8 +25,9 @@ from app.scenarios.base import (
     grad_of,
     paired_data_errors,
 )
-from app.scenarios.sgd import DataList
-from app.snapshot import ParamState
+from backprop_lens.scenarios.sgd import DataList
+from backprop_lens.snapshot import ParamState
+from pydantic import Field
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
 

@@ -1,6 +1,6 @@
 """The custom scenario: the user types the model and the loss; Lecture 04's loop trains it.
 
-Expressions go through `app.expr` (ast whitelist -> closures calling torch), never eval. With the homework's
+Expressions go through `backprop_lens.expr` (ast whitelist -> closures calling torch), never eval. With the homework's
 text `w1*x*x + w2*x + b`, `(y_hat - y)**2` and w1 = w2 = b = 1 the PyTorch ops are those of `quadratic`,
 in the same order, so the logs are identical.
 """
@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from backprop_lens.expr import Expr, ExprError, compile_expr
+from backprop_lens.expr.check import FUNCTION_NAMES
+from backprop_lens.scenarios.base import Finite
+from backprop_lens.scenarios.sgd import Loss, Model, PerSampleSgd, SgdParams
+from backprop_lens.tracing import Datum
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
-
-from app.expr import Expr, ExprError, compile_expr
-from app.expr.check import FUNCTION_NAMES
-from app.scenarios.base import Finite
-from app.scenarios.sgd import Loss, Model, PerSampleSgd, SgdParams
-from app.trace import Datum
 
 MAX_PARAMS = 10
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
+from backprop_lens.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
+from backprop_lens.scenarios.sgd import PREDICT_X, SgdParams
+from backprop_lens.snapshot import ParamState
+from backprop_lens.tracing import Datum
 from pydantic import Field
-
-from app.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
-from app.scenarios.sgd import PREDICT_X, SgdParams
-from app.snapshot import ParamState
-from app.trace import Datum
 
 Mode = Literal["gd", "sgd"]
 

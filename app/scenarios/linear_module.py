@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 from pydantic import Field
-
-from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 
 
 class LinearModel(torch.nn.Module):

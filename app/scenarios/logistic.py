@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
+from backprop_lens.scenarios.sgd import DataList
 from pydantic import Field
-
-from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
-from app.scenarios.sgd import DataList
 
 
 class LogisticModel(torch.nn.Module):

@@ -13,8 +13,8 @@ from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
-from app.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
-from app.snapshot import Step, param_state_to_dict
+from backprop_lens.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
+from backprop_lens.snapshot import Step, param_state_to_dict
 
 
 class StepOutOfRange(LookupError):

@@ -7,9 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar
 
 import torch
-from pydantic import Field
-
-from app.scenarios.base import (
+from backprop_lens.scenarios.base import (
     MAX_STEPS,
     Finite,
     Prediction,
@@ -22,8 +20,9 @@ from app.scenarios.base import (
     grad_of,
     paired_data_errors,
 )
-from app.snapshot import ParamState
-from app.trace import Datum
+from backprop_lens.snapshot import ParamState
+from backprop_lens.tracing import Datum
+from pydantic import Field
 
 PREDICT_X = 4  # the lecture predicts at the int 4 and prints "4"
 DataList = Annotated[list[Finite], Field(min_length=1, max_length=1000)]

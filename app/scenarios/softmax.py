@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from backprop_lens.scenarios.batch import BatchParams, FullBatch, Setup
 from pydantic import Field
-
-from app.scenarios.batch import BatchParams, FullBatch, Setup
 
 # Three classes of two-dimensional points, two points each: lower left, lower right, top.
 POINTS = [[-1.0, -1.0], [-1.5, -0.5], [1.0, -1.0], [1.5, -0.5], [0.0, 1.0], [0.5, 1.5]]

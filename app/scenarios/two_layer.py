@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import torch
+from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
+from backprop_lens.scenarios.sgd import DataList
 from pydantic import Field
-
-from app.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
-from app.scenarios.sgd import DataList
 
 SHOWN_POINTS = 10  # fitted points listed at the end of the log
 

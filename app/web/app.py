@@ -6,17 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from backprop_lens.web import routes_meta, routes_runs
+from backprop_lens.web.errors import install_error_handlers
+from backprop_lens.web.middleware import BodyLimit, SecurityHeaders
+from backprop_lens.web.responses import SafeJSONResponse
+from backprop_lens.web.runs import RunStore
+from backprop_lens.web.settings import Settings
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-
-from app.web import routes_meta, routes_runs
-from app.web.errors import install_error_handlers
-from app.web.middleware import BodyLimit, SecurityHeaders
-from app.web.responses import SafeJSONResponse
-from app.web.runs import RunStore
-from app.web.settings import Settings
 
 log = logging.getLogger("backprop_lens.web")
 

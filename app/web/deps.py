@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from backprop_lens.web.runs import RunRef, RunStore
+from backprop_lens.web.settings import Settings
 from fastapi import Depends, Path, Request
-
-from app.web.runs import RunRef, RunStore
-from app.web.settings import Settings
 
 
 def store_of(request: Request) -> RunStore:

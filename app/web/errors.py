@@ -13,13 +13,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from backprop_lens.render import GraphvizMissing, RenderError
+from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
+from backprop_lens.web.responses import SafeJSONResponse
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from app.render import GraphvizMissing, RenderError
-from app.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
-from app.web.responses import SafeJSONResponse
 
 log = logging.getLogger("backprop_lens.web")
 
@@ -128,7 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # A bug: log it with its traceback for us, answer without one.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers come along here.
-        from app.web.middleware import security_headers
+        from backprop_lens.web.middleware import security_headers
 
         headers = {k.decode(): v.decode() for k, v in security_headers(b"application/json")}
         return _respond(500, [(("server",), "internal error; the server log has the details")], "internal", headers)

@@ -1,7 +1,7 @@
-"""What uvicorn loads (`app.web.main:app`): the only module-level app."""
+"""What uvicorn loads (`backprop_lens.web.main:app`): the only module-level app."""
 
-from app.web.app import create_app
-from app.web.server import configure_process
+from backprop_lens.web.app import create_app
+from backprop_lens.web.server import configure_process
 
 configure_process()
 app = create_app()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from backprop_lens.web.errors import error_body
+from backprop_lens.web.responses import SafeJSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from app.web.errors import error_body
-from app.web.responses import SafeJSONResponse
 
 
 class BodyLimit:

@@ -7,10 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from backprop_lens.snapshot import to_jsonable
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-
-from app.snapshot import to_jsonable
 
 JSON = "application/json"
 IMMUTABLE = "public, max-age=31536000, immutable"

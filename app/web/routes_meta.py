@@ -7,18 +7,17 @@ import hashlib
 import re
 from typing import Any
 
+from backprop_lens.scenarios import SCENARIOS
+from backprop_lens.web.deps import SettingsDep
+from backprop_lens.web.errors import NotFound
+from backprop_lens.web.models import Health, ScenarioInfo
+from backprop_lens.web.responses import SafeJSONResponse
+from backprop_lens.web.settings import Settings
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
-
-from app.scenarios import SCENARIOS
-from app.web.deps import SettingsDep
-from app.web.errors import NotFound
-from app.web.models import Health, ScenarioInfo
-from app.web.responses import SafeJSONResponse
-from app.web.settings import Settings
 
 router = APIRouter()
 

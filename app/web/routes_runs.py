@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from backprop_lens.scenarios import StepOutOfRange
+from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
+from backprop_lens.web.errors import BadInput
+from backprop_lens.web.models import ERRORS, Format, PhaseName, RunCreated, RunRequest, RunSummary, StepOut, ThemeName
+from backprop_lens.web.responses import SafeJSONResponse, immutable
 from fastapi import APIRouter, Path, Query, Request, Response
-
-from app.scenarios import StepOutOfRange
-from app.web.deps import RunDep, SettingsDep, StoreDep, store_of
-from app.web.errors import BadInput
-from app.web.models import ERRORS, Format, PhaseName, RunCreated, RunRequest, RunSummary, StepOut, ThemeName
-from app.web.responses import SafeJSONResponse, immutable
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
 

@@ -11,11 +11,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
-from app.render import BadArgument, render
-from app.runid import InvalidRunId, decode_run_id, encode_run_id
-from app.scenarios import (
+from backprop_lens.render import BadArgument, render
+from backprop_lens.runid import InvalidRunId, decode_run_id, encode_run_id
+from backprop_lens.scenarios import (
     SCENARIOS,
     InvalidParams,
     Run,
@@ -25,11 +23,12 @@ from app.scenarios import (
     get_scenario,
     validate_params,
 )
-from app.snapshot import Step, step_to_dict
-from app.web.caching import LruCache
-from app.web.errors import BadInput, NotFound, params_errors
-from app.web.responses import JSON, Body, dumps
-from app.web.settings import Settings
+from backprop_lens.snapshot import Step, step_to_dict
+from backprop_lens.web.caching import LruCache
+from backprop_lens.web.errors import BadInput, NotFound, params_errors
+from backprop_lens.web.responses import JSON, Body, dumps
+from backprop_lens.web.settings import Settings
+from starlette.concurrency import run_in_threadpool
 
 MEDIA_TYPES = {
     "svg": "image/svg+xml",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-
-from app.web.settings import Settings
+from backprop_lens.web.settings import Settings
 
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 # A run id carries its configuration: 1,000 custom data points make a long URL, longer than h11's 16 KiB default.
@@ -31,10 +30,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
     if workers > 1:
         # Each worker process imports the app itself: an import string, and the default settings.
         uvicorn.run(
-            "app.web.main:app", host=host, port=port, workers=workers, h11_max_incomplete_event_size=MAX_REQUEST_HEAD
+            "backprop_lens.web.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
         )
     else:
-        from app.web.app import create_app
+        from backprop_lens.web.app import create_app
 
         configure_process()
         uvicorn.run(create_app(settings), host=host, port=port, h11_max_incomplete_event_size=MAX_REQUEST_HEAD)

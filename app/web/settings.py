@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
-# The repository's top level: app/web/settings.py -> app/web -> app -> top.
-_TOP = Path(__file__).resolve().parent.parent.parent
+
+def package_files(name: str) -> Path:
+    """The folder of the page's files shipped inside the package (`static`, `templates`).
+
+    They are package data of `backprop_lens` (pyproject.toml maps the repository's top-level folders into it), so
+    the same lookup finds them in a wheel's site-packages and in an editable install of the checkout.
+    """
+    return Path(str(resources.files(f"backprop_lens.{name}")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +30,7 @@ class Settings:
     id_cache_entries: int = 4096
     max_body_bytes: int = 64 * 1024
     max_batch_steps: int = 500
-    static_dir: Path = field(default_factory=lambda: _TOP / "static")
-    templates_dir: Path = field(default_factory=lambda: _TOP / "templates")
+    static_dir: Path = field(default_factory=lambda: package_files("static"))
+    templates_dir: Path = field(default_factory=lambda: package_files("templates"))
     # Build the default run and trace one step at start-up: the first trace imports torch._dynamo (~3 s).
     warm_up: bool = True

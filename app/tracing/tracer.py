@@ -18,13 +18,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+from backprop_lens.snapshot import Graph
+from backprop_lens.tracing.backward import NodeRecord, local_derivatives, recording_hook
+from backprop_lens.tracing.build import Observed, build_graph, value_of
+from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
+from backprop_lens.tracing.walk import Walk
 from torch.utils._python_dispatch import _pop_mode_temporarily
-
-from app.snapshot import Graph
-from app.trace.backward import NodeRecord, local_derivatives, recording_hook
-from app.trace.build import Observed, build_graph, value_of
-from app.trace.modes import FunctionRecorder, OutputRecorder, tensors
-from app.trace.walk import Walk
 
 
 class TraceError(ValueError):

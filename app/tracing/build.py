@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-from app.snapshot import Edge, Graph, Node
-from app.trace.backward import NodeRecord
-from app.trace.ops import base_name, readable_op
-from app.trace.values import plain, shape_of
-from app.trace.walk import Walk
+from backprop_lens.snapshot import Edge, Graph, Node
+from backprop_lens.tracing.backward import NodeRecord
+from backprop_lens.tracing.ops import base_name, readable_op
+from backprop_lens.tracing.values import plain, shape_of
+from backprop_lens.tracing.walk import Walk
 
 
 @dataclass

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-
-from app.trace.values import plain
+from backprop_lens.tracing.values import plain
 
 
 @dataclass
