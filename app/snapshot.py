@@ -21,6 +21,58 @@ PHASES: tuple[Phase, ...] = ("forward", "backward", "update")
 Value = Any
 
 
+RelationKind = Literal["elementwise", "reduce", "matmul", "jacobian", "opaque"]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """What links an edge's gradient (downstream) to its target's gradient (upstream), checked while tracing.
+
+    - elementwise: downstream == upstream * local (same shape)
+    - reduce:      downstream == (upstream * local).sum(dims), reshaped to downstream's shape (broadcast, sum, mean)
+    - matmul:      downstream == left @ right (mm, addmm, matmul, linear, bmm), operands as PyTorch saved them
+    - jacobian:    flatten(downstream) == jacobian @ flatten(upstream), jacobian [numel(down), numel(up)]
+    - opaque:      no arithmetic claimed
+    `formula` is the op's rule as text with node names (`∂L/∂a = ∂L/∂c · 2a`): a text, never computed.
+    """
+
+    kind: RelationKind
+    formula: str = ""
+    local: Value = None
+    dims: tuple[int, ...] = ()
+    left: Value = None
+    right: Value = None
+    jacobian: Value = None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One output of a node with several (split, unbind, chunk, GRU): its value and dL/d(that output)."""
+
+    value: Value = None
+    grad: Value = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the user's code created a node: the first frame outside torch and backprop_lens."""
+
+    file: str
+    line: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What the optimizer did to one parameter, enough to recompute `after` with its documented rule."""
+
+    optimizer: str  # "sgd" | "momentum" | "adam" | "adagrad" | "rmsprop" | "assign" (a script's own w.data = ...)
+    hyper: dict[str, Any] = field(default_factory=dict)  # lr, momentum, betas, eps, ...
+    state_before: dict[str, Value] = field(default_factory=dict)  # optimizer.state: momentum_buffer, exp_avg, step ...
+    state_after: dict[str, Value] = field(default_factory=dict)
+    formula: str = ""  # the rule as text: "w ← w − lr · w.grad"
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """One vertex of the step's graph, in forward direction (inputs -> ops -> loss)."""
@@ -37,6 +89,8 @@ class Node:
     is_loss: bool = False
     order: int | None = None  # position in autograd's backward execution order (0 = first visited)
     module: str | None = None  # owning nn.Module path, for clusters
+    outputs: tuple[Output, ...] = ()  # every output of a multi-output op (empty when it has one)
+    source: Source | None = None  # op nodes: the line of user code that created them
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +108,8 @@ class Edge:
     grad: Value = None
     upstream: Value = None
     local: Value = None
+    relation: Relation | None = None
+    output: int = 0  # which output of the source node this edge leaves (multi-output nodes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +153,7 @@ class ParamState:
     grad: Value
     after: Value
     grad_step: Value = None  # this step's contribution (differs from `grad` when gradients accumulate)
+    update: Update | None = None  # what the optimizer did, with its state
 
 
 @dataclass(frozen=True, slots=True)
