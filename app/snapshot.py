@@ -43,6 +43,8 @@ class Relation:
     left: Value = None
     right: Value = None
     jacobian: Value = None
+    # matmul only: what `left` and `right` are, as text ("upstream", "mat1ᵀ", "mat2ᵀ", "upstreamᵀ of addmm", ...)
+    operands: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ class Update:
     state_before: dict[str, Value] = field(default_factory=dict)  # optimizer.state: momentum_buffer, exp_avg, step ...
     state_after: dict[str, Value] = field(default_factory=dict)
     formula: str = ""  # the rule as text: "w ← w − lr · w.grad"
+    grad: Value = None  # the `.grad` the optimizer read: the accumulated one when zero_grad is off
+    grad_source: str = "step"  # "step" (this backward's gradient) or "accumulated" (summed over earlier steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,41 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def relation_to_dict(r: Relation | None) -> dict[str, Any] | None:
+    """Only the fields the kind uses: `{"kind", "formula", ...}`, tensors as nested lists."""
+    if r is None:
+        return None
+    out: dict[str, Any] = {"kind": r.kind, "formula": r.formula}
+    if r.kind in ("elementwise", "reduce"):
+        out["local"] = to_jsonable(r.local)
+    if r.kind == "reduce":
+        out["dims"] = list(r.dims)
+    if r.kind == "matmul":
+        out["left"], out["right"] = to_jsonable(r.left), to_jsonable(r.right)
+        out["operands"] = list(r.operands) if r.operands else None
+    if r.kind == "jacobian":
+        out["jacobian"] = to_jsonable(r.jacobian)
+    return out
+
+
+def source_to_dict(s: Source | None) -> dict[str, Any] | None:
+    return None if s is None else {"file": s.file, "line": s.line, "code": s.code}
+
+
+def update_to_dict(u: Update | None) -> dict[str, Any] | None:
+    if u is None:
+        return None
+    return {
+        "optimizer": u.optimizer,
+        "hyper": to_jsonable(u.hyper),
+        "state_before": to_jsonable(u.state_before),
+        "state_after": to_jsonable(u.state_after),
+        "formula": u.formula,
+        "grad": to_jsonable(u.grad),
+        "grad_source": u.grad_source,
+    }
+
+
 def node_to_dict(n: Node) -> dict[str, Any]:
     return {
         "id": n.id,
@@ -198,6 +237,8 @@ def node_to_dict(n: Node) -> dict[str, Any]:
         "is_loss": n.is_loss,
         "order": n.order,
         "module": n.module,
+        "outputs": [{"value": to_jsonable(o.value), "grad": to_jsonable(o.grad)} for o in n.outputs],
+        "source": source_to_dict(n.source),
     }
 
 
@@ -209,6 +250,8 @@ def edge_to_dict(e: Edge) -> dict[str, Any]:
         "grad": to_jsonable(e.grad),
         "upstream": to_jsonable(e.upstream),
         "local": to_jsonable(e.local),
+        "output": e.output,
+        "relation": relation_to_dict(e.relation),
     }
 
 
@@ -222,6 +265,7 @@ def param_state_to_dict(p: ParamState) -> dict[str, Any]:
         "grad": to_jsonable(p.grad),
         "after": to_jsonable(p.after),
         "grad_step": to_jsonable(p.grad_step),
+        "update": update_to_dict(p.update),
     }
 
 
