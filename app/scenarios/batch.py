@@ -26,7 +26,9 @@ from backprop_lens.scenarios.base import (
     paired_data_errors,
 )
 from backprop_lens.scenarios.sgd import DataList
+from backprop_lens.scenarios.updates import optimizer_update, read_state
 from backprop_lens.snapshot import ParamState
+from backprop_lens.tracing import name as name_result
 from pydantic import Field
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
@@ -132,8 +134,8 @@ class FullBatch(Scenario):
         for epoch in range(params.epochs):
             before = {n: t.tolist() for n, t in named.items()}
             with rec.tracing(epoch, named, {"x": s.x, "y": s.y}, modules={"": s.model}) as tracer:
-                y_pred = s.model(s.x)
-                loss = s.criterion(y_pred, s.y)
+                y_pred = name_result(s.model(s.x), "y_hat")
+                loss = name_result(s.criterion(y_pred, s.y), "loss")
                 line = self.epoch_line(epoch, loss.item(), params)
                 if line is not None:
                     rec.line(line)
@@ -141,9 +143,24 @@ class FullBatch(Scenario):
                     optimizer.zero_grad()
                 loss.backward()
             grads = {n: grad_of(t).tolist() for n, t in named.items()}
+            state_before = {n: read_state(optimizer, t) for n, t in named.items()}
             optimizer.step()
             states = {
-                n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))
+                n: ParamState(
+                    before=before[n],
+                    grad=grads[n],
+                    after=t.tolist(),
+                    grad_step=contributions.get(n),
+                    update=optimizer_update(
+                        params.optimizer,
+                        optimizer,
+                        n,
+                        state_before[n],
+                        read_state(optimizer, t),
+                        grad=grads[n],
+                        zero_grad=params.zero_grad,
+                    ),
+                )
                 for n, t in named.items()
             }
             # inputs stay empty: the data is the same at every step and shown by the graph's data nodes.

@@ -13,8 +13,10 @@ from typing import Any, Literal
 import torch
 from backprop_lens.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
 from backprop_lens.scenarios.sgd import PREDICT_X, SgdParams
+from backprop_lens.scenarios.updates import plain_sgd
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import Datum
+from backprop_lens.tracing import name as name_result
 from pydantic import Field
 
 Mode = Literal["gd", "sgd"]
@@ -96,7 +98,10 @@ def _train(
             with torch.no_grad():
                 prediction = forward(PREDICT_X).item()
             inputs: dict[str, float] = {"x": float(x), "y": float(y)} if sample is not None else {}
-            state = ParamState(before=before, grad=grad, after=w.tolist(), grad_step=contribution[0])
+            record_update = plain_sgd("w", params.lr, grad, params.zero_grad)
+            state = ParamState(
+                before=before, grad=grad, after=w.tolist(), grad_step=contribution[0], update=record_update
+            )
             rec.record(StepRecord(k, epoch, sample, inputs, l.item(), {"w": state}, prediction), tracer)
             k += 1
         results.append((w.item(), cost))
@@ -114,4 +119,6 @@ def _train(
 
 
 def _loss(mode: Mode, y_hat: torch.Tensor, y: Any) -> torch.Tensor:
-    return ((y_hat - y) ** 2).mean() if mode == "gd" else (y_hat - y) ** 2
+    name_result(y_hat, "y_hat")
+    squared = name_result(y_hat - y, "y_hat - y") ** 2
+    return name_result(squared.mean() if mode == "gd" else squared, "loss")

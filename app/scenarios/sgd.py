@@ -20,8 +20,10 @@ from backprop_lens.scenarios.base import (
     grad_of,
     paired_data_errors,
 )
+from backprop_lens.scenarios.updates import plain_sgd
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import Datum
+from backprop_lens.tracing import name as name_result
 from pydantic import Field
 
 PREDICT_X = 4  # the lecture predicts at the int 4 and prints "4"
@@ -46,6 +48,11 @@ class SgdParams(ScenarioParams):
         return errors
 
 
+def squared_error(y_hat: torch.Tensor, y: Any, x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The lecture's loss, (y_hat - y) ** 2, with its residual named as the lecture reads it."""
+    return name_result(y_hat - y, "y_hat - y") ** 2
+
+
 Model = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
 Loss = Callable[[torch.Tensor, Any, Any, Mapping[str, torch.Tensor]], torch.Tensor]
 
@@ -65,7 +72,7 @@ class PerSampleSgd(Scenario):
 
     def loss(self, params: Any) -> Loss:
         """The per-sample loss `(y_hat, y, x, tensors) -> tensor`; the lecture's squared error by default."""
-        return lambda y_hat, y, x, p: (y_hat - y) ** 2
+        return squared_error
 
     def initial_values(self, params: Any) -> dict[str, float]:
         """Initial parameter values in declaration order (that order is the grad line's order)."""
@@ -82,7 +89,7 @@ class PerSampleSgd(Scenario):
             t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
 
         def forward(x: Any) -> torch.Tensor:
-            return model(x, tensors)
+            return name_result(model(x, tensors), "y_hat")
 
         def loss(x: Any, y: Any) -> torch.Tensor:
             return loss_of(forward(x), y, x, tensors)
@@ -97,7 +104,7 @@ class PerSampleSgd(Scenario):
                 x, y = Datum(params.x[i]), Datum(params.y[i])
                 before = {n: t.tolist() for n, t in tensors.items()}
                 with rec.tracing(k, tensors, {"x": x, "y": y}) as tracer:
-                    l = loss(x, y)  # noqa: E741 — the lecture's name
+                    l = name_result(loss(x, y), "loss")  # noqa: E741 — the lecture's name
                     l.backward()
                 grads = {n: grad_of(t).tolist() for n, t in tensors.items()}
                 rec.line("\tgrad: " + " ".join(str(v) for v in [x, y, *(grad_of(t).item() for t in tensors.values())]))
@@ -107,7 +114,13 @@ class PerSampleSgd(Scenario):
                     if params.zero_grad:
                         grad.data.zero_()
                 states = {
-                    n: ParamState(before=before[n], grad=grads[n], after=t.tolist(), grad_step=contributions.get(n))
+                    n: ParamState(
+                        before=before[n],
+                        grad=grads[n],
+                        after=t.tolist(),
+                        grad_step=contributions.get(n),
+                        update=plain_sgd(n, params.lr, grads[n], params.zero_grad),
+                    )
                     for n, t in tensors.items()
                 }
                 with torch.no_grad():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from backprop_lens.snapshot import Edge, Graph, Node
+from backprop_lens.snapshot import Edge, Graph, Node, Source
 from backprop_lens.tracing.backward import NodeRecord
 from backprop_lens.tracing.ops import base_name, readable_op
 from backprop_lens.tracing.values import plain, shape_of
@@ -24,11 +24,15 @@ class Observed:
     extras: dict[Any, list[Any]] = field(default_factory=dict)  # node -> inputs autograd does not keep
     param_module: dict[int, str] = field(default_factory=dict)  # id(parameter) -> owning module path
     op_module: dict[Any, str] = field(default_factory=dict)  # node -> module whose forward made it
+    op_names: dict[Any, str] = field(default_factory=dict)  # node -> the name the code gave its output
+    sources: dict[Any, Source] = field(default_factory=dict)  # node -> the user's line that made it
 
     def clear(self) -> None:
         self.values.clear()
         self.extras.clear()
         self.op_module.clear()
+        self.op_names.clear()
+        self.sources.clear()
 
 
 def build_graph(

@@ -13,15 +13,19 @@ How the numbers are obtained — all from PyTorch itself, never from derivative 
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from backprop_lens.snapshot import Graph
+from backprop_lens.tracing.annotate import annotate
 from backprop_lens.tracing.backward import NodeRecord, local_derivatives, recording_hook
 from backprop_lens.tracing.build import Observed, build_graph, value_of
 from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
+from backprop_lens.tracing.relations import NodeRelations, relation_hook
+from backprop_lens.tracing.sources import user_source
 from backprop_lens.tracing.walk import Walk
 from torch.utils._python_dispatch import _pop_mode_temporarily
 
@@ -64,11 +68,24 @@ _ARITHMETIC = frozenset(
 )
 
 
+_ACTIVE: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar("backprop_lens_tracer", default=None)
+
+
+def name(tensor: Any, label: str) -> Any:
+    """Name `tensor` in the graph of the tracer running now (`y_hat = name(x * w, "y_hat")`); else do nothing."""
+    tracer = _ACTIVE.get()
+    if tracer is not None:
+        tracer.name(tensor, label)
+    return tensor
+
+
 class Tracer:
     """Context manager: run forward and `backward()` inside it; read `graph` afterwards.
 
     `params` and `inputs` name tensors (or `Datum` floats) by identity: `Tracer(params={"w": w}, inputs={"x": x})`;
     `modules` (`{"": model}`) groups nodes by the nn.Module that owns or made them.
+    `names` (`{"y_hat": y_hat}`) or `tracer.name(tensor, "y_hat")` name intermediate results: the op node that
+    made the tensor (its grad_fn) gets the name. `relations=False` skips the edge relations.
     """
 
     def __init__(
@@ -78,6 +95,8 @@ class Tracer:
         *,
         local_derivatives: bool = True,
         modules: Mapping[str, Any] | None = None,
+        names: Mapping[str, Any] | None = None,
+        relations: bool = True,
     ) -> None:
         self.seen = Observed()
         self.seen.names = {id(v): (k, "param") for k, v in (params or {}).items()}
@@ -87,13 +106,18 @@ class Tracer:
         self._module_stack: list[str | None] = []  # paths of the nn.Modules whose forward is running
         self._module_hooks: list[Any] = []
         self._local = local_derivatives
+        self._relations = relations
+        for label, tensor in (names or {}).items():
+            self.name(tensor, label)
         self.recording = True
         self.pending: list[torch.Tensor] = []  # dispatch-level outputs since the last Python-level call
         self._modes: tuple[FunctionRecorder, OutputRecorder] | None = None
+        self._active: contextvars.Token[Tracer | None] | None = None
         self.graphs: list[Graph] = []
 
     # -- context ---------------------------------------------------------------------------------------
     def __enter__(self) -> Tracer:
+        self._active = _ACTIVE.set(self)
         self._modes = (FunctionRecorder(self), OutputRecorder(self))
         for mode in self._modes:
             mode.__enter__()
@@ -108,6 +132,9 @@ class Tracer:
         for mode in reversed(self._modes):
             mode.__exit__(None, None, None)
         self._modes = None
+        if self._active is not None:
+            _ACTIVE.reset(self._active)
+            self._active = None
         for h in self._module_hooks:
             h.remove()
         self._module_hooks.clear()
@@ -121,13 +148,25 @@ class Tracer:
             raise TraceError("nothing traced yet: call loss.backward() inside the `with` block (or capture(loss))")
         return self.graphs[-1]
 
+    def name(self, tensor: Any, label: str) -> Any:
+        """Name `tensor` in the graph (`y_hat`): the op that made it, or the leaf itself. Returns the tensor."""
+        gf = getattr(tensor, "grad_fn", None)
+        if gf is not None:
+            self.seen.op_names[gf] = label
+        else:
+            kind = "param" if getattr(tensor, "requires_grad", False) else "data"
+            self.seen.names[id(tensor)] = (label, kind)
+            self._keep.append(tensor)
+        return tensor
+
     def value_of(self, grad_fn: Any) -> Any:
         """The forward value of the output of autograd node `grad_fn`, if this trace saw it being made."""
         return value_of(self.seen, grad_fn)[0]
 
     def capture(self, loss: torch.Tensor) -> Graph:
         """Snapshot the forward graph of `loss` without running backward (values only)."""
-        graph = build_graph(self._walk(loss), self.seen, {}, {})
+        walk = self._walk(loss)
+        graph = annotate(build_graph(walk, self.seen, {}, {}), walk, self.seen, {})
         self.graphs.append(graph)
         return graph
 
@@ -146,10 +185,15 @@ class Tracer:
         """After each Python-level torch call: keep the outputs' values and the inputs autograd won't keep."""
         pending, self.pending = self.pending, []
         module = self._module_stack[-1] if self._module_stack else None
+        source = None
         for t in itertools.chain(pending, tensors(out)):
             gf = t.grad_fn
             if gf is not None:
                 self.seen.values[(gf, t.output_nr)] = (t, t._version)
+                if gf not in self.seen.sources:
+                    source = source or user_source()
+                    if source is not None:
+                        self.seen.sources[gf] = source
                 if module is not None:  # made inside a module's forward: the innermost module owns it
                     self.seen.op_module.setdefault(gf, module)
         first = next(iter(tensors(out)), None)
@@ -182,13 +226,16 @@ class Tracer:
         records = {gf: NodeRecord() for gf in walk.order}
         counter = itertools.count()
         handles = [gf.register_hook(recording_hook(records[gf], counter)) for gf in walk.order]
+        found: dict[Any, NodeRelations] = {}
+        if self._relations:  # while the saved tensors are alive: the hook runs before autograd frees them
+            handles += [gf.register_hook(relation_hook(found, gf)) for gf in walk.op_nodes]
         locals_ = local_derivatives(walk.op_nodes) if self._local else {}
         try:
             result = func(*args, **kwargs)
         finally:
             for h in handles:
                 h.remove()
-        self.graphs.append(build_graph(walk, self.seen, records, locals_))
+        self.graphs.append(annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found))
         return result
 
     def _walk(self, loss: torch.Tensor) -> Walk:

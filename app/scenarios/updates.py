@@ -1,0 +1,71 @@
+"""What the optimizer did to each parameter, read from `optimizer.state`, so `after` can be recomputed.
+
+The rules are the ones torch.optim documents (default options apart from lr and momentum); the text is shown,
+the numbers come from the optimizer's own state before and after its step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from backprop_lens.snapshot import Update
+
+# scenario optimizer name -> the param-group options its rule uses
+_HYPER: dict[str, tuple[str, ...]] = {
+    "sgd": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
+    "momentum": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
+    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+    "adagrad": ("lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value"),
+    "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered"),
+}
+
+_FORMULA: dict[str, str] = {
+    "sgd": "{w} ← {w} − lr · g",
+    "momentum": "b ← momentum · b + g  (b ← g at the first step);  {w} ← {w} − lr · b",
+    "adam": (
+        "t ← t + 1;  m ← β₁·m + (1 − β₁)·g;  v ← β₂·v + (1 − β₂)·g²;  "
+        "{w} ← {w} − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)"
+    ),
+    "adagrad": "t ← t + 1;  s ← s + g²;  {w} ← {w} − lr / (1 + (t − 1)·lr_decay) · g / (√s + ε)",
+    "rmsprop": "v ← α·v + (1 − α)·g²;  {w} ← {w} − lr · g / (√v + ε)",
+}
+
+
+def grad_source(zero_grad: bool) -> str:
+    """Which `.grad` the update read: this step's, or the sum over every step so far (zero_grad off)."""
+    return "step" if zero_grad else "accumulated"
+
+
+def plain_sgd(name: str, lr: float, grad: Any, zero_grad: bool) -> Update:
+    """The lecture's own update `w.data = w.data - lr * w.grad.data`: no optimizer, no state."""
+    return Update(
+        optimizer="sgd",
+        hyper={"lr": lr},
+        formula=f"{name} ← {name} − lr · {name}.grad",
+        grad=grad,
+        grad_source=grad_source(zero_grad),
+    )
+
+
+def read_state(optimizer: torch.optim.Optimizer, p: torch.Tensor) -> dict[str, Any]:
+    """`optimizer.state[p]` as plain values (momentum_buffer, exp_avg, exp_avg_sq, step, sum, square_avg)."""
+    state = optimizer.state.get(p, {})
+    return {k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in sorted(state.items())}
+
+
+def optimizer_update(
+    kind: str, optimizer: torch.optim.Optimizer, name: str, before: dict[str, Any], after: dict[str, Any], **kw: Any
+) -> Update:
+    """One parameter's update by a torch.optim optimizer: its options, its state before and after the step."""
+    group = optimizer.param_groups[0]
+    hyper = {k: (list(group[k]) if isinstance(group[k], tuple) else group[k]) for k in _HYPER[kind] if k in group}
+    return Update(
+        optimizer=kind,
+        hyper=hyper,
+        state_before=before,
+        state_after=after,
+        formula=_FORMULA[kind].format(w=name) + ";  g = " + f"{name}.grad",
+        grad=kw.get("grad"),
+        grad_source=grad_source(kw.get("zero_grad", True)),
+    )

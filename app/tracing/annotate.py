@@ -1,0 +1,131 @@
+"""Add what the relations hook, the naming hook and the source lines found to a built `Graph`.
+
+Kept apart from `build` so the graph's structure and its annotations change independently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from backprop_lens.snapshot import Edge, Graph, Node, Output, Relation
+from backprop_lens.tracing.build import Observed, _exponent
+from backprop_lens.tracing.formulas import formula
+from backprop_lens.tracing.ops import base_name
+from backprop_lens.tracing.relations import Found, NodeRelations, transposed_matmul
+from backprop_lens.tracing.values import plain
+from backprop_lens.tracing.walk import Walk
+
+_TRANSPOSES = frozenset({"T", "Transpose"})
+
+
+def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeRelations]) -> Graph:
+    by_id = {walk.ids[gf]: gf for gf in walk.order if gf not in walk.leaves}
+    nodes = [_node(n, by_id.get(n.id), seen, found) for n in graph.nodes]
+    label = {n.id: display_name(n) for n in nodes}
+    inputs: dict[str, list[str]] = {}
+    for e in graph.edges:
+        names = inputs.setdefault(e.target, [])
+        names.extend([""] * (e.slot + 1 - len(names)))
+        names[e.slot] = label.get(e.source, "?")
+    raw: dict[tuple[str, int], Found] = {}
+    for e in graph.edges:
+        gf = by_id.get(e.target)
+        rels = found.get(gf)
+        rel = rels.slots[e.slot] if rels is not None and e.slot < len(rels.slots) else None
+        if rel is not None:
+            raw[(e.target, e.slot)] = rel
+    folded = _fold_transposes(graph.edges, by_id, found, raw)
+    folded_rel = {key: rel for key, (rel, _) in folded.items()}
+    edges = []
+    for e in graph.edges:
+        gf = by_id.get(e.target)
+        output = gf.next_functions[e.slot][1] if gf is not None and e.slot < len(gf.next_functions) else 0
+        rel = folded_rel.get((e.target, e.slot)) or raw.get((e.target, e.slot))
+        relation = None
+        if rel is not None and gf is not None:
+            names = inputs.get(e.target, [])
+            if (e.target, e.slot) in folded:  # dL/dW = (dL/d(matmul))ᵀ · X, X the matmul's left input
+                use = folded[(e.target, e.slot)][1]
+                names = [names[0] if names else "W", label[use.target], _at(inputs.get(use.target, []), use.slot - 1)]
+            text = formula(
+                type(gf).__name__,
+                e.slot,
+                label[e.target],
+                names,
+                _exponent(gf),
+                transposed_mm=(e.target, e.slot) in folded,
+            )
+            relation = to_relation(rel, text)
+        edges.append(dataclasses.replace(e, relation=relation, output=output or 0))
+    return Graph(nodes=tuple(nodes), edges=tuple(edges))
+
+
+def _node(n: Node, gf: Any, seen: Observed, found: Mapping[Any, NodeRelations]) -> Node:
+    if gf is None:
+        return n
+    outputs: tuple[Output, ...] = ()
+    metas = gf._input_metadata
+    rels = found.get(gf)
+    if len(metas) > 1:
+        grads = rels.grad_outputs if rels is not None else [None] * len(metas)
+        outputs = tuple(_output(seen, gf, i, g, m) for i, (g, m) in enumerate(zip(grads, metas, strict=False)))
+    return dataclasses.replace(n, name=seen.op_names.get(gf), source=seen.sources.get(gf), outputs=outputs)
+
+
+def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:
+    made = seen.values.get((gf, i))
+    value = plain(made[0]) if made is not None and made[0]._version == made[1] else None
+    if grad is None:
+        grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)  # an output the loss does not use: dL/d(it) = 0
+    return Output(value=value, grad=plain(grad))
+
+
+def display_name(n: Node) -> str:
+    """How a formula names a node: its name (in parentheses when it is an expression such as `y_hat - y`),
+    a constant's value, else its operator in parentheses."""
+    if n.name:
+        return n.name if n.name.replace("_", "").replace(".", "").isalnum() else f"({n.name})"
+    if n.kind == "const":
+        return str(n.value)
+    return f"({n.op})" if n.op else n.id
+
+
+def _fold_transposes(
+    edges: tuple[Edge, ...], by_id: Mapping[str, Any], found: Mapping[Any, NodeRelations], raw: dict[Any, Found]
+) -> dict[tuple[str, int], tuple[Found, Edge]]:
+    """`W.t()` feeding a matmul: the edge into the transpose says dL/dW = δᵀ·X rather than a permutation."""
+    consumers: dict[str, list[Edge]] = {}
+    for e in edges:
+        consumers.setdefault(e.source, []).append(e)
+    folded = {}
+    for node_id, gf in by_id.items():
+        if base_name(type(gf).__name__) not in _TRANSPOSES or len(consumers.get(node_id, [])) != 1:
+            continue
+        use = consumers[node_id][0]
+        up_rel, rels = raw.get((use.target, use.slot)), found.get(gf)
+        if up_rel is None or rels is None or not rels.downstream or rels.downstream[0] is None:
+            continue
+        rel = transposed_matmul(up_rel, rels.downstream[0])
+        if rel is not None:
+            folded[(node_id, 0)] = (rel, use)
+    return folded
+
+
+def to_relation(f: Found, text: str) -> Relation:
+    return Relation(
+        kind=f.kind,
+        formula=text,
+        local=plain(f.local),
+        dims=f.dims,
+        left=plain(f.left),
+        right=plain(f.right),
+        jacobian=plain(f.jacobian),
+        operands=f.operands,
+    )
+
+
+def _at(names: list[str], i: int) -> str:
+    return names[i] if 0 <= i < len(names) and names[i] else "X"

@@ -1,0 +1,239 @@
+"""Which arithmetic links each edge's gradient to its target's, found and checked while the tensors are alive.
+
+A post-hook on every autograd node sees dL/d(outputs) (upstream) and what the node sent along each input
+(downstream) while the node's saved tensors still exist. From PyTorch alone — the node called on ones, on
+one-hot gradients, or its saved matrices — we try, in order, and keep the first that recomputes `downstream`:
+- elementwise: down == up * local, one shape;
+- reduce:      down == sum_to(up * local) (broadcasting, sum, mean), `dims` the summed dimensions;
+- matmul:      down == left @ right, operands as PyTorch saved them (mm, addmm, bmm);
+- jacobian:    flatten(down) == J @ flatten(up), for small tensors only;
+- opaque:      nothing could be had, nothing is claimed.
+No derivative rule of ours computes anything here; we only check what PyTorch computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from backprop_lens.snapshot import RelationKind
+
+JACOBIAN_LIMIT = 64  # elements on each side: the matrix is at most 64 x 64, and costs one node call per column
+RTOL = 1e-5
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One edge's relation with its tensors (lists only when JSON is asked for)."""
+
+    kind: RelationKind
+    local: torch.Tensor | None = None
+    dims: tuple[int, ...] = ()
+    left: torch.Tensor | None = None
+    right: torch.Tensor | None = None
+    jacobian: torch.Tensor | None = None
+    operands: tuple[str, str] | None = None
+
+
+@dataclass
+class NodeRelations:
+    """What the hook found for one node: a relation per input slot, and every output's gradient."""
+
+    slots: list[Found | None]
+    grad_outputs: list[torch.Tensor | None]
+    downstream: list[torch.Tensor | None]
+
+
+def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., None]:
+    """A post-hook for `Node.register_hook` that classifies every edge of `gf`; it changes no gradient."""
+
+    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+        try:
+            store[gf] = classify(gf, list(grad_inputs), list(grad_outputs))
+        except Exception:  # a node we cannot call again: its edges claim nothing
+            store[gf] = NodeRelations([Found("opaque")] * len(grad_inputs), list(grad_outputs), list(grad_inputs))
+
+    return hook
+
+
+def classify(gf: Any, downs: list[Any], ups_raw: list[Any]) -> NodeRelations:
+    metas = list(gf._input_metadata)
+    zeros = [torch.zeros(tuple(m.shape), dtype=m.dtype) for m in metas]  # an output the loss does not use
+    ups = [u if u is not None else z for u, z in zip(ups_raw, zeros, strict=False)]
+    lazy = _Lazy(gf, ups, metas, [None if d is None else tuple(d.shape) for d in downs])
+    slots: list[Found | None] = []
+    for slot, down in enumerate(downs):
+        if down is None or gf.next_functions[slot][0] is None or not down.is_floating_point():
+            slots.append(None)
+            continue
+        slots.append(_one_edge(gf, slot, ups, down, lazy))
+    return NodeRelations(slots, ups_raw, downs)
+
+
+def _one_edge(gf: Any, slot: int, ups: list[torch.Tensor], down: torch.Tensor, lazy: _Lazy) -> Found:
+    if len(ups) == 1:
+        local = lazy.ones_result(slot)
+        if local is not None:
+            found = _elementwise_or_reduce(ups[0], local, down)
+            if found is not None:
+                return found
+        found = _matmul(gf, slot, ups[0], down)
+        if found is not None:
+            return found
+    jac = lazy.jacobian(slot)
+    flat = _flat_ups(ups).to(jac.dtype) if jac is not None else None
+    if jac is not None and flat is not None and close(jac @ flat, down.flatten(), jac.abs() @ flat.abs()):
+        return Found("jacobian", jacobian=jac)
+    return Found("opaque")
+
+
+def _elementwise_or_reduce(up: torch.Tensor, local: torch.Tensor, down: torch.Tensor) -> Found | None:
+    try:
+        product = up * local
+    except RuntimeError:  # shapes that do not broadcast
+        return None
+    if up.shape == local.shape == down.shape:
+        return Found("elementwise", local=local) if close(product, down, product.abs()) else None
+    dims = summed_dims(tuple(product.shape), tuple(down.shape))
+    if dims is None:
+        return None
+    summed = product.sum(dim=dims, keepdim=True) if dims else product
+    magnitude = product.abs().sum(dim=dims, keepdim=True) if dims else product.abs()
+    if summed.numel() != down.numel() or not close(summed.reshape(down.shape), down, magnitude):
+        return None
+    return Found("reduce", local=local, dims=dims)
+
+
+def summed_dims(full: tuple[int, ...], to: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The dimensions `sum_to_size` sums to bring shape `full` to shape `to`; None when it cannot."""
+    lead = len(full) - len(to)
+    if lead < 0:
+        return None
+    dims = list(range(lead))
+    for i, size in enumerate(to):
+        if size == full[lead + i]:
+            continue
+        if size != 1:
+            return None
+        dims.append(lead + i)
+    return tuple(dims)
+
+
+# grad_fn class -> (saved attribute of input 0, of input 1), slots of the two matrices, for out = A @ B.
+_MATMUL: dict[str, tuple[str, str, int]] = {
+    "MmBackward0": ("_saved_self", "_saved_mat2", 0),
+    "BmmBackward0": ("_saved_self", "_saved_mat2", 0),
+    "AddmmBackward0": ("_saved_mat1", "_saved_mat2", 1),
+}
+
+
+def _matmul(gf: Any, slot: int, up: torch.Tensor, down: torch.Tensor) -> Found | None:
+    spec = _MATMUL.get(type(gf).__name__)
+    if spec is None:
+        return None
+    a_attr, b_attr, first = spec
+    a_name, b_name = a_attr.removeprefix("_saved_"), b_attr.removeprefix("_saved_")
+    left: torch.Tensor | None
+    right: torch.Tensor | None
+    if slot == first:  # dL/dA = up @ Bᵀ
+        b = getattr(gf, b_attr, None)
+        left, right, operands = up, None if b is None else b.transpose(-1, -2), ("upstream", f"{b_name}ᵀ")
+    elif slot == first + 1:  # dL/dB = Aᵀ @ up
+        a = getattr(gf, a_attr, None)
+        left, right, operands = None if a is None else a.transpose(-1, -2), up, (f"{a_name}ᵀ", "upstream")
+    else:
+        return None
+    if left is None or right is None:
+        return None
+    product = left @ right
+    if product.shape != down.shape or not close(product, down, left.abs() @ right.abs()):
+        return None  # alpha/beta other than 1, or anything else we cannot show as one product
+    return Found("matmul", left=left, right=right, operands=operands)
+
+
+def transposed_matmul(up_rel: Found, down: torch.Tensor) -> Found | None:
+    """The transpose feeding a matmul's right operand (`W.t()` in `F.linear`): dL/dW = (Aᵀ·δ)ᵀ = δᵀ·A."""
+    if up_rel.kind != "matmul" or up_rel.operands is None or up_rel.operands[1] != "upstream":
+        return None
+    assert up_rel.left is not None and up_rel.right is not None
+    if up_rel.left.dim() != 2:
+        return None
+    left, right = up_rel.right.t(), up_rel.left.t()
+    product = left @ right
+    if product.shape != down.shape or not close(product, down, left.abs() @ right.abs()):
+        return None
+    a_name = up_rel.operands[0].removesuffix("ᵀ")
+    return Found("matmul", left=left, right=right, operands=("upstreamᵀ of the matmul", a_name))
+
+
+class _Lazy:
+    """The node called on ones, or on one-hot gradients, at most once each and only when asked for."""
+
+    def __init__(self, gf: Any, ups: list[torch.Tensor], metas: list[Any], down_shapes: list[Any]) -> None:
+        self.gf, self.ups, self.metas, self.down_shapes = gf, ups, metas, down_shapes
+        self._ones: Sequence[Any] | None = None
+        self._jac: list[torch.Tensor | None] | None = None
+
+    def ones_result(self, slot: int) -> torch.Tensor | None:
+        """d(output)/d(input) for elementwise ops, before the engine sums broadcast dimensions away."""
+        if self._ones is None:
+            self._ones = _call(self.gf, [torch.ones_like(u) for u in self.ups])
+        out = self._ones[slot] if slot < len(self._ones) else None
+        return out if isinstance(out, torch.Tensor) else None
+
+    def jacobian(self, slot: int) -> torch.Tensor | None:
+        if self._jac is None:
+            self._jac = self._compute_jacobian()
+        return self._jac[slot] if slot < len(self._jac) else None
+
+    def _compute_jacobian(self) -> list[torch.Tensor | None]:
+        sizes = [u.numel() for u in self.ups]
+        total = sum(sizes)
+        shapes = self.down_shapes
+        if total > JACOBIAN_LIMIT or any(s is not None and _numel(s) > JACOBIAN_LIMIT for s in shapes):
+            return []
+        columns: list[list[torch.Tensor | None]] = [[] for _ in shapes]
+        for j in range(total):
+            hot = torch.zeros(total, dtype=torch.float64)
+            hot[j] = 1.0
+            parts = [p.reshape(u.shape).to(u.dtype) for p, u in zip(hot.split(sizes), self.ups, strict=False)]
+            out = _call(self.gf, parts)
+            for slot, shape in enumerate(shapes):
+                g = out[slot] if slot < len(out) else None
+                columns[slot].append(None if g is None or shape is None else g.sum_to_size(shape).flatten())
+        return [_stack(col) for col in columns]
+
+
+def _stack(col: list[torch.Tensor | None]) -> torch.Tensor | None:
+    if not col or any(c is None for c in col):
+        return None
+    return torch.stack([c for c in col if c is not None], dim=1)
+
+
+def _call(gf: Any, grads: list[torch.Tensor]) -> Sequence[Any]:
+    with torch.no_grad():
+        out = gf(*grads)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _flat_ups(ups: list[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([u.flatten() for u in ups])
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def close(a: torch.Tensor, b: torch.Tensor, magnitude: torch.Tensor) -> bool:
+    """Equal within rtol 1e-5 (in float64). A sum whose terms cancel (a bias before BatchNorm: about 0) is
+    compared against the size of its terms, `magnitude` (the same sum of absolute values): float32 rounding."""
+    a64, b64 = a.detach().double(), b.detach().double()
+    if a64.shape != b64.shape:
+        return False
+    scale = float(magnitude.detach().double().abs().max()) if magnitude.numel() else 0.0
+    return bool(torch.allclose(a64, b64, rtol=RTOL, atol=1e-6 * scale + 1e-12, equal_nan=True))
