@@ -226,7 +226,9 @@ async def test_step_matches_plain_pytorch(client, k):
     assert (step["step"], step["epoch"], step["sample"]) == (k, k // 3, k % 3)
     assert step["loss"] == loss
     assert step["inputs"] == {"x": X_DATA[k % 3], "y": Y_DATA[k % 3]}
+    update = step["params"]["w"].pop("update")
     assert step["params"]["w"] == {"before": [before], "grad": [grad], "after": [after], "grad_step": [grad]}
+    assert (update["optimizer"], update["hyper"], update["grad"]) == ("sgd", {"lr": 0.01}, [grad])
     nodes = {n["id"]: n for n in step["graph"]["nodes"]}
     w = next(n for n in nodes.values() if n["kind"] == "param" and n["name"] == "w")
     assert w["value"] == [before] and w["grad"] == [grad]

@@ -50,12 +50,15 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
             if (e.target, e.slot) in folded:  # dL/dW = (dL/d(matmul))ᵀ · X, X the matmul's left input
                 use = folded[(e.target, e.slot)][1]
                 names = [names[0] if names else "W", label[use.target], _at(inputs.get(use.target, []), use.slot - 1)]
+            exponent = _exponent(gf)
+            if not isinstance(exponent, (int, float, type(None))):
+                exponent = None  # a tensor exponent: the rule says n
             text = formula(
                 type(gf).__name__,
                 e.slot,
                 label[e.target],
-                names,
-                _exponent(gf),
+                tuple(names),
+                exponent,
                 transposed_mm=(e.target, e.slot) in folded,
             )
             relation = to_relation(rel, text)
@@ -66,13 +69,16 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
 def _node(n: Node, gf: Any, seen: Observed, found: Mapping[Any, NodeRelations]) -> Node:
     if gf is None:
         return n
+    name, source = seen.op_names.get(gf), seen.sources.get(gf)
     outputs: tuple[Output, ...] = ()
     metas = gf._input_metadata
     rels = found.get(gf)
     if len(metas) > 1:
         grads = rels.grad_outputs if rels is not None else [None] * len(metas)
         outputs = tuple(_output(seen, gf, i, g, m) for i, (g, m) in enumerate(zip(grads, metas, strict=False)))
-    return dataclasses.replace(n, name=seen.op_names.get(gf), source=seen.sources.get(gf), outputs=outputs)
+    if name is None and source is None and not outputs:
+        return n
+    return dataclasses.replace(n, name=name, source=source, outputs=outputs)
 
 
 def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:

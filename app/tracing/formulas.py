@@ -6,6 +6,8 @@ relation the edge carries; this sentence says which rule PyTorch applied.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from backprop_lens.tracing.ops import base_name
 
 _UNARY: dict[str, str] = {  # base name -> factor after "∂L/∂{c} ·", with {a} the input and {c} the output
@@ -22,8 +24,15 @@ _DIVIDED: dict[str, str] = {"Log": "{a}", "Sqrt": "(2·{c})"}
 _PASS: set[str] = {"Clone", "View", "Reshape", "UnsafeView", "Squeeze", "Unsqueeze", "Alias"}
 
 
+@lru_cache(maxsize=4096)  # the same graph at every step of a run: the same sentences
 def formula(
-    class_name: str, slot: int, target: str, inputs: list[str], exponent: object = None, *, transposed_mm: bool = False
+    class_name: str,
+    slot: int,
+    target: str,
+    inputs: tuple[str, ...],
+    exponent: object = None,
+    *,
+    transposed_mm: bool = False,
 ) -> str:
     """The rule for the gradient that `class_name` sends to its input `slot`; `inputs` names every input."""
     base = base_name(class_name)
@@ -35,7 +44,7 @@ def formula(
     return f"{lhs} = {rule}" if rule else f"{lhs} = {up} · ∂{target}/∂{a}  (computed by {class_name})"
 
 
-def _rule(base: str, slot: int, a: str, c: str, inputs: list[str], up: str, exponent: object) -> str | None:
+def _rule(base: str, slot: int, a: str, c: str, inputs: tuple[str, ...], up: str, exponent: object) -> str | None:
     other = _at(inputs, 1 - slot) if slot in (0, 1) else "?"
     simple = {
         "Mul": f"{up} · {other}",
@@ -79,14 +88,14 @@ def _rule(base: str, slot: int, a: str, c: str, inputs: list[str], up: str, expo
     return None
 
 
-def _addmm(slot: int, inputs: list[str], up: str) -> str:
+def _addmm(slot: int, inputs: tuple[str, ...], up: str) -> str:
     x, w = _at(inputs, 1, "X"), _at(inputs, 2, "Wᵀ")
     if slot == 0:
         return f"Σ_batch {up}"
     return f"{up} · {w}ᵀ" if slot == 1 else f"{x}ᵀ · {up}"
 
 
-def _at(names: list[str], i: int, default: str = "?") -> str:
+def _at(names: tuple[str, ...], i: int, default: str = "?") -> str:
     return names[i] if 0 <= i < len(names) and names[i] else default
 
 

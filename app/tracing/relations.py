@@ -44,6 +44,7 @@ class NodeRelations:
     slots: list[Found | None]
     grad_outputs: list[torch.Tensor | None]
     downstream: list[torch.Tensor | None]
+    ones: Sequence[Any] | None = None  # the node called on ones (what `Edge.local` shows), when it was called
 
 
 def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., None]:
@@ -51,7 +52,8 @@ def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., Non
 
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
         try:
-            store[gf] = classify(gf, list(grad_inputs), list(grad_outputs))
+            with torch._C.DisableTorchFunction():  # our own arithmetic: not the user's, and no mode overhead
+                store[gf] = classify(gf, list(grad_inputs), list(grad_outputs))
         except Exception:  # a node we cannot call again: its edges claim nothing
             store[gf] = NodeRelations([Found("opaque")] * len(grad_inputs), list(grad_outputs), list(grad_inputs))
 
@@ -60,8 +62,8 @@ def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., Non
 
 def classify(gf: Any, downs: list[Any], ups_raw: list[Any]) -> NodeRelations:
     metas = list(gf._input_metadata)
-    zeros = [torch.zeros(tuple(m.shape), dtype=m.dtype) for m in metas]  # an output the loss does not use
-    ups = [u if u is not None else z for u, z in zip(ups_raw, zeros, strict=False)]
+    # an output the loss does not use sends no gradient: dL/d(it) = 0
+    ups = [u if u is not None else torch.zeros(tuple(m.shape), dtype=m.dtype) for u, m in _pairs(ups_raw, metas)]
     lazy = _Lazy(gf, ups, metas, [None if d is None else tuple(d.shape) for d in downs])
     slots: list[Found | None] = []
     for slot, down in enumerate(downs):
@@ -69,7 +71,7 @@ def classify(gf: Any, downs: list[Any], ups_raw: list[Any]) -> NodeRelations:
             slots.append(None)
             continue
         slots.append(_one_edge(gf, slot, ups, down, lazy))
-    return NodeRelations(slots, ups_raw, downs)
+    return NodeRelations(slots, ups_raw, downs, lazy._ones)
 
 
 def _one_edge(gf: Any, slot: int, ups: list[torch.Tensor], down: torch.Tensor, lazy: _Lazy) -> Found:
@@ -218,6 +220,10 @@ def _call(gf: Any, grads: list[torch.Tensor]) -> Sequence[Any]:
     return out if isinstance(out, tuple) else (out,)
 
 
+def _pairs(ups: list[Any], metas: list[Any]) -> list[tuple[Any, Any]]:
+    return list(zip(ups, metas, strict=False))
+
+
 def _flat_ups(ups: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([u.flatten() for u in ups])
 
@@ -232,8 +238,11 @@ def _numel(shape: tuple[int, ...]) -> int:
 def close(a: torch.Tensor, b: torch.Tensor, magnitude: torch.Tensor) -> bool:
     """Equal within rtol 1e-5 (in float64). A sum whose terms cancel (a bias before BatchNorm: about 0) is
     compared against the size of its terms, `magnitude` (the same sum of absolute values): float32 rounding."""
-    a64, b64 = a.detach().double(), b.detach().double()
-    if a64.shape != b64.shape:
+    if a.shape != b.shape:
         return False
-    scale = float(magnitude.detach().double().abs().max()) if magnitude.numel() else 0.0
+    if a.numel() == 1:  # scalars (all of Lecture 04): plain floats are many times faster than tensor ops
+        x, y, m = float(a), float(b), abs(float(magnitude))
+        return abs(x - y) <= RTOL * abs(y) + 1e-6 * m + 1e-12 or (x != x and y != y)
+    a64, b64 = a.detach().double(), b.detach().double()
+    scale = float(magnitude.detach().abs().max()) if magnitude.numel() else 0.0
     return bool(torch.allclose(a64, b64, rtol=RTOL, atol=1e-6 * scale + 1e-12, equal_nan=True))

@@ -26,6 +26,7 @@ from backprop_lens.tracing.build import Observed, build_graph, value_of
 from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
 from backprop_lens.tracing.relations import NodeRelations, relation_hook
 from backprop_lens.tracing.sources import user_source
+from backprop_lens.tracing.values import plain
 from backprop_lens.tracing.walk import Walk
 from torch.utils._python_dispatch import _pop_mode_temporarily
 
@@ -229,12 +230,15 @@ class Tracer:
         found: dict[Any, NodeRelations] = {}
         if self._relations:  # while the saved tensors are alive: the hook runs before autograd frees them
             handles += [gf.register_hook(relation_hook(found, gf)) for gf in walk.op_nodes]
-        locals_ = local_derivatives(walk.op_nodes) if self._local else {}
+        # The relations hook calls every node on ones anyway: its results are the local derivatives.
+        locals_ = local_derivatives(walk.op_nodes) if self._local and not self._relations else {}
         try:
             result = func(*args, **kwargs)
         finally:
             for h in handles:
                 h.remove()
+        if self._local and self._relations:
+            locals_ = {gf: [plain(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
         self.graphs.append(annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found))
         return result
 
