@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -94,6 +94,8 @@ class Recorder:
     progress: list[Progress] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
     snapshots: dict[int, Step] = field(default_factory=dict)
+    # Called with the number of steps done after each step: progress, and the server's cancel point (it raises).
+    on_step: Callable[[int], None] | None = None
 
     @contextlib.contextmanager
     def tracing(
@@ -125,6 +127,8 @@ class Recorder:
                 graph=tracer.graph,
                 inputs=step.inputs,
             )
+        if self.on_step is not None:
+            self.on_step(step.index + 1)
         if self.stop is not None and step.index + 1 >= self.stop:
             raise ReplayDone
 

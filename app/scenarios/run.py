@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -30,10 +31,12 @@ class Run:
         self.scenario = scenario
         self.params = params
         self._snapshots: OrderedDict[int, Step] = OrderedDict()
+        # Passed to every pass of the loop (history and replays): see Recorder.on_step.
+        self.on_step: Callable[[int], None] | None = None
 
     @cached_property
     def history(self) -> Recorder:
-        rec = Recorder()
+        rec = Recorder(on_step=self.on_step)
         self.scenario.train(self.params, rec)
         return rec
 
@@ -81,7 +84,7 @@ class Run:
         """
         to_the_end = wanted.stop >= self.step_count
         resume = self._resume_point(wanted.start)
-        rec = Recorder(trace=wanted, stop=None if to_the_end else wanted.stop, resume=resume)
+        rec = Recorder(trace=wanted, stop=None if to_the_end else wanted.stop, resume=resume, on_step=self.on_step)
         with contextlib.suppress(ReplayDone):
             self.scenario.train(self.params, rec)
         if to_the_end and resume is None and "history" not in self.__dict__:
