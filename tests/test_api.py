@@ -181,17 +181,20 @@ async def test_an_id_resolves_on_a_fresh_app_with_the_same_bytes(client, app_fac
     assert summary.json()["params"]["lr"] == 0.03
 
 
-async def test_a_non_canonical_id_serves_the_canonical_run(client):
+async def test_a_non_canonical_id_redirects_to_the_canonical_url(client):
     from backprop_lens.runid import encode_run_id
 
     # An id that spells out a default value explicitly: the same run.
     longer = encode_run_id("lecture04", {"lr": 0.01, "epochs": 4}, {"epochs": 100})
     canonical = (await create(client, epochs=4))["id"]
     assert longer != canonical
-    a = await client.get(f"/api/runs/{longer}")
-    b = await client.get(f"/api/runs/{canonical}")
-    assert a.status_code == 200 and a.content == b.content
-    assert a.json()["id"] == canonical
+    a = await client.get(f"/api/runs/{longer}/steps/1/graph.svg?phase=forward")
+    assert a.status_code == 308  # one URL per run: every cache (nginx's, a browser's) keeps one copy
+    assert a.headers["location"] == f"/api/runs/{canonical}/steps/1/graph.svg?phase=forward"
+    b = await client.get(a.headers["location"])
+    assert b.status_code == 200 and b.headers["content-type"] == "image/svg+xml"
+    summary = await client.get(f"/api/runs/{longer}", follow_redirects=True)
+    assert summary.status_code == 200 and summary.json()["id"] == canonical
 
 
 # -- runs: numbers against plain PyTorch -------------------------------------------------------------------------

@@ -61,11 +61,13 @@ async def test_concurrent_requests_for_a_new_run_compute_it_once(app, client):
     responses = await asyncio.gather(*(client.post("/api/runs", json=body) for _ in range(8)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert store._runs.misses == 1
+    assert store.compute.started == 1
 
 
 async def test_memory_stays_bounded(app_factory):
-    app = app_factory(run_cache_entries=2, run_cache_steps=1_000, body_cache_entries=5, body_cache_bytes=200_000)
+    app = app_factory(
+        run_cache_entries=2, memory_bytes=2_200_000, body_cache_entries=5, body_cache_bytes=200_000, max_per_client=8
+    )
     store = app.state.store
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         for i in range(6):
@@ -73,24 +75,28 @@ async def test_memory_stays_bounded(app_factory):
             for k in range(3):
                 assert (await c.get(f"/api/runs/{run['id']}/steps/{k}/graph.svg")).status_code == 200
         big = (await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 400}})).json()
-        assert big["steps"] == 1200  # over the run budget: computed and served, not kept
+        assert big["steps"] == 1200
         assert (await c.get(f"/api/runs/{big['id']}/steps/1199")).status_code == 200
+        # A run whose history alone outweighs the budget is refused up front, naming its size.
+        huge = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2000}})
+        assert huge.status_code == 422 and "MiB" in huge.json()["message"], huge.text
     stats = store.stats()
-    assert stats["runs"]["entries"] <= 2 and stats["runs"]["steps"] <= 1_000
+    assert stats["runs"]["entries"] <= 2 and stats["runs"]["bytes"] <= 2_000_000
     assert stats["bodies"]["entries"] <= 5 and stats["bodies"]["bytes"] <= 200_000
 
 
 async def test_the_event_loop_answers_while_a_run_computes(app, client, monkeypatch):
-    store = app.state.store
     release, entered = threading.Event(), threading.Event()
-    real_entry = store.entry
+    scenario = app.state.store.resolve("lecture04").scenario
+    real_train = type(scenario).train
 
-    def slow_entry(ref):
-        entered.set()
-        release.wait(30)  # a run that takes "seconds", in a worker thread
-        return real_entry(ref)
+    def slow_train(self, params, rec):
+        if rec.trace == range(0):  # the history pass (not the one-step profile)
+            entered.set()
+            release.wait(30)  # a run that takes "seconds", in a worker thread
+        return real_train(self, params, rec)
 
-    monkeypatch.setattr(store, "entry", slow_entry)
+    monkeypatch.setattr(type(scenario), "train", slow_train)
     post = asyncio.create_task(client.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 7}}))
     while not entered.is_set():
         await asyncio.sleep(0.01)
@@ -122,4 +128,4 @@ async def test_playback_one_step_at_a_time_replays_the_loop_rarely(app, client, 
     monkeypatch.setattr(type(scenario), "train", lambda self, p, rec: (replays.append(1), real_train(self, p, rec)))
     for k in range(2 * runs.TRACE_BLOCK):
         assert (await client.get(f"/api/runs/lecture04/steps/{k}/graph.svg")).status_code == 200
-    assert len(replays) <= 3  # the history, then one replay per block
+    assert len(replays) <= 4  # the first step alone (the run's profile), the history, then one replay per block

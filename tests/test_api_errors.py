@@ -112,7 +112,7 @@ GET_CASES = [
     ("batch too large", "/api/runs/lecture04/steps?start=0&stop=501", 422, "stop"),
     ("batch negative start", "/api/runs/lecture04/steps?start=-1&stop=3", 422, "start"),
     ("batch start not an int", "/api/runs/lecture04/steps?start=a", 422, "start"),
-    ("batch start past the end", "/api/runs/lecture04/steps?start=300&stop=301", 404, "k"),
+    ("batch start past the end", "/api/runs/lecture04/steps?start=300&stop=301", 404, "start"),
     ("unknown route", "/api/nothing", 404, None),
 ]
 

@@ -97,6 +97,9 @@ def check(text: object, names: Collection[str], *, field: str, limits: Limits = 
     for i, ch in enumerate(text):
         if not (ch.isascii() and (ch.isprintable() or ch == " ")):
             raise ExprError(field, f"character {ch!r} is not allowed (column {i + 1})", i + 1)
+    if "#" in text:  # a comment would be stored and echoed, and give one model endless ids
+        col = text.index("#") + 1
+        raise ExprError(field, f"`#` is not allowed (column {col}): comments are not part of an expression", col)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:

@@ -220,7 +220,7 @@ def _lean_env(exe: str) -> dict[str, str] | None:
             if found is None:
                 return None
             libdir = Path(found[1])
-            tmp = Path(tempfile.mkdtemp(prefix="backprop-lens-graphviz-"))
+            tmp = Path(tempfile.mkdtemp(prefix=f"backprop-lens-graphviz-{os.getpid()}-"))  # pid: see web cleanup
             atexit.register(shutil.rmtree, tmp, True)
             for plugin in ("core", "dot_layout"):
                 libs = sorted(

@@ -36,8 +36,14 @@ class Run:
 
     @cached_property
     def history(self) -> Recorder:
+        return self.compute_history()
+
+    def compute_history(self) -> Recorder:
+        """The untraced pass, kept as `history`. Threads call this, not `history`: Python 3.11's cached_property
+        holds one lock for every instance, so computing one run's history through it stalls all the others."""
         rec = Recorder(on_step=self.on_step)
         self.scenario.train(self.params, rec)
+        self.__dict__["history"] = rec
         return rec
 
     @cached_property
@@ -102,6 +108,10 @@ class Run:
         self._snapshots[k] = snap
         while len(self._snapshots) > self.SNAPSHOT_CACHE:
             self._snapshots.popitem(last=False)
+
+    def traced_count(self) -> int:
+        """Traced steps kept (what a cache weighing this run counts besides its history)."""
+        return len(self._snapshots)
 
     def _check(self, k: int) -> None:
         if not 0 <= k < self.step_count:

@@ -45,20 +45,30 @@ class LruCache(Generic[K, V]):
             return item[0]
 
     def put(self, key: K, value: V) -> None:
+        """Keep (or re-weigh) `value`; evict the least recently used entries past the bounds."""
         weight = self._weigh(value)
         with self._lock:
-            if self.max_weight is not None and weight > self.max_weight:
-                return  # larger than the whole cache: serve it, do not keep it
             old = self._data.pop(key, None)
             if old is not None:
                 self._weight -= old[1]
+            if self.max_weight is not None and weight > self.max_weight:
+                return  # larger than the whole cache: serve it, do not keep it
             self._data[key] = (value, weight)
             self._weight += weight
-            while len(self._data) > self.max_entries or (
-                self.max_weight is not None and self._weight > self.max_weight
-            ):
-                _, (_, w) = self._data.popitem(last=False)
-                self._weight -= w
+            self._evict()
+
+    def resize(self, max_weight: int) -> None:
+        """A new weight bound (the memory budget less the work in progress), evicting at once to meet it."""
+        with self._lock:
+            self.max_weight = max(0, max_weight)
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._data and (
+            len(self._data) > self.max_entries or (self.max_weight is not None and self._weight > self.max_weight)
+        ):
+            _, (_, w) = self._data.popitem(last=False)
+            self._weight -= w
 
     def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
         """The cached value, or compute it once: concurrent callers for the same key wait for the first."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
+from backprop_lens.web.errors import Redirect
 from backprop_lens.web.runs import RunRef, RunStore
 from backprop_lens.web.settings import Settings
 from fastapi import Depends, Path, Request
@@ -32,7 +34,19 @@ async def get_run_ref(
     ],
 ) -> RunRef:
     # The store straight from app.state, not a nested Depends: every dependency costs on the hot (cached) path.
-    return request.app.state.store.resolve(run_id)
+    ref: RunRef = request.app.state.store.resolve(run_id)
+    if ref.id != run_id:  # another spelling of the same configuration: one URL per run, for every cache
+        raise Redirect(canonical_url(request, run_id, ref.id))
+    return ref
+
+
+def canonical_url(request: Request, run_id: str, canonical: str) -> str:
+    path = request.url.path
+    prefix = "/api/runs/"
+    rest = path[len(prefix) :]
+    tail = rest.split("/", 1)[1] if "/" in rest else None
+    url = prefix + quote(canonical, safe="~") + ("/" + tail if tail is not None else "")
+    return url + ("?" + request.url.query if request.url.query else "")
 
 
 RunDep = Annotated[RunRef, Depends(get_run_ref)]

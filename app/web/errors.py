@@ -15,8 +15,9 @@ from typing import Any
 
 from backprop_lens.render import GraphvizMissing, RenderError
 from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
-from backprop_lens.web.responses import SafeJSONResponse
-from fastapi import FastAPI, Request
+from backprop_lens.web.admission import Full, Unavailable
+from backprop_lens.web.responses import IMMUTABLE, SafeJSONResponse
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -47,6 +48,14 @@ class NotFound(ApiError):
 class BadInput(ApiError):
     status_code = 422
     kind = "invalid"
+
+
+class Redirect(Exception):
+    """308 to the canonical URL (a run id spelled another way)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 def field_of(loc: Sequence[str | int]) -> str:
@@ -84,7 +93,12 @@ def _respond(status: int, errors: Sequence[tuple[Loc, str]], kind: str, headers:
 
 def params_errors(e: InvalidParams) -> list[tuple[Loc, str]]:
     """InvalidParams fields are dotted paths (`x.2`): back to a loc under the request body's `params`."""
-    return [(("body", "params", *(int(p) if p.isdigit() else p for p in f.split("."))), m) for f, m in e.errors]
+    return [(("body", "params", *(_part(p) for p in f.split("."))), m) for f, m in e.errors]
+
+
+def _part(p: str) -> str | int:
+    """A list index stays a number; any other name (also `¹` or `①`, which str.isdigit calls digits) is text."""
+    return int(p) if p.isascii() and p.isdecimal() else p
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -108,6 +122,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StepOutOfRange)
     async def _step_out_of_range(_: Request, e: StepOutOfRange):
         return _respond(404, [(("path", "k"), str(e))], "not_found")
+
+    @app.exception_handler(Full)
+    async def _full(_: Request, e: Full):
+        return _respond(503, [(("server",), str(e))], "busy", {"Retry-After": str(e.retry_after)})
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(_: Request, e: Unavailable):
+        return _respond(503, [(("server",), str(e))], "cancelled", {"Retry-After": str(e.retry_after)})
+
+    @app.exception_handler(Redirect)
+    async def _redirect(_: Request, e: Redirect):
+        return Response(status_code=308, headers={"Location": e.location, "Cache-Control": IMMUTABLE})
 
     @app.exception_handler(RenderError)
     async def _render_error(_: Request, e: RenderError):

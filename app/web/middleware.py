@@ -49,6 +49,27 @@ class BodyLimit:
         await SafeJSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
 
 
+class HeadAsGet:
+    """HEAD on every GET route (monitors, `curl -I`): answered as the GET, with its headers and without its body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # the rest of a streamed body: not sent
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 # Content-Security-Policy by what a response is. The page loads only its own files: no inline script, no eval,
 # no inline styles (the JS sets styles through the CSSOM, which CSP allows; the graph's SVG uses presentation
 # attributes only), images also as data:/blob: URLs (PNG export), its history worker from its own files.

@@ -35,6 +35,30 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class Check(BaseModel):
+    ok: bool
+    detail: Any = Field(description="what was found, or what is missing")
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "checks": {
+                        "graphviz": {"ok": True, "detail": "rendered a test graph (3560 bytes) with /usr/bin/dot"},
+                        "png": {"ok": True, "detail": "rendered a test graph (84798 bytes)"},
+                        "queue": {"ok": True, "detail": {"full": [], "lanes": {}}},
+                    },
+                }
+            ]
+        }
+    )
+    status: Literal["ready", "not ready"]
+    checks: dict[str, Check]
+
+
 class ScenarioInfo(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -102,6 +126,27 @@ class RunCreated(BaseModel):
     steps_per_epoch: int
     diverged_at: int | None = Field(description="first step whose loss or parameters are not finite, or null")
     url: str
+
+
+class RunStatus(BaseModel):
+    """A run's progress (`GET /api/runs/{id}/status`, and the body of every `202`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"state": "running", "progress": 0.25, "steps_done": 7500, "steps": 30000}]}
+    )
+    state: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1, description="steps_done / steps")
+    steps_done: int
+    steps: int
+    message: str | None = Field(None, description="why a failed run stopped")
+
+
+class RunAccepted(RunStatus):
+    """A run computing in the background: poll `status_url` (each poll keeps it alive), then read `url`."""
+
+    id: str
+    url: str
+    status_url: str
 
 
 class ParamStateOut(BaseModel):
@@ -229,4 +274,10 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "unknown run id, scenario or step"},
     422: {"model": ErrorOut, "description": "bad input; `field` names it"},
+    503: {"model": ErrorOut, "description": "the server is full (`Retry-After` says when to retry)"},
+}
+# Under /api/runs/{run_id}/: a run still computing, and a non-canonical spelling of an id.
+RUN_PARTS: dict[int | str, dict[str, Any]] = {
+    202: {"model": RunAccepted, "description": "the run is still computing: its status (`Location`: status URL)"},
+    308: {"description": "a non-canonical spelling of the run id: `Location` is the canonical URL"},
 }

@@ -10,7 +10,7 @@ from typing import Any
 from backprop_lens.scenarios import SCENARIOS
 from backprop_lens.web.deps import SettingsDep
 from backprop_lens.web.errors import NotFound
-from backprop_lens.web.models import Health, ScenarioInfo
+from backprop_lens.web.models import Health, Readiness, ScenarioInfo
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.settings import Settings
 from fastapi import APIRouter, Request
@@ -18,6 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
+from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
 
@@ -38,6 +39,26 @@ def scenario_list() -> list[dict[str, Any]]:
 @router.get("/healthz", response_model=Health, tags=["meta"], summary="Liveness")
 async def healthz() -> SafeJSONResponse:
     return SafeJSONResponse({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    tags=["meta"],
+    summary="Readiness: Graphviz, the PNG renderer, room in the queues",
+    description="`200` when this process can answer: `dot` and the PNG renderer work (tried on a tiny graph, the "
+    "answer kept a few seconds) and its lanes of work have room; else `503` with the same details.",
+    responses={503: {"model": Readiness, "description": "not ready: `checks` says what is missing or full"}},
+)
+async def readyz(request: Request) -> SafeJSONResponse:
+    store = request.app.state.store
+    checks: dict[str, Any] = await run_in_threadpool(request.app.state.readiness.tools)
+    lanes = store.compute.stats()["lanes"]
+    full = [name for name, lane in lanes.items() if lane["inside"] >= lane["capacity"] and name != "png"]
+    checks = {**checks, "queue": {"ok": not full, "detail": {"full": full, "lanes": lanes}}}
+    ready = all(c["ok"] for c in checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return SafeJSONResponse(body, status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
 @router.get(

@@ -1,36 +1,83 @@
-"""Runs: create, summary + history, log, one step, a batch of steps, one step's graph as an image.
+"""Runs: create, status, summary + history, log, one step, a batch of steps, one step's graph as an image.
 
 Everything under /api/runs/{id}/ is a pure function of the URL: cached bytes, strong ETag, immutable, 304.
+A run too big to compute while the client waits answers `202` with its status instead (see `accepted`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from backprop_lens.scenarios import StepOutOfRange
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
-from backprop_lens.web.errors import BadInput
-from backprop_lens.web.models import ERRORS, Format, PhaseName, RunCreated, RunRequest, RunSummary, StepOut, ThemeName
-from backprop_lens.web.responses import SafeJSONResponse, immutable
+from backprop_lens.web.errors import BadInput, NotFound
+from backprop_lens.web.jobs import Job
+from backprop_lens.web.models import (
+    ERRORS,
+    RUN_PARTS,
+    Format,
+    PhaseName,
+    RunAccepted,
+    RunCreated,
+    RunRequest,
+    RunStatus,
+    RunSummary,
+    StepOut,
+    ThemeName,
+)
+from backprop_lens.web.responses import Body, SafeJSONResponse, immutable
+from backprop_lens.web.runs import RunRef
 from fastapi import APIRouter, Path, Query, Request, Response
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
 
 StepIndex = Annotated[int, Path(description="step index, 0-based (k = epoch * samples + sample)", examples=[0])]
+NO_STORE = "no-store"
+
+
+def status_url(ref: RunRef) -> str:
+    return f"/api/runs/{ref.id}/status"
+
+
+def accepted(ref: RunRef, status: dict[str, Any], **extra: Any) -> SafeJSONResponse:
+    """202: the run is computing; its status now, `Location` to poll (each poll keeps the run alive)."""
+    content = {"id": ref.id, "url": f"/api/runs/{ref.id}", "status_url": status_url(ref), **extra, **status}
+    headers = {"Location": status_url(ref), "Cache-Control": NO_STORE, "Retry-After": "1"}
+    return SafeJSONResponse(content, status_code=202, headers=headers)
+
+
+def in_range(ref: RunRef, k: int) -> None:
+    """404 before any work: the step count is known from the configuration."""
+    if not 0 <= k < ref.steps:
+        raise StepOutOfRange(k, ref.steps)
+
+
+def answer(request: Request, ref: RunRef, got: Body | Job) -> Response:
+    if isinstance(got, Job):
+        got.token.touch(request.app.state.settings.abandon_s)
+        return accepted(ref, got.status())
+    return immutable(request, got)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=RunCreated,
+    responses={202: {"model": RunAccepted, "description": "a big run, computing: poll `Location` (its status)"}},
     summary="Create (compute) a run",
-    description='Validates the scenario and parameters (strictly: `"0.1"` is not a number), computes the run '
-    "(up to 100,000 steps; seconds for the largest) and answers its id. The same configuration, in any key order "
-    "or number spelling, always gets the same id, and the id resolves on any server process after any restart.",
+    description='Validates the scenario and parameters (strictly: `"0.1"` is not a number) and its cost (steps x '
+    "graph size, at most `max_cost`), computes the run and answers its id (`201`). A run above `async_cost` is "
+    "accepted with `202` and computed in the background: poll its status (`Location`); nobody polling for "
+    "`abandon_s` cancels it. The same configuration, in any key order or number spelling, always gets the same id, "
+    "and the id resolves on any server process after any restart.",
 )
-async def create_run(body: RunRequest, store: StoreDep) -> SafeJSONResponse:
+async def create_run(request: Request, body: RunRequest, store: StoreDep) -> SafeJSONResponse:
     ref = store.ref_for(body.scenario, body.params)
-    run = await store.created(ref)
+    got = await store.obtain(ref, request, loc=("body", "params", "epochs"))
+    common = {"scenario": ref.scenario.id, "params": ref.params.model_dump(), "steps": ref.steps}
+    if isinstance(got, Job):
+        return accepted(ref, got.status(), **common, steps_per_epoch=ref.params.steps_per_epoch())
+    run = got.run
     url = f"/api/runs/{ref.id}"
     content = {
         "id": ref.id,
@@ -46,14 +93,27 @@ async def create_run(body: RunRequest, store: StoreDep) -> SafeJSONResponse:
 
 
 @router.get(
+    "/{run_id}/status",
+    response_model=RunStatus,
+    summary="A run's progress",
+    description="`queued`, `running` (with `progress` 0..1), `done` or `failed` (with a `message`). Asking keeps a "
+    "run accepted with `202` alive, and starts a run that is not computing (any more). Never cached.",
+)
+async def get_status(request: Request, ref: RunDep, store: StoreDep) -> SafeJSONResponse:
+    status = await store.status(ref, request)
+    return SafeJSONResponse(status, headers={"Cache-Control": NO_STORE})
+
+
+@router.get(
     "/{run_id}",
     response_model=RunSummary,
+    responses=RUN_PARTS,
     summary="Summary and full history",
     description="Per step: inputs, loss, parameters (before, grad, after), prediction at x = 4; per epoch the "
     "progress loss; predictions before and after training; `diverged_at` for runs that overflow.",
 )
 async def get_run(request: Request, ref: RunDep) -> Response:
-    return immutable(request, await store_of(request).summary(ref))
+    return answer(request, ref, await store_of(request).summary(ref, request))
 
 
 @router.get(
@@ -61,18 +121,20 @@ async def get_run(request: Request, ref: RunDep) -> Response:
     response_class=Response,
     summary="The training log (text/plain)",
     description="Byte for byte what `backprop-lens run` prints for this configuration.",
-    responses={200: {"content": {"text/plain": {"example": "predict (before training) 4 4.0\n"}}}},
+    responses={200: {"content": {"text/plain": {"example": "predict (before training) 4 4.0\n"}}}, **RUN_PARTS},
 )
 async def get_log(request: Request, ref: RunDep) -> Response:
-    return immutable(request, await store_of(request).log(ref))
+    return answer(request, ref, await store_of(request).log(ref, request))
 
 
 @router.get(
     "/{run_id}/steps",
     response_model=list[StepOut],
+    responses=RUN_PARTS,
     summary="A batch of steps (for smooth playback)",
     description="Steps `start` to `stop - 1` with their graphs, traced in one replay. At most `max_batch_steps` "
-    "(500) per call; `stop` is clamped to the run's step count; page with `start = previous stop`.",
+    "(500) per call, and fewer for big graphs (`max_batch_bytes` of JSON: the 422 names the most); `stop` is "
+    "clamped to the run's step count; page with `start = previous stop`.",
 )
 async def get_steps(
     request: Request,
@@ -82,26 +144,33 @@ async def get_steps(
     start: Annotated[int, Query(ge=0, description="first step", examples=[0])] = 0,
     stop: Annotated[int | None, Query(ge=1, description="one past the last step; default start + 100")] = None,
 ) -> Response:
-    limit = settings.max_batch_steps
     if stop is None:
-        stop = start + min(100, limit)
+        stop = start + min(100, settings.max_batch_steps)
     if stop <= start:
         raise BadInput([(("query", "stop"), f"stop ({stop}) must be greater than start ({start})")])
-    if stop - start > limit:
+    if stop - start > settings.max_batch_steps:
+        limit = settings.max_batch_steps
         raise BadInput([(("query", "stop"), f"at most {limit} steps per call: stop - start is {stop - start}")])
-    count = (await store.created(ref)).step_count
+    count = ref.steps
     if start >= count:
-        raise StepOutOfRange(start, count)
-    return immutable(request, await store.steps(ref, start, min(stop, count)))
+        raise NotFound([(("query", "start"), str(StepOutOfRange(start, count)))])
+    stop = min(stop, count)
+    limit = store.batch_limit(await store.profile(ref, request))
+    if stop - start > limit:
+        most = f"at most {limit} steps of this run per call (its steps are big: max_batch_bytes)"
+        raise BadInput([(("query", "stop"), f"{most}: stop - start is {stop - start}")])
+    return answer(request, ref, await store.steps(ref, request, start, stop))
 
 
 @router.get(
     "/{run_id}/steps/{k}",
     response_model=StepOut,
+    responses=RUN_PARTS,
     summary="One step with its graph",
 )
 async def get_step(request: Request, ref: RunDep, k: StepIndex) -> Response:
-    return immutable(request, await store_of(request).step(ref, k))
+    in_range(ref, k)
+    return answer(request, ref, await store_of(request).step(ref, request, k))
 
 
 @router.get(
@@ -119,7 +188,8 @@ async def get_step(request: Request, ref: RunDep, k: StepIndex) -> Response:
                 "application/json": {},
             }
         },
-        503: {"description": "Graphviz (`dot`) or `rsvg-convert` is not installed"},
+        503: {"description": "Graphviz (`dot`) or `rsvg-convert` is not installed, or the server is full"},
+        **RUN_PARTS,
     },
 )
 async def get_graph(
@@ -139,5 +209,6 @@ async def get_graph(
         ),
     ] = None,
 ) -> Response:
+    in_range(ref, k)
     modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
-    return immutable(request, await store_of(request).graph(ref, k, fmt, phase, theme, modules))
+    return answer(request, ref, await store_of(request).graph(ref, request, k, fmt, phase, theme, modules))

@@ -1,11 +1,14 @@
-"""The run store: run ids <-> validated configurations, and bounded caches of runs and response bodies.
+"""The run store: run ids <-> validated configurations, runs (computed as jobs), and response bodies.
 
-Everything here is synchronous and thread-safe; the routes call it through the threadpool on a cache miss, so a
-run that takes seconds to compute never blocks the event loop, and concurrent requests compute it once.
+Caches are bounded in bytes: runs by their history and traced steps (less the runs in progress, which hold
+their bytes in the same budget), bodies by their length. A body found in the cache is answered on the event loop;
+anything else is admitted to a lane (compute.py) and computed in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -24,11 +27,15 @@ from backprop_lens.scenarios import (
     validate_params,
 )
 from backprop_lens.snapshot import Step, step_to_dict
+from backprop_lens.web.admission import Unavailable
 from backprop_lens.web.caching import LruCache
-from backprop_lens.web.errors import BadInput, NotFound, params_errors
+from backprop_lens.web.compute import Compute, client_of
+from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors
+from backprop_lens.web.jobs import Job, Token, done_status
+from backprop_lens.web.profile import Profile, measure, run_bytes
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.settings import Settings
-from starlette.concurrency import run_in_threadpool
+from fastapi import Request
 
 MEDIA_TYPES = {
     "svg": "image/svg+xml",
@@ -40,6 +47,8 @@ TEXT = "text/plain; charset=utf-8"
 # A step asked for alone is traced with its neighbours in one replay of the loop: playback asks for k, k+1, ...
 # and a replay costs as much as all the steps before k, so one step at a time would be quadratic.
 TRACE_BLOCK = 50
+# Later steps print longer numbers than the first (measured) one: room for them when sizing a batch.
+BATCH_MARGIN = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +59,15 @@ class RunRef:
     scenario: Scenario
     params: ScenarioParams
 
+    @property
+    def steps(self) -> int:
+        return self.scenario.step_count(self.params)
+
 
 @dataclass(slots=True)
 class RunEntry:
     run: Run
+    profile: Profile
     # Run's step cache is not thread-safe: one replay per run at a time (different runs trace in parallel).
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,17 +76,29 @@ def defaults_of(scenario: Scenario) -> dict[str, Any]:
     return scenario.Params().model_dump()
 
 
+def profile_key(ref: RunRef) -> str:
+    """A configuration less its epochs: its first step, and so its profile, does not depend on them."""
+    params = {k: v for k, v in ref.params.model_dump().items() if k != "epochs"}
+    return ref.scenario.id + json.dumps(params, sort_keys=True)
+
+
 class RunStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._defaults = {sid: defaults_of(s) for sid, s in SCENARIOS.items()}
         self._refs: LruCache[str, RunRef] = LruCache(settings.id_cache_entries)
+        self.runs_budget = max(1, settings.memory_bytes - settings.body_cache_bytes)
         self._runs: LruCache[str, RunEntry] = LruCache(
-            settings.run_cache_entries, settings.run_cache_steps, weigh=lambda e: max(1, e.run.step_count)
+            settings.run_cache_entries, self.runs_budget, weigh=lambda e: run_bytes(e.run, e.profile)
         )
         self._bodies: LruCache[Hashable, Body] = LruCache(
             settings.body_cache_entries, settings.body_cache_bytes, weigh=len
         )
+        self._profiles: LruCache[str, Profile] = LruCache(4096)
+        self._profiling: dict[str, asyncio.Future[Profile]] = {}
+        self._failures: LruCache[str, str] = LruCache(1024)  # why a 202 run stopped, told once by its status
+        self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
+        self.compute.on_failed = self.note_failure
 
     # -- ids -------------------------------------------------------------------------------------------------
 
@@ -97,9 +123,7 @@ class RunStore:
             name, raw = decode_run_id(run_id)
             scenario = get_scenario(name)
             params = validate_params(scenario, raw, strict=True)
-        except InvalidRunId as e:
-            raise NotFound([(("path", "run_id"), f"unknown run id: {e}")]) from None
-        except UnknownScenario as e:
+        except (InvalidRunId, UnknownScenario) as e:
             raise NotFound([(("path", "run_id"), f"unknown run id: {e}")]) from None
         except InvalidParams as e:
             raise NotFound([(("path", "run_id"), f"unknown run id: its parameters are invalid ({e})")]) from None
@@ -111,70 +135,219 @@ class RunStore:
         run_id = encode_run_id(scenario.id, params.model_dump(), self._defaults[scenario.id])
         return RunRef(run_id, scenario, params)
 
-    # -- runs and bodies (sync: call from a thread) ----------------------------------------------------------
+    # -- cost ------------------------------------------------------------------------------------------------
 
-    def entry(self, ref: RunRef) -> RunEntry:
-        def compute() -> RunEntry:
+    async def profile(self, ref: RunRef, request: Request) -> Profile:
+        """The configuration's profile, measured once however many requests ask at the same time."""
+        key = profile_key(ref)
+        found = self._profiles.get(key)
+        if found is not None:
+            return found
+        pending = self._profiling.get(key)
+        if pending is None:
+            measured = lambda: self._profiles.get_or_compute(key, lambda: measure(Run(ref.scenario, ref.params)))  # noqa: E731
+            pending = asyncio.ensure_future(self.compute.light.run(client_of(request), measured))
+            self._profiling[key] = pending
+            pending.add_done_callback(lambda _: self._profiling.pop(key, None))
+        return await asyncio.shield(pending)
+
+    def check_cost(self, ref: RunRef, profile: Profile, loc: Loc) -> None:
+        """422 naming the limit and the cost: steps x graph size, and the bytes its history would hold."""
+        steps, limit = ref.steps, self.settings.max_cost
+        cost = profile.cost(steps)
+        if cost > limit:
+            most = max(1, limit // max(1, profile.nodes))
+            why = f"this run costs {cost:,} (steps x graph size: {steps:,} x {profile.nodes} nodes), more than the"
+            raise BadInput([(loc, f"{why} limit of {limit:,}; at most {most:,} steps for this graph")])
+        nbytes = profile.history_bytes(steps)
+        if nbytes > self.runs_budget:
+            mib, budget = nbytes / 2**20, self.runs_budget / 2**20
+            raise BadInput([(loc, f"this run's history would take {mib:.0f} MiB, more than the {budget:.0f} MiB kept")])
+
+    # -- runs ------------------------------------------------------------------------------------------------
+
+    async def obtain(self, ref: RunRef, request: Request, *, wait: bool | None = None, loc: Loc = ()) -> RunEntry | Job:
+        """The computed run, or its job: waited for when small (or `wait`), else (202) kept alive for a while."""
+        entry = self._runs.get(ref.id)
+        if entry is not None:
+            return entry
+        job = self.compute.jobs.get(ref.id)
+        if job is None:
+            profile = await self.profile(ref, request)
+            self.check_cost(ref, profile, loc or ("path", "run_id"))
+            # Another request may have started (or finished) it while this one measured.
+            entry = self._runs.get(ref.id)
+            if entry is not None:
+                return entry
+            job = self.compute.jobs.get(ref.id) or self._start(ref, profile, client_of(request))
+        if job.background if wait is None else not wait:
+            job.token.touch(self.settings.abandon_s)
+            return job
+        if not await self.compute.wait(job, request):
+            return job  # the client left; nobody reads this
+        if job.state == "done":
+            return job.result
+        if job.exception is not None:
+            raise job.exception
+        raise Unavailable(job.error or "the run stopped", self.settings.retry_after_s)
+
+    def _start(self, ref: RunRef, profile: Profile, client: str) -> Job:
+        def make(token: Token) -> RunEntry:
             run = Run(ref.scenario, ref.params)
-            run.history  # noqa: B018 — computes the whole run now, in this thread
-            return RunEntry(run)
+            run.on_step = token.check
+            try:
+                run.compute_history()  # the whole loop, stoppable after every step
+            finally:
+                run.on_step = None
+            entry = RunEntry(run, profile)
+            self._runs.put(ref.id, entry)
+            return entry
 
-        return self._runs.get_or_compute(ref.id, compute)
+        steps = ref.steps
+        return self.compute.start(ref.id, make, steps, profile.cost(steps), profile.history_bytes(steps), client)
 
-    def run(self, ref: RunRef) -> Run:
-        return self.entry(ref).run
+    async def status(self, ref: RunRef, request: Request) -> dict[str, Any]:
+        """A run's state; asking keeps a 202 run alive, and starts one that is not (or no longer) computing."""
+        if self._runs.get(ref.id) is not None:
+            return done_status(ref.steps)
+        job = self.compute.jobs.get(ref.id)
+        if job is None:
+            failure = self._failures.get(ref.id)
+            if failure is not None:
+                self._failures.put(ref.id, "")  # told once; the next status starts over
+            if failure:
+                return {"state": "failed", "progress": 0.0, "steps_done": 0, "steps": ref.steps, "message": failure}
+            got = await self.obtain(ref, request, wait=False)
+            if isinstance(got, RunEntry):
+                return done_status(ref.steps)
+            job = got
+        job.token.touch(self.settings.abandon_s)
+        return job.status()
 
-    async def _body(self, key: Hashable, compute: Callable[[], Body]) -> Body:
-        """The cached body on the event loop if present (no thread hop), else computed once in the threadpool."""
+    def note_failure(self, job: Job) -> None:
+        if job.background and job.error:
+            self._failures.put(job.run_id, job.error)
+
+    # -- bodies ----------------------------------------------------------------------------------------------
+
+    async def _body(
+        self,
+        key: Hashable,
+        ref: RunRef,
+        request: Request,
+        compute: Callable[[RunEntry, Token], Body],
+        cost: Callable[[RunEntry], int],
+        png: bool = False,
+    ) -> Body | Job:
+        """The cached body on the event loop if present, else the run (or its 202 job), then the body in a lane."""
         body = self._bodies.get(key)
-        if body is None:
-            body = await run_in_threadpool(self._bodies.get_or_compute, key, compute)
+        if body is not None:
+            return body
+        got = await self.obtain(ref, request)
+        if isinstance(got, Job):
+            return got
+        entry = got
+        lane = self.compute.png if png else self.compute.lane_for(cost(entry))
+        traced = entry.run.traced_count()
+        body = await self.compute.body(
+            lane, request, lambda token: self._bodies.get_or_compute(key, lambda: compute(entry, token))
+        )
+        if entry.run.traced_count() != traced and self._runs.get(ref.id) is entry:
+            self._runs.put(ref.id, entry)  # re-weighed with its new traced steps
         return body
 
-    async def created(self, ref: RunRef) -> Run:
-        return await run_in_threadpool(self.run, ref)
+    def replay_cost(self, entry: RunEntry, start: int, stop: int) -> int:
+        """A replay runs the loop from step 0 unless the scenario resumes where the block starts."""
+        first = start if entry.run.scenario.resumable else 0
+        return (stop - first) * max(1, entry.profile.nodes)
 
-    async def summary(self, ref: RunRef) -> Body:
-        return await self._body(("summary", ref.id), lambda: self._summary(ref))
-
-    async def log(self, ref: RunRef) -> Body:
-        return await self._body(("log", ref.id), lambda: Body.of(self.run(ref).log_text.encode("utf-8"), TEXT))
-
-    async def step(self, ref: RunRef, k: int) -> Body:
+    async def summary(self, ref: RunRef, request: Request) -> Body | Job:
         return await self._body(
-            ("step", ref.id, k), lambda: Body.of(dumps(step_to_dict(self._step(self.entry(ref), k))), JSON)
+            ("summary", ref.id),
+            ref,
+            request,
+            lambda e, _: self._summary(ref, e.run),
+            lambda e: e.profile.cost(ref.steps),
         )
 
-    async def steps(self, ref: RunRef, start: int, stop: int) -> Body:
-        return await self._body(("steps", ref.id, start, stop), lambda: self._steps(ref, start, stop))
+    async def log(self, ref: RunRef, request: Request) -> Body | Job:
+        return await self._body(
+            ("log", ref.id),
+            ref,
+            request,
+            lambda e, _: Body.of(e.run.log_text.encode("utf-8"), TEXT),
+            lambda e: ref.steps,
+        )
+
+    async def step(self, ref: RunRef, request: Request, k: int) -> Body | Job:
+        return await self._body(
+            ("step", ref.id, k),
+            ref,
+            request,
+            lambda e, token: Body.of(dumps(step_to_dict(self._step(e, k, token))), JSON),
+            lambda e: self.replay_cost(e, k - k % TRACE_BLOCK, min(k - k % TRACE_BLOCK + TRACE_BLOCK, ref.steps)),
+        )
+
+    async def steps(self, ref: RunRef, request: Request, start: int, stop: int) -> Body | Job:
+        return await self._body(
+            ("steps", ref.id, start, stop),
+            ref,
+            request,
+            lambda e, token: self._steps(e, start, stop, token),
+            lambda e: self.replay_cost(e, start, stop),
+        )
+
+    def batch_limit(self, profile: Profile) -> int:
+        """Steps of this run that fit in one batch response: `max_batch_steps`, and `max_batch_bytes` in JSON."""
+        by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, profile.json_bytes)))
+        return max(1, min(self.settings.max_batch_steps, by_bytes))
 
     async def graph(
-        self, ref: RunRef, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()
-    ) -> Body:
+        self, ref: RunRef, request: Request, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()
+    ) -> Body | Job:
         return await self._body(
-            ("graph", ref.id, k, fmt, phase, theme, collapse), lambda: self._graph(ref, k, fmt, phase, theme, collapse)
+            ("graph", ref.id, k, fmt, phase, theme, collapse),
+            ref,
+            request,
+            lambda e, token: self._graph(e, k, fmt, phase, theme, collapse, token),
+            lambda e: self.replay_cost(e, k - k % TRACE_BLOCK, min(k - k % TRACE_BLOCK + TRACE_BLOCK, ref.steps)),
+            png=fmt == "png",
         )
 
-    def _summary(self, ref: RunRef) -> Body:
-        return Body.of(dumps({"id": ref.id, **self.run(ref).summary()}), JSON)
+    @staticmethod
+    def _summary(ref: RunRef, run: Run) -> Body:
+        return Body.of(dumps({"id": ref.id, **run.summary()}), JSON)
 
-    def _steps(self, ref: RunRef, start: int, stop: int) -> Body:
-        entry = self.entry(ref)
+    def _steps(self, entry: RunEntry, start: int, stop: int, token: Token) -> Body:
         with entry.lock:
-            steps = entry.run.steps(start, stop)
-        return Body.of(dumps([step_to_dict(s) for s in steps]), JSON)
+            entry.run.on_step = token.check
+            try:
+                steps = entry.run.steps(start, stop)
+            finally:
+                entry.run.on_step = None
+        content = dumps([step_to_dict(s) for s in steps])
+        if len(content) > self.settings.max_batch_bytes:  # the estimate was short: the bound holds anyway
+            most = max(1, (stop - start) * self.settings.max_batch_bytes // len(content))
+            raise BadInput([(("query", "stop"), f"at most {most} steps of this run per call (max_batch_bytes)")])
+        return Body.of(content, JSON)
 
     @staticmethod
-    def _step(entry: RunEntry, k: int) -> Step:
+    def _step(entry: RunEntry, k: int, token: Token | None = None) -> Step:
         run = entry.run
         with entry.lock:
             if not 0 <= k < run.step_count:
                 return run.step(k)  # raises StepOutOfRange with its message
             start = k - k % TRACE_BLOCK
-            return run.steps(start, min(start + TRACE_BLOCK, run.step_count))[k - start]
+            run.on_step = token.check if token is not None else None
+            try:
+                return run.steps(start, min(start + TRACE_BLOCK, run.step_count))[k - start]
+            finally:
+                run.on_step = None
 
-    def _graph(self, ref: RunRef, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()) -> Body:
-        step = self._step(self.entry(ref), k)
+    def _graph(
+        self, entry: RunEntry, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...], token: Token | None
+    ) -> Body:
+        step = self._step(entry, k, token)
         try:
             data = render(step, phase=phase, theme=theme, fmt=fmt, collapse=collapse)
         except BadArgument as e:  # a module name the graph does not have: the caller's mistake, not a 503
@@ -183,13 +356,19 @@ class RunStore:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "runs": {"entries": len(self._runs), "steps": self._runs.weight},
+            "runs": {"entries": len(self._runs), "bytes": self._runs.weight, "max_bytes": self._runs.max_weight},
             "bodies": {"entries": len(self._bodies), "bytes": self._bodies.weight},
+            **self.compute.stats(),
         }
 
     def warm_up(self) -> None:
         """Build the default Lecture 04 run, trace and draw step 0: pays torch._dynamo's import and dot's start."""
         scenario = get_scenario("lecture04")
         ref = self._ref(scenario, scenario.Params())
+        profile = self._profiles.get_or_compute(profile_key(ref), lambda: measure(Run(ref.scenario, ref.params)))
+        run = Run(scenario, ref.params)
+        run.compute_history()
+        entry = RunEntry(run, profile)
+        self._runs.put(ref.id, entry)
         key = ("graph", ref.id, 0, "svg", "backward", "light", ())
-        self._bodies.get_or_compute(key, lambda: self._graph(ref, 0, "svg", "backward", "light"))
+        self._bodies.get_or_compute(key, lambda: self._graph(entry, 0, "svg", "backward", "light", (), None))

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import shutil
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import uvicorn
 from backprop_lens.web.settings import Settings
@@ -20,6 +27,45 @@ def configure_process() -> None:
     torch.set_num_threads(1)
 
 
+# app/render/layout.py's private Graphviz plugin folders: backprop-lens-graphviz-<pid>-<random>.
+_TEMP = re.compile(r"backprop-lens-graphviz-(?:(\d+)-)?")
+STALE_UNOWNED_S = 3600.0  # folders of older versions carry no pid: removed once an hour old
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_tempdirs(root: Path | None = None) -> int:
+    """Remove the Graphviz folders that killed servers left behind (a live server's own folder stays)."""
+    removed = 0
+    for path in (root or Path(tempfile.gettempdir())).glob("backprop-lens-graphviz-*"):
+        m = _TEMP.match(path.name)
+        if m is None or not path.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            stale = not _alive(int(m[1])) if m[1] else time.time() - path.stat().st_mtime > STALE_UNOWNED_S
+            if stale and m[1] != str(os.getpid()):
+                shutil.rmtree(path)
+                removed += 1
+    return removed
+
+
+def dot_missing_warning() -> str | None:
+    if shutil.which("dot") is not None:
+        return None
+    return (
+        "backprop-lens: warning: Graphviz's `dot` is not installed: graphs answer 503 and /readyz says not ready "
+        "until it is (apt-get install graphviz, brew install graphviz)"
+    )
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings: Settings | None = None) -> None:
     if host in ALL_INTERFACES:
         print(
@@ -27,6 +73,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
             "machine can use the app; use --host 127.0.0.1 to keep it on this machine.",
             file=sys.stderr,
         )
+    warning = dot_missing_warning()
+    if warning is not None:
+        print(warning, file=sys.stderr)
     if workers > 1:
         # Each worker process imports the app itself: an import string, and the default settings.
         uvicorn.run(

@@ -19,10 +19,10 @@ def package_files(name: str) -> Path:
 @dataclass(frozen=True, slots=True)
 class Settings:
     title: str = "backprop-lens"
-    # Computed runs, bounded twice: by count and by their total steps. A step of history is ~1-2 KB, and each run
-    # keeps up to 1,024 traced steps (~5-10 KB each): the defaults stay well under 1 GB in the worst case.
+    # One budget in bytes for what the process keeps and builds: cached runs (history and traced steps), runs in
+    # progress, and the body cache below (carved out of it). The interpreter, torch and the page take ~300 MB more.
+    memory_bytes: int = 320 * 1024 * 1024
     run_cache_entries: int = 16
-    run_cache_steps: int = 250_000
     # Response bodies that are pure functions of the URL (images, step JSON, summaries, logs), bounded by bytes.
     body_cache_entries: int = 8192
     body_cache_bytes: int = 64 * 1024 * 1024
@@ -30,6 +30,23 @@ class Settings:
     id_cache_entries: int = 4096
     max_body_bytes: int = 64 * 1024
     max_batch_steps: int = 500
+    max_batch_bytes: int = 8 * 1024 * 1024  # a batch of steps is bounded in bytes too (big graphs: fewer steps)
+    # What one run may cost: steps x graph size (nodes of one step). Lecture 04 at 100,000 steps is 600,000.
+    max_cost: int = 1_500_000
+    light_cost: int = 20_000  # work up to this cost takes the light lane (never behind heavy work)
+    async_cost: int = 150_000  # runs above it are accepted with 202 and report progress
+    # Admission: computations at once and waiting, per lane; one client address's share of a lane.
+    light_running: int = 2
+    light_queued: int = 32
+    heavy_running: int = 1
+    heavy_queued: int = 4
+    png_running: int = 1
+    png_queued: int = 4
+    max_per_client: int = 2  # heavy and PNG work of one client address at once (light work: half its lane)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)
+    retry_after_s: int = 2  # Retry-After of a 503
+    deadline_s: float = 120.0  # a computation running longer is cancelled
+    abandon_s: float = 10.0  # a 202 run nobody asked about (status or parts) for this long is cancelled
     static_dir: Path = field(default_factory=lambda: package_files("static"))
     templates_dir: Path = field(default_factory=lambda: package_files("templates"))
     # Build the default run and trace one step at start-up: the first trace imports torch._dynamo (~3 s).

@@ -1,0 +1,170 @@
+"""Where computations run: admitted to a lane, charged to the memory budget, stopped when nobody waits.
+
+A run's history is a Job (shared by every request for that run, with progress); a body (a step, a batch, an
+image) is computed in the lane its cost calls for. Either way the caller waits only while its client is
+connected: it keeps the work's Token alive for a moment at a time, and when it stops doing so the training loop
+raises `Cancelled` at its next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from backprop_lens.web.admission import Full, Lane, LaneLimits, Unavailable
+from backprop_lens.web.jobs import Cancelled, Job, Token
+from backprop_lens.web.settings import Settings
+from fastapi import Request
+
+log = logging.getLogger("backprop_lens.web")
+T = TypeVar("T")
+
+POLL_S = 0.1  # how often a waiting request looks whether its client is still there
+GRACE_S = 0.5  # how long work goes on after its last waiter stopped looking
+
+
+def client_of(request: Request) -> str:
+    """The client's address; behind a trusted proxy on this machine (nginx), the one it forwards in X-Real-IP."""
+    peer = request.client.host if request.client else "unknown"
+    if peer in request.app.state.settings.trusted_proxies:
+        return request.headers.get("x-real-ip", peer)
+    return peer
+
+
+def _trim_memory() -> None:
+    """Give freed heap back to the OS (glibc keeps it otherwise), so RSS falls after big work ends."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(name).malloc_trim(0)
+
+
+class Compute:
+    def __init__(self, settings: Settings, budget: int, on_reserved: Callable[[int], None]) -> None:
+        """`budget`: bytes for runs (cached and in progress); `on_reserved(bytes)` when work in progress changes."""
+        self.settings, self.budget, self.on_reserved = settings, budget, on_reserved
+        s, retry = settings, settings.retry_after_s
+        # The light lane is where a page's first steps go: a client may take up to half of it.
+        light_share = max(s.max_per_client, (s.light_running + s.light_queued) // 2)
+        self.light = Lane("light", LaneLimits(s.light_running, s.light_queued, light_share), retry)
+        self.heavy = Lane("heavy", LaneLimits(s.heavy_running, s.heavy_queued, s.max_per_client), retry)
+        self.png = Lane("png", LaneLimits(s.png_running, s.png_queued, s.max_per_client), retry)
+        self.jobs: dict[str, Job] = {}
+        self.reserved = 0  # bytes of the runs in progress
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.cancelled = 0
+        self.started = 0
+        self.on_failed: Callable[[Job], None] = lambda job: None
+
+    def lane_for(self, cost: int) -> Lane:
+        return self.light if cost <= self.settings.light_cost else self.heavy
+
+    @property
+    def full(self) -> bool:
+        return self.heavy.full and self.light.full
+
+    # -- runs ------------------------------------------------------------------------------------------------
+
+    def start(self, run_id: str, make: Callable[[Token], Any], steps: int, cost: int, nbytes: int, client: str) -> Job:
+        """Admit a run's history: a place in its lane and its bytes in the budget, or Full at once.
+
+        `make(token)` runs in the lane's thread and computes the run, calling `token.check` after every step.
+        """
+        if self.reserved + nbytes > self.budget:
+            raise Full("the server's memory for runs in progress is taken; retry later", self.settings.retry_after_s)
+        lane = self.lane_for(cost)
+        lane.enter(client)
+        job = Job(run_id, steps, lane, client, Token(self.settings.deadline_s, GRACE_S), nbytes)
+        job.background = cost > self.settings.async_cost
+        self._reserve(nbytes)
+        self.jobs[run_id] = job
+        self.started += 1
+        task = asyncio.get_running_loop().create_task(self._execute(job, make))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    def _reserve(self, nbytes: int) -> None:
+        self.reserved += nbytes
+        self.on_reserved(self.reserved)
+
+    async def _execute(self, job: Job, make: Callable[[Token], Any]) -> None:
+        try:
+            job.result = await job.lane.call(lambda: self._history(job, make))
+            job.state = "done"
+        except Cancelled as e:
+            self.cancelled += 1
+            job.state, job.error = "failed", f"cancelled: {e}"
+        except Exception as e:  # kept on the job: its waiters re-raise it
+            job.state, job.error, job.exception = "failed", str(e), e
+        finally:
+            self._end(job)
+        if job.state != "done" or job.reserved > 16 * 1024 * 1024:
+            await asyncio.to_thread(_trim_memory)
+
+    def _end(self, job: Job) -> None:
+        job.lane.leave(job.client)
+        self._reserve(-job.reserved)
+        if id(self.jobs.get(job.run_id)) == id(job):  # not a newer job for the same run
+            del self.jobs[job.run_id]
+        job.done.set()
+        if job.state == "failed":
+            self.on_failed(job)
+
+    @staticmethod
+    def _history(job: Job, make: Callable[[Token], Any]) -> Any:
+        job.token.check(0)  # abandoned while queued: never start
+        job.state = "running"
+        return make(job.token)
+
+    async def wait(self, job: Job, request: Request) -> bool:
+        """Wait for the job while the client is connected; True when it ended, False when the client left."""
+        return await self._watch(job.done.wait(), job.token, request)
+
+    async def _watch(self, aw: Awaitable[Any], token: Token, request: Request) -> bool:
+        task = asyncio.ensure_future(aw)
+        try:
+            while True:
+                token.touch(GRACE_S)
+                done, _ = await asyncio.wait({task}, timeout=POLL_S)
+                if done:
+                    return True
+                if await request.is_disconnected():
+                    return False
+        finally:
+            if not task.done():
+                task.cancel()
+
+    # -- bodies ----------------------------------------------------------------------------------------------
+
+    async def body(self, lane: Lane, request: Request, fn: Callable[[Token], T]) -> T:
+        """Compute `fn(token)` in `lane` while the client waits; cancelled (at the next step) when it leaves."""
+        client = client_of(request)
+        lane.enter(client)
+        token = Token(self.settings.deadline_s, GRACE_S)
+        work = asyncio.ensure_future(lane.call(lambda: fn(token)))
+        try:
+            ended = await self._watch(asyncio.shield(work), token, request)
+            if not ended:
+                token.cancel("the client went away")
+            return await work  # a cancelled loop stops within a step: this frees the lane's place
+        except Cancelled as e:
+            self.cancelled += 1
+            raise Unavailable(f"cancelled: {e}", self.settings.retry_after_s) from None
+        finally:
+            lane.leave(client)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "lanes": {lane.name: lane.stats() for lane in (self.light, self.heavy, self.png)},
+            "jobs": len(self.jobs),
+            "reserved_bytes": self.reserved,
+            "started": self.started,
+            "cancelled": self.cancelled,
+        }

@@ -1,0 +1,73 @@
+"""What a run will cost, measured on its own first step: graph size (nodes), bytes per step of history and per
+traced step. Cost = steps x graph size, so a custom model of 80 parts costs more than Lecture 04's six nodes.
+
+One step of the real loop, traced, is a few milliseconds; profiles are memoised per configuration less its
+epochs (which change the step count, not the step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
+
+from backprop_lens.scenarios import Recorder, Run
+from backprop_lens.scenarios.base import ReplayDone
+from backprop_lens.snapshot import step_to_dict
+from backprop_lens.web.responses import dumps
+
+# A history's log line per step and the run's own objects: a small constant on top of the measured record.
+LOG_BYTES_PER_STEP = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    nodes: int  # graph size of one step
+    record_bytes: int  # one step of history (parameters, gradient, loss, inputs)
+    snapshot_bytes: int  # one traced step (graph with values and gradients)
+    json_bytes: int  # one step's JSON (what a batch of steps is made of)
+
+    def cost(self, steps: int) -> int:
+        return steps * max(1, self.nodes)
+
+    def history_bytes(self, steps: int) -> int:
+        return steps * (self.record_bytes + LOG_BYTES_PER_STEP)
+
+
+def measure(run: Run) -> Profile:
+    """Run and trace the first step of this configuration only (the loop stops after it)."""
+    rec = Recorder(trace=range(1), stop=1)
+    with contextlib.suppress(ReplayDone):
+        run.scenario.train(run.params, rec)
+    snap = rec.snapshots.get(0)
+    nodes = len(snap.graph.nodes) if snap is not None else 1
+    record = approx_bytes(rec.steps[0]) if rec.steps else 0
+    if snap is None:
+        return Profile(nodes, record, 0, 0)
+    return Profile(nodes, record, approx_bytes(snap), len(dumps(step_to_dict(snap))))
+
+
+def run_bytes(run: Run, profile: Profile) -> int:
+    """What a computed run holds: its history and the traced steps it keeps."""
+    history = run.__dict__.get("history")
+    steps = len(history.steps) if history is not None else 0
+    return profile.history_bytes(steps) + run.traced_count() * profile.snapshot_bytes
+
+
+def approx_bytes(obj: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
+    """Approximate deep size: containers, dataclasses and tensors (by duck typing: web never imports torch)."""
+    seen = _seen if _seen is not None else set()
+    if id(obj) in seen or _depth > 12:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if hasattr(obj, "element_size") and hasattr(obj, "nelement"):
+        return size + int(obj.element_size()) * int(obj.nelement())
+    if isinstance(obj, dict):
+        size += sum(approx_bytes(k, seen, _depth + 1) + approx_bytes(v, seen, _depth + 1) for k, v in obj.items())
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        size += sum(approx_bytes(v, seen, _depth + 1) for v in obj)
+    elif is_dataclass(obj) and not isinstance(obj, type):
+        size += sum(approx_bytes(getattr(obj, f.name, None), seen, _depth + 1) for f in fields(obj))
+    return size

@@ -1,0 +1,181 @@
+"""Under load, in-process: 503 + Retry-After when full, 202 + status for big runs, cancelled when nobody asks,
+cost limits named in the 422, batches bounded in bytes, in-progress work charged to the memory budget."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+import torch
+
+BIG = {"scenario": "lecture04", "params": {"epochs": 2000}}  # 6,000 steps x 6 nodes = 36,000
+
+
+@pytest.fixture
+def gate(app_factory, monkeypatch):
+    """Histories of 2,000+ epochs wait for the gate (the profile's one step does not): work that stays in progress."""
+    opened = threading.Event()
+    started = threading.Event()
+    from backprop_lens.scenarios import get_scenario
+
+    scenario = get_scenario("lecture04")
+    real_train = type(scenario).train
+
+    def gated(self, params, rec):
+        if rec.trace == range(0) and params.epochs >= 2000:
+            started.set()
+            opened.wait(30)
+        return real_train(self, params, rec)
+
+    monkeypatch.setattr(type(scenario), "train", gated)
+    yield opened, started
+    opened.set()
+
+
+def client_for(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30)
+
+
+async def test_full_heavy_lane_answers_503_with_retry_after_at_once_and_light_work_goes_on(app_factory, gate):
+    opened, started = gate
+    app = app_factory(heavy_running=1, heavy_queued=0, light_cost=1_000, retry_after_s=3, max_per_client=4)
+    async with client_for(app) as c:
+        first = asyncio.create_task(c.post("/api/runs", json=BIG))
+        await asyncio.to_thread(started.wait, 10)
+        t0 = time.monotonic()
+        refused = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2001}})
+        assert time.monotonic() - t0 < 1.0  # at once, not after the first run
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "3"
+        assert "busy" in refused.json()["message"] and refused.json()["detail"][0]["field"] == "server"
+        # Cheap work has its own lane: a 1-epoch quadratic run and a cached read still answer.
+        small = await c.post("/api/runs", json={"scenario": "quadratic", "params": {"epochs": 1}})
+        assert small.status_code == 201
+        assert (await c.get(f"/api/runs/{small.json()['id']}/log")).status_code == 200
+        assert (await c.get("/healthz")).status_code == 200
+        opened.set()
+        assert (await first).status_code == 201
+
+
+async def test_one_client_cannot_fill_the_queue(app_factory, gate):
+    opened, started = gate
+    app = app_factory(heavy_running=1, heavy_queued=8, light_cost=1_000, max_per_client=2)
+    async with client_for(app) as c:
+        tasks = [
+            asyncio.create_task(c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2000 + i}}))
+            for i in range(2)
+        ]
+        await asyncio.to_thread(started.wait, 10)
+        while app.state.store.compute.heavy.inside < 2:
+            await asyncio.sleep(0.01)
+        third = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2002}})
+        assert third.status_code == 503 and "one client" in third.json()["message"]
+        # Another address (forwarded by a trusted proxy on this machine) still gets its place.
+        other = asyncio.create_task(
+            c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2003}}, headers={"x-real-ip": "x"})
+        )
+        await asyncio.sleep(0.2)
+        assert not other.done() or other.result().status_code != 503
+        opened.set()
+        assert {(await t).status_code for t in [*tasks, other]} == {201}
+
+
+async def test_a_big_run_is_accepted_with_202_and_reports_progress(app_factory):
+    app = app_factory(async_cost=10_000, light_cost=1_000)
+    async with client_for(app) as c:
+        r = await c.post("/api/runs", json=BIG)
+        assert r.status_code == 202, r.text
+        body = r.json()
+        run_id = body["id"]
+        assert r.headers["location"] == f"/api/runs/{run_id}/status" == body["status_url"]
+        assert body["state"] in ("queued", "running") and body["steps"] == 6000
+        assert body["url"] == f"/api/runs/{run_id}"
+        # Parts of a run not yet done answer 202 with the status, at once.
+        part = await c.get(f"/api/runs/{run_id}/steps/5")
+        assert part.status_code in (200, 202)
+        if part.status_code == 202:
+            assert set(part.json()) >= {"state", "progress", "steps_done", "steps"}
+            assert part.headers["cache-control"] == "no-store"
+        seen = []
+        for _ in range(300):
+            s = (await c.get(f"/api/runs/{run_id}/status")).json()
+            seen.append(s)
+            assert 0.0 <= s["progress"] <= 1.0 and s["steps"] == 6000
+            if s["state"] == "done":
+                break
+            await asyncio.sleep(0.05)
+        assert seen[-1] == {"state": "done", "progress": 1.0, "steps_done": 6000, "steps": 6000}
+        assert [s["steps_done"] for s in seen] == sorted(s["steps_done"] for s in seen)  # never backwards
+        summary = await c.get(f"/api/runs/{run_id}")
+        assert summary.status_code == 200 and len(summary.json()["history"]) == 6000
+        # The numbers are the real loop's: the last step's gradient, against plain PyTorch.
+        w = torch.tensor([1.0], requires_grad=True)
+        for _ in range(2000):
+            for x, y in zip([1.0, 2.0, 3.0], [2.0, 4.0, 6.0], strict=True):
+                loss = (x * w - y) ** 2
+                loss.backward()
+                grad = w.grad.item()
+                w.data = w.data - 0.01 * w.grad.data
+                w.grad.data.zero_()
+        assert summary.json()["history"][-1]["params"]["w"]["grad"] == [grad]
+        again = await c.post("/api/runs", json=BIG)
+        assert again.status_code == 201 and again.json()["id"] == run_id
+
+
+async def test_a_202_run_nobody_asks_about_is_cancelled_and_freed(app_factory, gate):
+    opened, started = gate
+    app = app_factory(async_cost=10_000, light_cost=1_000, abandon_s=0.3)
+    store = app.state.store
+    async with client_for(app) as c:
+        r = await c.post("/api/runs", json=BIG)
+        assert r.status_code == 202
+        assert store.compute.reserved > 0  # its history's bytes are held while it computes
+        await asyncio.to_thread(started.wait, 10)
+        await asyncio.sleep(0.6)  # nobody asks for 0.6 s
+        opened.set()  # it goes on computing, and stops at its next step
+        for _ in range(100):
+            if not store.compute.jobs:
+                break
+            await asyncio.sleep(0.05)
+        assert not store.compute.jobs and store.compute.cancelled == 1
+        assert store.compute.reserved == 0 and store.stats()["runs"]["entries"] == 0
+        assert all(lane["inside"] == 0 for lane in store.compute.stats()["lanes"].values())
+        status = (await c.get(f"/api/runs/{r.json()['id']}/status")).json()
+        assert status["state"] == "failed" and "nobody" in status["message"]
+        # Asked again: it starts over.
+        assert (await c.get(f"/api/runs/{r.json()['id']}/status")).json()["state"] in ("queued", "running", "done")
+
+
+async def test_cost_is_steps_times_graph_size_and_the_422_names_both(app_factory):
+    app = app_factory(max_cost=100_000)
+    async with client_for(app) as c:
+        # Lecture 04 (6 nodes) at 15,000 steps costs 90,000: fine. The homework's 12 nodes are not.
+        custom = {"model": "w1*x*x + w2*x + b", "loss": "(y_hat - y)**2"}
+        heavy = await c.post("/api/runs", json={"scenario": "custom", "params": {"epochs": 5000, **custom}})
+        assert heavy.status_code == 422, heavy.text
+        detail = heavy.json()["detail"][0]
+        assert detail["field"] == "epochs"
+        assert "180,000" in detail["msg"] and "100,000" in detail["msg"] and "15,000 x 12" in detail["msg"]
+        from backprop_lens.scenarios import build_run
+
+        nodes = len(build_run("custom", {"epochs": 1, **custom}).step(0).graph.nodes)
+        assert nodes == 12  # the graph size the message claims
+        light = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 50}})
+        assert light.status_code == 201
+
+
+async def test_a_batch_is_bounded_in_bytes(app_factory):
+    from backprop_lens.web.responses import dumps
+
+    app = app_factory(max_batch_bytes=20_000)
+    async with client_for(app) as c:
+        one = await c.get("/api/runs/lecture04/steps?start=0&stop=1")
+        most = int(20_000 / (1.5 * len(dumps(one.json()[0]))))  # the first step's size, with room for longer numbers
+        r = await c.get(f"/api/runs/lecture04/steps?start=0&stop={most + 1}")
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "stop"
+        assert f"at most {most} steps" in r.json()["message"]
+        ok = await c.get(f"/api/runs/lecture04/steps?start=0&stop={most}")
+        assert ok.status_code == 200 and len(ok.content) <= 20_000
