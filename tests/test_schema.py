@@ -97,9 +97,11 @@ def test_every_operation_is_fuzzed() -> None:
     operations = {(op.method.upper(), op.path) for op in (r.ok() for r in schema.get_all_operations())}
     assert operations == {
         ("GET", "/healthz"),
+        ("GET", "/readyz"),
         ("GET", "/api/scenarios"),
         ("POST", "/api/runs"),
         ("GET", "/api/runs/{run_id}"),
+        ("GET", "/api/runs/{run_id}/status"),
         ("GET", "/api/runs/{run_id}/log"),
         ("GET", "/api/runs/{run_id}/steps"),
         ("GET", "/api/runs/{run_id}/steps/{k}"),

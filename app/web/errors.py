@@ -93,12 +93,14 @@ def _respond(status: int, errors: Sequence[tuple[Loc, str]], kind: str, headers:
 
 def params_errors(e: InvalidParams) -> list[tuple[Loc, str]]:
     """InvalidParams fields are dotted paths (`x.2`): back to a loc under the request body's `params`."""
-    return [(("body", "params", *(_part(p) for p in f.split("."))), m) for f, m in e.errors]
+    return [(("body", "params", *_parts(f)), m) for f, m in e.errors]
 
 
-def _part(p: str) -> str | int:
-    """A list index stays a number; any other name (also `¹` or `①`, which str.isdigit calls digits) is text."""
-    return int(p) if p.isascii() and p.isdecimal() else p
+def _parts(dotted: str) -> list[str | int]:
+    """`x.2` -> ["x", 2]: the first part is a parameter's name (any text: `0`, `¹`, `①`), later digits are list
+    indexes (ASCII digits only: `int("¹")` fails though `"¹".isdigit()` is true)."""
+    name, *rest = dotted.split(".")
+    return [name, *(int(p) if p.isascii() and p.isdecimal() else p for p in rest)]
 
 
 def install_error_handlers(app: FastAPI) -> None:
