@@ -80,7 +80,8 @@ async def test_one_client_cannot_fill_the_queue(app_factory, gate):
         await asyncio.sleep(0.2)
         assert not other.done() or other.result().status_code != 503
         opened.set()
-        assert {(await t).status_code for t in [*tasks, other]} == {201}
+        results = [await t for t in [*tasks, other]]
+        assert {r.status_code for r in results} == {201}, [r.text[:300] for r in results]
 
 
 async def test_a_big_run_is_accepted_with_202_and_reports_progress(app_factory):

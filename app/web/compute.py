@@ -129,15 +129,17 @@ class Compute:
 
     async def _watch(self, aw: Awaitable[Any], token: Token, request: Request) -> bool:
         task = asyncio.ensure_future(aw)
+        token.waiters += 1
         try:
             while True:
-                token.touch(GRACE_S)
                 done, _ = await asyncio.wait({task}, timeout=POLL_S)
                 if done:
                     return True
                 if await request.is_disconnected():
                     return False
         finally:
+            token.waiters -= 1
+            token.touch(GRACE_S)
             if not task.done():
                 task.cancel()
 

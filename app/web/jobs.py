@@ -1,8 +1,9 @@
 """Jobs: a run's history being computed, with its progress, and the token that stops it when nobody waits.
 
 The training loop calls `Token.check` after every step (Recorder.on_step): it raises `Cancelled` once the
-deadline passed, or once no one kept the token alive. A request waiting for the result keeps it alive for a
-moment at a time while its client is connected; a status poll keeps a 202 run alive for `abandon_s`.
+deadline passed, or once no one keeps the token alive: no request waits for it (a waiting request counts while its
+client is connected, and for a moment after it left) and no status poll asked within `abandon_s` (a 202 run).
+Counting waiters, not timing them, keeps a busy event loop from cancelling work that someone waits for.
 A cancelled loop unwinds, its partial history is dropped with its frames, and a later request starts over.
 """
 
@@ -33,6 +34,7 @@ class Token:
         self.alive_until = now + alive_s
         self.reason: str | None = None
         self.steps_done = 0
+        self.waiters = 0  # requests waiting for it right now, their clients connected
 
     def touch(self, seconds: float) -> None:
         self.alive_until = max(self.alive_until, time.monotonic() + seconds)
@@ -44,7 +46,7 @@ class Token:
         now = time.monotonic()
         if self.reason is None and now > self.deadline:
             self.reason = f"it took longer than the deadline of {self.deadline_s:g} s"
-        if self.reason is None and now > self.alive_until:
+        if self.reason is None and self.waiters == 0 and now > self.alive_until:
             self.reason = "nobody was waiting for it"
         return self.reason
 
