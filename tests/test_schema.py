@@ -99,6 +99,7 @@ def test_every_operation_is_fuzzed() -> None:
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/api/scenarios"),
+        ("GET", "/api/scenarios/{scenario_id}/source"),
         ("POST", "/api/runs"),
         ("GET", "/api/runs/{run_id}"),
         ("GET", "/api/runs/{run_id}/status"),

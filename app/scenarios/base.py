@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from backprop_lens.snapshot import ParamState, Step
 from backprop_lens.tracing import Tracer
+from backprop_lens.tracing.sources import display_path
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import torch
 
+_SCENARIO_PACKAGE = "backprop_lens.scenarios."
 MAX_STEPS = 100_000  # epochs x samples: keeps one run within seconds and its history within memory
 
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
@@ -151,6 +155,20 @@ class Scenario(ABC):
 
     def step_count(self, params: Any) -> int:
         return int(params.epochs) * params.steps_per_epoch()
+
+    def source_files(self) -> dict[str, str]:
+        """The code this scenario runs, by the file names node sources use (`backprop_lens/scenarios/lecture.py`):
+        its own module and the loops it inherits, so a node's `source.line` can be shown in its file."""
+        files: dict[str, str] = {}
+        for cls in type(self).__mro__:
+            module = sys.modules.get(cls.__module__)
+            path = getattr(module, "__file__", None)
+            if path is None or not cls.__module__.startswith(_SCENARIO_PACKAGE) or cls.__module__ == __name__:
+                continue
+            name = display_path(path)
+            if name not in files:
+                files[name] = Path(path).read_text(encoding="utf-8")
+        return files
 
 
 def paired_data_errors(x: list[float], y: list[float]) -> list[tuple[str, str]]:

@@ -59,6 +59,11 @@ class Readiness(BaseModel):
     checks: dict[str, Check]
 
 
+class ScenarioSource(BaseModel):
+    scenario: str
+    files: dict[str, str] = Field(description="file name (as in a node's `source.file`) -> its text")
+
+
 class ScenarioInfo(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -154,6 +159,9 @@ class ParamStateOut(BaseModel):
     grad: Value = Field(description="`.grad` after backward")
     after: Value
     grad_step: Value = Field(description="this backward's own contribution to `.grad`")
+    update: dict[str, Any] | None = Field(
+        None, description="what the optimizer did: optimizer, hyper, state_before, state_after, formula, grad"
+    )
 
 
 class HistoryStep(BaseModel):
@@ -201,6 +209,8 @@ class NodeOut(BaseModel):
     is_loss: bool = False
     order: int | None = None
     module: str | None = None
+    outputs: list[dict[str, Value]] = Field(default=[], description="every output's value and grad (multi-output)")
+    source: dict[str, Any] | None = Field(None, description="the line of code that made the node: file, line, code")
 
 
 class EdgeOut(BaseModel):
@@ -210,6 +220,10 @@ class EdgeOut(BaseModel):
     grad: Value = Field(description="the gradient sent back along this edge = upstream x local")
     upstream: Value = None
     local: Value = None
+    output: int = Field(0, description="which output of the source node this edge leaves")
+    relation: dict[str, Any] | None = Field(
+        None, description="kind (elementwise, reduce, matmul, jacobian, opaque), formula, and its numbers"
+    )
 
 
 class GraphOut(BaseModel):

@@ -7,10 +7,10 @@ import hashlib
 import re
 from typing import Any
 
-from backprop_lens.scenarios import SCENARIOS
+from backprop_lens.scenarios import SCENARIOS, get_scenario
 from backprop_lens.web.deps import SettingsDep
 from backprop_lens.web.errors import NotFound
-from backprop_lens.web.models import Health, Readiness, ScenarioInfo
+from backprop_lens.web.models import ERRORS, Health, Readiness, ScenarioInfo, ScenarioSource
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.settings import Settings
 from fastapi import APIRouter, Request
@@ -69,6 +69,18 @@ async def readyz(request: Request) -> SafeJSONResponse:
 )
 async def scenarios(request: Request) -> SafeJSONResponse:
     return SafeJSONResponse(request.app.state.scenarios)
+
+
+@router.get(
+    "/api/scenarios/{scenario_id}/source",
+    response_model=ScenarioSource,
+    responses={404: ERRORS[404]},
+    tags=["scenarios"],
+    summary="The scenario's own code, by the file names that node `source.file` uses",
+)
+async def scenario_source(scenario_id: str) -> SafeJSONResponse:
+    scenario = get_scenario(scenario_id)
+    return SafeJSONResponse({"scenario": scenario.id, "files": scenario.source_files()})
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
