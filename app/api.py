@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from backprop_lens.present.format import fmt_num, fmt_value
 from backprop_lens.snapshot import Graph, graph_to_dict
 from backprop_lens.tracing import TraceError, Tracer
 from backprop_lens.tracing.ops import readable_op
@@ -22,6 +23,7 @@ from backprop_lens.tracing.walk import Walk
 
 __all__ = ["Trace", "TraceError", "make_dot", "trace"]
 
+PREVIEW_ELEMENTS = 64  # more than any preview width shows: the rest is elided
 _ACTIVE: list[Trace] = []  # traces whose `with` block is running: make_dot reads forward values from them
 
 _NO_BACKWARD = (
@@ -271,34 +273,12 @@ def _shape(shape: Any) -> str:
 
 
 def _preview(t: torch.Tensor, max_chars: int) -> str:
-    """A short value: 4 significant digits, the first elements of bigger tensors."""
+    """A short value (the one formatter of backprop_lens.present): a number, or the first elements of a tensor."""
     if t.numel() == 1:
-        return _num(t.item())
-    return _join(t.detach().flatten()[:8].tolist(), t.numel() > 8, max_chars)
+        return fmt_num(t.item())
+    return _preview_plain(t.detach().reshape(-1)[:PREVIEW_ELEMENTS].tolist(), max_chars)
 
 
 def _preview_plain(value: Any, max_chars: int) -> str:
-    """The same for a plain value (`tolist()` output)."""
-    if not isinstance(value, list):
-        return _num(value)
-    flat: list[Any] = []
-    stack = [value]
-    while stack and len(flat) <= 8:
-        v = stack.pop()
-        if isinstance(v, list):
-            stack.extend(reversed(v))
-        else:
-            flat.append(v)
-    more = len(flat) > 8 or bool(stack)
-    if len(flat) == 1 and not more:  # one element, whatever its shape: shown like a 0-d tensor
-        return _num(flat[0])
-    return _join(flat[:8], more, max_chars)
-
-
-def _num(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _join(head: list[Any], more: bool, max_chars: int) -> str:
-    text = "[" + ", ".join(_num(v) for v in head) + (", …]" if more else "]")
-    return text if len(text) <= max_chars else text[: max(max_chars - 2, 1)] + "…]"
+    """The same for a plain value (`tolist()` output); elided with "…" to fit `max_chars`."""
+    return fmt_value(value, max(max_chars, 8))

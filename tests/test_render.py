@@ -16,7 +16,7 @@ import pytest
 from backprop_lens import render as R
 from backprop_lens.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
 from backprop_lens.render import layout as layout_mod
-from backprop_lens.render.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
+from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from backprop_lens.render.theme import THEMES
 from backprop_lens.snapshot import Graph, Node, step_to_dict
 
@@ -549,7 +549,7 @@ def test_edge_labels_visible_on_small_graphs_tooltips_on_big_ones(cache, n_ops):
         assert f"local d(*2)/d({'w' if e.source == 'w' else '*2'}): {e.local!r}" in tip
         assert f"downstream gradient: {e.grad!r}" in tip
     legend = texts(next(g for g in root.iter(f"{NS}g") if g.get("class") == "legend"))
-    assert ("edge tooltip: upstream × local = downstream" in legend) == big
+    assert ("edge tooltips: the chain rule of each edge" in legend) == big
     dot = to_dot(graph)
     assert ("label=" in dot.split("->", 1)[1]) == (not big)  # the DOT export follows the same rule
     assert dot.count("downstream gradient") == n_ops
@@ -758,7 +758,7 @@ def test_lean_graphviz_falls_back_quietly(tmp_path):
 
 
 def test_an_update_shows_enough_digits_to_tell_before_from_after() -> None:
-    from backprop_lens.render.format import fmt_pair
+    from backprop_lens.present.format import fmt_pair
 
     before, after = 1.9999871253967285, 1.9999923706054688  # float32 values a step apart late in training
     shown = fmt_pair([before], [after])

@@ -2,7 +2,10 @@
 
 Never imports torch: input is the plain `backprop_lens.snapshot` dataclasses.
 
-    render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=()) -> bytes
+    render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=(), lang="en", fit=None) -> bytes
+
+Every word comes from `backprop_lens.present` (the LabelSet of the step, in `lang`); render only lays out and
+draws. `fit="slide"` picks the layout direction closest to 16:9 and pads the canvas to exactly 16:9.
 
 Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
 as one box each (their parameters inside, their edges rerouted to the box).
@@ -15,27 +18,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Literal, get_args
 
+from backprop_lens.present import LANGS, Context, check_lang
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
 from backprop_lens.render.png import svg_to_png
+from backprop_lens.render.slide import FITS, slide_layout
 from backprop_lens.render.svg import canvas_size, make_labels, render_svg
 from backprop_lens.render.theme import THEMES, Theme
+from backprop_lens.render.version import RENDER_VERSION
 from backprop_lens.render.view import View, make_view, modules_of
 from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
 
-FORMATS = ("svg", "png", "dot", "json")
+Format = Literal["svg", "png", "dot", "json"]
+ThemeName = Literal["light", "dark"]
+Fit = Literal["slide"]
+FORMATS: tuple[Format, ...] = get_args(Format)
 
 __all__ = [
     "DEFAULT_CACHE",
+    "FITS",
     "FORMATS",
+    "LANGS",
+    "RENDER_VERSION",
+    "THEMES",
     "BadArgument",
+    "Context",
+    "Fit",
+    "Format",
     "GraphvizMissing",
     "Layout",
     "LayoutCache",
     "RenderError",
+    "ThemeName",
     "View",
+    "label_slots",
     "layout_for",
     "make_view",
     "modules_of",
@@ -62,7 +81,7 @@ def _validate(graph: Graph) -> None:
             raise RenderError(f"graph: edge {e.source!r} -> {e.target!r} names a node that is not in the graph")
 
 
-def _check(phase: str, theme: str) -> tuple[Phase, Theme]:
+def _check(phase: str, theme: str, lang: str = "en", fit: str | None = None) -> tuple[Phase, Theme]:
     for ph in PHASES:
         if phase == ph:
             break
@@ -70,6 +89,12 @@ def _check(phase: str, theme: str) -> tuple[Phase, Theme]:
         raise BadArgument("phase", f"phase must be one of {', '.join(PHASES)}; got {phase!r}")
     if theme not in THEMES:
         raise BadArgument("theme", f"theme must be one of {', '.join(THEMES)}; got {theme!r}")
+    try:
+        check_lang(lang)
+    except ValueError as e:
+        raise BadArgument("lang", str(e)) from None
+    if fit is not None and fit not in FITS:
+        raise BadArgument("fit", f"fit must be one of {', '.join(FITS)}; got {fit!r}")
     return ph, THEMES[theme]
 
 
@@ -79,12 +104,31 @@ def to_dot(
     phase: str = "backward",
     theme: str = "light",
     collapse: Iterable[str] | str | None = None,
+    lang: str = "en",
+    context: Context | None = None,
 ) -> str:
     """DOT source with the same labels, module clusters and collapsed boxes as the SVG (valid input for `dot`)."""
     step, graph = _split(step_or_graph)
-    ph, th = _check(phase, theme)
+    ph, th = _check(phase, theme, lang)
     _validate(graph)
-    return to_dot_source(make_view(graph, collapse), phase=ph, theme=th, step=step)
+    return to_dot_source(make_view(graph, collapse), phase=ph, theme=th, step=step, lang=lang, context=context)
+
+
+def label_slots(
+    step: Step,
+    *,
+    phase: str = "backward",
+    lang: str = "en",
+    collapse: Iterable[str] | str | None = None,
+    context: Context | None = None,
+) -> dict[str, object]:
+    """The slots of the picture `render` draws for these arguments: {"texts", "tips", "template"} (the page
+    writes them into the SVG by `data-label` / `data-tip`)."""
+    ph, _ = _check(phase, "light", lang)
+    _validate(step.graph)
+    view = make_view(step.graph, collapse)
+    labels = make_labels(view, ph, step, lang, context)
+    return {"texts": labels.texts(), "tips": labels.tips(), "template": labels.template()}
 
 
 def render(
@@ -95,15 +139,18 @@ def render(
     fmt: str = "svg",
     cache: LayoutCache | None = None,
     collapse: Iterable[str] | str | None = None,
+    lang: str = "en",
+    fit: str | None = None,
+    context: Context | None = None,
 ) -> bytes:
     """One picture of a step (or bare graph) as svg | png | dot | json bytes.
 
     The first render of a topology (with its set of collapsed modules) runs Graphviz once for the layout;
     later ones reuse it (see `layout_for`). `collapse`: module paths (or "a,b.c"); an unknown one raises
-    `BadArgument` naming `collapse`.
+    `BadArgument` naming `collapse`, as do a bad `phase`, `theme`, `lang` or `fit`.
     """
     step, graph = _split(step_or_graph)
-    ph, th = _check(phase, theme)
+    ph, th = _check(phase, theme, lang, fit)
     _validate(graph)
     if fmt not in FORMATS:
         raise BadArgument("fmt", f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -112,12 +159,13 @@ def render(
         data = step_to_dict(step) if step is not None else graph_to_dict(graph)
         return json.dumps(data, allow_nan=False, ensure_ascii=False).encode()
     if fmt == "dot":
-        return to_dot_source(view, phase=ph, theme=th, step=step).encode()
-    pending = cache_or_default(cache).get_future(view)  # a new topology: `dot` starts in the background ...
-    labels = make_labels(view, ph, step)  # ... while we format this step's numbers
-    layout = pending.result()
-    svg = render_svg(view, layout, phase=ph, theme=th, step=step, labels=labels).encode()
+        return to_dot_source(view, phase=ph, theme=th, step=step, lang=lang, context=context).encode()
+    cache = cache_or_default(cache)
+    pending = cache.get_future(view)  # a new topology: `dot` starts in the background ...
+    labels = make_labels(view, ph, step, lang, context)  # ... while we format this step's numbers
+    layout = pending.result() if fit is None else slide_layout(cache, view, pending)
+    svg = render_svg(view, layout, phase=ph, theme=th, step=step, labels=labels, fit=fit).encode()
     if fmt == "svg":
         return svg
-    width, height, _, _ = canvas_size(layout)
+    width, height, _, _ = canvas_size(layout, labels, fit)
     return svg_to_png(svg, width, height)

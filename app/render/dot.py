@@ -3,11 +3,11 @@ the graph with their own Graphviz. (Our SVG itself is drawn from cached position
 
 from __future__ import annotations
 
-from backprop_lens.render import labels as L
+from backprop_lens.present import Context, LabelSet, NodeLabel, build_labels
 from backprop_lens.render.layout import default_rankdir, shows_edge_labels
-from backprop_lens.render.svg import BAD_XML, esc
 from backprop_lens.render.theme import MONO, SANS, KindStyle, Theme
 from backprop_lens.render.view import View, make_view
+from backprop_lens.render.xml import BAD_XML, esc
 from backprop_lens.snapshot import Graph, Phase, Step
 
 
@@ -22,7 +22,7 @@ def _h(s: str) -> str:
     return esc(s)
 
 
-def _table(lab: L.NodeLabel, ks: KindStyle, theme: Theme, border: int, rounded: bool) -> str:
+def _table(lab: NodeLabel, ks: KindStyle, theme: Theme, border: int, rounded: bool) -> str:
     rows = [
         f'<TR><TD ALIGN="LEFT" BGCOLOR="{ks.strong}"><FONT COLOR="{ks.on_strong}"><B>{_h(lab.title)}</B>'
         "</FONT></TD>"
@@ -43,35 +43,55 @@ def _table(lab: L.NodeLabel, ks: KindStyle, theme: Theme, border: int, rounded: 
     )
 
 
-def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step | None = None) -> str:
+def to_dot_source(
+    view: View | Graph,
+    *,
+    phase: Phase,
+    theme: Theme,
+    step: Step | None = None,
+    lang: str = "en",
+    context: Context | None = None,
+) -> str:
     if isinstance(view, Graph):
         view = make_view(view)
-    graph = view.graph
-    nodes = {n.id: n for n in graph.nodes}
-    params = step.params if step is not None else {}
-    rankdir = default_rankdir(graph)
-    title = "Autograd graph" if step is None else f"Step {step.index} · epoch {step.epoch}"
-    if step is not None and step.sample is not None:
-        title += f" · sample {step.sample}"
+    labels = build_labels(view, phase, step, lang, labelled=shows_edge_labels(view), context=context)
+    title = labels.header.title if not labels.header.context else f"{labels.header.context} · {labels.header.title}"
     out = [
         "digraph backprop_lens {",
-        f'graph [rankdir={rankdir} bgcolor="{theme.background}" fontname={_q(SANS)} fontcolor="{theme.text}" '
-        f"label={_q(f'{title} · {phase}')} labelloc=t labeljust=l nodesep=0.28 ranksep=0.32];",
+        f'graph [rankdir={default_rankdir(view.graph)} bgcolor="{theme.background}" fontname={_q(SANS)} '
+        f'fontcolor="{theme.text}" label={_q(f"{title} · {labels.header.badge}")} labelloc=t labeljust=l '
+        "nodesep=0.28 ranksep=0.32];",
         f'node [shape=plain fontname={_q(SANS)} fontsize=11 fontcolor="{theme.text}"];',
         f'edge [color="{theme.edge}" arrowsize=0.8 fontname={_q(MONO)} fontsize=10 fontcolor="{theme.grad}"];',
     ]
-    name = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}  # synthetic DOT IDs; the real id is `id=`
+    name = {n.id: f"n{i}" for i, n in enumerate(view.graph.nodes)}  # synthetic DOT IDs; the real id is `id=`
     name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
+    _clusters(view, theme, _declarations(view, labels, theme, name), out)
+    for i, d in enumerate(view.edges):
+        attrs = f"tooltip={_q(labels.edge_tips[i])}"
+        chain = labels.edges[i]
+        if chain is not None and chain.lines:
+            rows = [f"{op} {text}".strip() for op, text in chain.lines if op or text]
+            attrs = f"label={_q(chr(10).join(rows))} " + attrs
+        out.append(f"{name[d.source]} -> {name[d.target]} [{attrs}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _declarations(view: View, labels: LabelSet, theme: Theme, name: dict[str, str]) -> dict[str, str]:
     decl: dict[str, str] = {}
-    for n in view.nodes:
-        ks = theme.kind(n.kind, n.is_loss)
-        lab = L.node_label(n, phase, params.get(n.name) if n.kind == "param" and n.name else None)
-        table = _table(lab, ks, theme, 3 if n.is_loss else 1, n.kind == "op")
-        decl[n.id] = f"{name[n.id]} [id={_q(n.id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
-    for b in view.boxes:
-        lab = L.module_label(b, phase, params)
-        table = _table(lab, theme.kinds["module"], theme, 2, True)
-        decl[b.id] = f"{name[b.id]} [id={_q(b.id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
+    for drawn_id, lab in zip(labels.node_ids, labels.nodes, strict=True):
+        if drawn_id in name and drawn_id not in {b.id for b in view.boxes}:
+            n = view.graph.node(drawn_id)
+            table = _table(lab, theme.kind(n.kind, n.is_loss), theme, 3 if n.is_loss else 1, n.kind == "op")
+        else:
+            table = _table(lab, theme.kinds["module"], theme, 2, True)
+        decl[drawn_id] = f"{name[drawn_id]} [id={_q(drawn_id)} tooltip={_q(lab.tooltip)} label=<{table}>];"
+    return decl
+
+
+def _clusters(view: View, theme: Theme, decl: dict[str, str], out: list[str]) -> None:
+    """Module frames as nested `subgraph cluster_k`, as the module paths nest."""
     members, children = view.cluster_tree()
 
     def emit(path: str | None, k: int | None, depth: int) -> None:
@@ -79,7 +99,7 @@ def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step 
             c = view.clusters[k]
             fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
             out.append(
-                f"subgraph cluster_{k} {{ label={_q(c.label)} tooltip={_q('module ' + c.path)} "
+                f"subgraph cluster_{k} {{ label={_q(c.label)} tooltip={_q(c.path)} "
                 f'style="rounded,filled" fillcolor="{fill}" color="{theme.cluster_stroke}" '
                 f'fontcolor="{theme.cluster_text}" fontsize=11 labeljust=l labelloc=t margin=10;'
             )
@@ -90,16 +110,3 @@ def to_dot_source(view: View | Graph, *, phase: Phase, theme: Theme, step: Step 
             out.append("}")
 
     emit(None, None, -1)
-    visible = shows_edge_labels(view)  # big graphs: the chain rule in the tooltip only, as in our SVG
-    for d in view.edges:
-        e = d.edge
-        chain = L.edge_label(e, nodes[e.source], nodes[e.target], phase, visible=visible)
-        attrs = ""
-        if chain is not None:
-            attrs = f" tooltip={_q(chain.tooltip)}"
-            if chain.lines:
-                (_, up), (_, loc), (_, down) = chain.lines
-                attrs = f" label={_q(f'{up} × {loc}' + chr(10) + f'= {down}')}" + attrs
-        out.append(f"{name[d.source]} -> {name[d.target]} [{attrs.strip()}];")
-    out.append("}")
-    return "\n".join(out) + "\n"

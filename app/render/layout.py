@@ -24,13 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from backprop_lens.render.errors import DOT_MISSING, GraphvizMissing, RenderError
-from backprop_lens.render.labels import CLUSTER_LABEL_BASELINE, CLUSTER_MARGIN, edge_label_size, module_size, node_size
+from backprop_lens.render.labels import (
+    CLUSTER_LABEL_BASELINE,
+    CLUSTER_MARGIN,
+    edge_label_size,
+    module_size,
+    node_size,
+)
 from backprop_lens.render.view import View, make_view
+from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Graph, Node
 
 Collapse = Iterable[str] | str | None
 
-LAYOUT_VERSION = 6  # bump when sizing rules change, so cached layouts of old rules are never reused
+LAYOUT_VERSION = 7  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
 DOT_TIMEOUT_S = 120.0
 SPLINE_MAX_NODES = 80
@@ -110,11 +117,6 @@ def shows_edge_labels(view: View | Graph) -> bool:
 def carries_grad(source: Node) -> bool:
     """Whether an edge from `source` can carry a gradient: data and constants never require grad."""
     return source.kind not in ("data", "const")
-
-
-def _even(x: float) -> int:
-    n = int(x + 0.999)
-    return n + (n % 2)
 
 
 def _fixed(w: int, h: int) -> str:
@@ -275,12 +277,6 @@ def _pt(s: str) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _num(v: float) -> str:
-    if v == int(v):
-        return str(int(v))
-    return f"{v:.2f}".rstrip("0").rstrip(".")
-
-
 def default_rankdir(graph: Graph) -> str:
     return "LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB"
 
@@ -355,7 +351,7 @@ def _spline(pos: str, bh: float) -> tuple[str, str]:
         dx, dy = tx - px, ty - py
         n = (dx * dx + dy * dy) ** 0.5 or 1.0
         hx, hy = -dy / n * 3.6, dx / n * 3.6  # half the arrowhead's base, perpendicular to its axis
-        arrow = f"{_num(tx)},{_num(ty)} {_num(px + hx)},{_num(py + hy)} {_num(px - hx)},{_num(py - hy)}"
+        arrow = f"{num(tx)},{num(ty)} {num(px + hx)},{num(py + hy)} {num(px - hx)},{num(py - hy)}"
     return " ".join(d), arrow
 
 

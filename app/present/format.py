@@ -1,4 +1,5 @@
-"""Number and tensor formatting for labels (compact, fixed maximum width) and tooltips (full precision).
+"""The one number formatter (SVG, labels JSON, explanations, make_dot): labels (compact, fixed maximum
+width) and tooltips (full precision).
 
 Why fixed maximum widths: the layout is computed once per topology and reused for every step, so a label
 must never need more room than was reserved for it. `fmt_num` never returns more than NUM_WIDTH characters
@@ -198,3 +199,32 @@ def _full_num(x: Any) -> str:
     if isinstance(x, float):
         return repr(x)  # repr is the shortest string that round-trips: full precision
     return str(x)
+
+
+class MemoDescribe:
+    """`describe` remembering its answers by object identity for one render: autograd hands the same tensor
+    to several places (an op's grad is the upstream of each of its input edges), no need to format it twice.
+    Holds references to the values, so identities stay valid while it lives."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, int], tuple[Any, tuple[str, str]]] = {}
+        self._full: dict[int, tuple[Any, str]] = {}
+
+    def full(self, value: Any) -> str:
+        """Only the full-precision text (tooltips of edges without a visible label): cheaper than describe."""
+        if not isinstance(value, list):
+            return fmt_full(value)
+        hit = self._full.get(id(value))
+        if hit is None:
+            memo = self._memo.get((id(value), NUM_WIDTH)) or self._memo.get((id(value), PREVIEW_WIDTH))
+            hit = self._full[id(value)] = (value, memo[1][1] if memo is not None else fmt_full(value))
+        return hit[1]
+
+    def __call__(self, value: Any, width: int) -> tuple[str, str]:
+        if not isinstance(value, list):
+            return describe(value, width)  # numbers are cheap, and small ints share identities
+        key = (id(value), width)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = (value, describe(value, width))
+        return hit[1]

@@ -1,0 +1,76 @@
+"""The legend row(s) under the graph: node kinds with their swatches, then what gradients and edge labels
+mean. Words from the LabelSet; the room is the widest any language needs, so the canvas never changes."""
+
+from __future__ import annotations
+
+from backprop_lens.present.catalog import LANGS
+from backprop_lens.present.header import CLAIM_KINDS, NODE_KINDS, Legend, legend
+from backprop_lens.render.metrics import sans_width
+from backprop_lens.render.theme import Theme
+from backprop_lens.render.xml import esc
+from backprop_lens.render.xml import num as _n
+
+LEGEND_SIZE = 11
+LEGEND_GAP = 18  # between legend items; bold text is measured with bold metrics, plus slack for font fallbacks
+LEGEND_LINE = 17
+LEGEND_H = 38 + LEGEND_LINE  # two rows: node kinds and gradients; what the edge labels claim
+MARGIN = 20
+
+
+def _text_w(text: str, bold: bool = False) -> float:
+    # a little slack (4%) on top of DejaVu's advances: a fallback font (Arial, Helvetica) must fit too
+    return sans_width(text, LEGEND_SIZE, bold=bold) * 1.04
+
+
+def _rows_width(lg: Legend) -> float:
+    first = sum(20 + _text_w(word) + LEGEND_GAP for _, word in lg.kinds)
+    first += _text_w(lg.grad, bold=True) if lg.grad else 0.0
+    second = sum(_text_w(claim) + LEGEND_GAP for _, claim in lg.claims)
+    return max(first, second)
+
+
+def legend_width(lg: Legend | None) -> float:
+    """The room the legend needs in any language and phase: of these kinds, or of every kind when unknown."""
+    kinds = {k for k, _ in lg.kinds} if lg is not None else set(NODE_KINDS)
+    claims = {k for k, _ in lg.claims} if lg is not None else {CLAIM_KINDS[0]}
+    labelled = lg is None or not any(k == "tooltip" for k, _ in lg.claims)
+    return max(
+        _rows_width(legend(phase, kinds, claims, labelled, lang))
+        for lang in LANGS
+        for phase in ("forward", "backward", "update")
+    )
+
+
+def draw_legend(lg: Legend, theme: Theme, y: float) -> list[str]:
+    out = [f'<g class="legend" font-size="{LEGEND_SIZE}" fill="{theme.muted}">']
+    x = float(MARGIN)
+    for kind, word in lg.kinds:
+        if kind == "module":  # a module frame, as clusters are drawn
+            out.append(
+                f'<rect class="legend-module" x="{_n(x)}" y="{_n(y - 10)}" width="14" height="12" rx="3" '
+                f'fill="{theme.cluster_fill[1]}" stroke="{theme.cluster_stroke}" stroke-width="1.2"/>'
+            )
+        else:
+            ks = theme.kinds[kind]
+            dash = ' stroke-dasharray="3 2"' if kind == "const" else ""
+            out.append(
+                f'<rect x="{_n(x)}" y="{_n(y - 10)}" width="14" height="12" rx="{3 if kind != "op" else 6}" '
+                f'fill="{ks.body}" stroke="{ks.strong}" stroke-width="{3 if kind == "loss" else 1.8}"{dash}/>'
+            )
+        x += 20
+        out.append(f'<text data-label="l:kind:{kind}" x="{_n(x)}" y="{_n(y)}">{esc(word)}</text>')
+        x += _text_w(word) + LEGEND_GAP
+    if lg.grad:
+        out.append(
+            f'<text data-label="l:grad" x="{_n(x)}" y="{_n(y)}" font-weight="bold" fill="{theme.grad}">'
+            f"{esc(lg.grad)}</text>"
+        )
+    x = float(MARGIN)
+    for kind, claim in lg.claims:
+        out.append(
+            f'<text data-label="l:claim:{kind}" x="{_n(x)}" y="{_n(y + LEGEND_LINE)}" fill="{theme.grad}">'
+            f"{esc(claim)}</text>"
+        )
+        x += _text_w(claim) + LEGEND_GAP
+    out.append("</g>")
+    return out
