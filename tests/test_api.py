@@ -349,11 +349,16 @@ IMMUTABLE_URLS = [
 
 @pytest.mark.parametrize("url", IMMUTABLE_URLS)
 async def test_strong_etag_immutable_and_304(client, url):
+    version = (await client.get("/api/version")).json()["version"]
+    unversioned = await client.get(url)
+    assert unversioned.headers["cache-control"] == "no-cache"  # a URL that names no code version: revalidate
+    url += ("&" if "?" in url else "?") + f"v={version}"
     r = await client.get(url)
     assert r.status_code == 200
     etag = r.headers["etag"]
+    assert etag == unversioned.headers["etag"]
     assert etag.startswith('"') and not etag.startswith("W/")
-    assert etag == '"' + hashlib.sha256(r.content).hexdigest()[:32] + '"'
+    assert etag == '"' + hashlib.sha256(version.encode() + b"\0" + r.content).hexdigest()[:32] + '"'
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     for inm in (etag, f'"other", {etag}', f"W/{etag}", "*"):
         again = await client.get(url, headers={"if-none-match": inm})

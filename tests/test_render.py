@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import pytest
 from backprop_lens import render as R
+from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from backprop_lens.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
 from backprop_lens.render import layout as layout_mod
-from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from backprop_lens.render.theme import THEMES
 from backprop_lens.snapshot import Graph, Node, step_to_dict
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backprop_lens.web.middleware import DATA_CSP, PAGE_CSP, SVG_CSP
+from backprop_lens.web.security import DATA_CSP, PAGE_CSP, SVG_CSP
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -83,6 +83,18 @@ class Resume:
     previous: StepRecord
 
 
+@dataclass(frozen=True, slots=True)
+class LogMark:
+    """Which step and phase printed a log line: None before the first step (`predict (before training)`).
+
+    `phase`: "forward" inside the step's forward/backward block (the loss printed before backward), "backward"
+    after backward and before the step is recorded (Lecture 04's grad line), "update" after it (progress lines,
+    the closing predict line: printed after that step's update)."""
+
+    step: int | None
+    phase: str | None
+
+
 @dataclass
 class Recorder:
     """What a training loop reports to. Traces the steps in `trace`; stops the loop after `stop` steps.
@@ -100,6 +112,8 @@ class Recorder:
     snapshots: dict[int, Step] = field(default_factory=dict)
     # Called with the number of steps done after each step: progress, and the server's cancel point (it raises).
     on_step: Callable[[int], None] | None = None
+    marks: list[LogMark] = field(default_factory=list)  # one per log line: the step and phase that printed it
+    _at: LogMark = LogMark(None, None)
 
     @contextlib.contextmanager
     def tracing(
@@ -113,14 +127,19 @@ class Recorder:
 
         `modules` ({path: nn.Module}) lets the graph group nodes by the module they belong to.
         """
-        if index not in self.trace:
-            yield None
-            return
-        with Tracer(params=params, inputs=inputs, modules=modules) as tracer:
-            yield tracer
+        self._at = LogMark(index, "forward")
+        try:
+            if index not in self.trace:
+                yield None
+                return
+            with Tracer(params=params, inputs=inputs, modules=modules) as tracer:
+                yield tracer
+        finally:
+            self._at = LogMark(index, "backward")
 
     def record(self, step: StepRecord, tracer: Tracer | None) -> None:
         self.steps.append(step)
+        self._at = LogMark(step.index, "update")
         if tracer is not None and tracer.graphs:
             self.snapshots[step.index] = Step(
                 index=step.index,
@@ -138,6 +157,7 @@ class Recorder:
 
     def line(self, text: str) -> None:
         self.log.append(text)
+        self.marks.append(self._at)
 
 
 class Scenario(ABC):

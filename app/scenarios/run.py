@@ -8,7 +8,6 @@ the replay is the run itself, and nothing but the configuration is needed to rec
 from __future__ import annotations
 
 import contextlib
-import math
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
@@ -53,6 +52,11 @@ class Run:
     @property
     def log_text(self) -> str:
         return "".join(line + "\n" for line in self.history.log)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """Every log line with the step and phase that printed it (no parsing of the text needed)."""
+        h = self.history
+        return [{"text": t, "step": m.step, "phase": m.phase} for t, m in zip(h.log, h.marks, strict=True)]
 
     @cached_property
     def diverged_at(self) -> int | None:
@@ -141,7 +145,3 @@ class Run:
             "progress": [{"epoch": p.epoch, "loss": p.loss} for p in h.progress],
             "predictions": {p.when: {"x": p.x, "value": p.value} for p in h.predictions},
         }
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

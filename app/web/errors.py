@@ -17,6 +17,7 @@ from backprop_lens.render import GraphvizMissing, RenderError
 from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
 from backprop_lens.web.admission import Full, Unavailable
 from backprop_lens.web.responses import IMMUTABLE, SafeJSONResponse
+from backprop_lens.web.security import security_headers
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -155,7 +156,5 @@ def install_error_handlers(app: FastAPI) -> None:
         # A bug: log it with its traceback for us, answer without one.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers come along here.
-        from backprop_lens.web.middleware import security_headers
-
         headers = {k.decode(): v.decode() for k, v in security_headers(b"application/json")}
         return _respond(500, [(("server",), "internal error; the server log has the details")], "internal", headers)

@@ -17,9 +17,6 @@ Value = Annotated[
         examples=[-2.0],
     ),
 ]
-Format = Literal["svg", "png", "dot", "json"]
-PhaseName = Literal["forward", "backward", "update"]
-ThemeName = Literal["light", "dark"]
 
 LECTURE04_DEFAULTS: dict[str, Any] = {
     "lr": 0.01,

@@ -1,4 +1,9 @@
-"""JSON that never contains bare NaN, and immutable bodies with strong ETags and 304s."""
+"""JSON that never contains bare NaN, and immutable bodies with strong ETags and 304s.
+
+The code that draws and words a body is part of what its bytes depend on: every ETag includes the render
+version (a content hash of render and present), and a body is `immutable` only under a URL that names that
+version (`?v=...`, see GET /api/version); without it browsers revalidate (`no-cache`, then 304 by ETag).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from backprop_lens.render import version
 from backprop_lens.snapshot import to_jsonable
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 JSON = "application/json"
 IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
 
 
 def dumps(content: Any) -> bytes:
@@ -37,7 +44,8 @@ class Body:
 
     @classmethod
     def of(cls, content: bytes, media_type: str) -> Body:
-        return cls(content, media_type, '"' + hashlib.sha256(content).hexdigest()[:32] + '"')
+        digest = hashlib.sha256(version.RENDER_VERSION.encode() + b"\0" + content).hexdigest()[:32]
+        return cls(content, media_type, '"' + digest + '"')
 
     def __len__(self) -> int:
         return len(self.content)
@@ -50,7 +58,8 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def immutable(request: Request, body: Body, *, status_code: int = 200) -> Response:
-    headers = {"ETag": body.etag, "Cache-Control": IMMUTABLE}
+    versioned = request.query_params.get("v") == version.RENDER_VERSION
+    headers = {"ETag": body.etag, "Cache-Control": IMMUTABLE if versioned else REVALIDATE}
     inm = request.headers.get("if-none-match")
     if inm is not None and _matches(inm, body.etag):
         return Response(status_code=304, headers=headers)

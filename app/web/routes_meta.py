@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any
+from typing import Annotated, Any
 
+from backprop_lens.present import Lang
 from backprop_lens.scenarios import SCENARIOS, get_scenario
 from backprop_lens.web.deps import SettingsDep
 from backprop_lens.web.errors import NotFound
+from backprop_lens.web.labels import translated
 from backprop_lens.web.models import ERRORS, Health, Readiness, ScenarioInfo, ScenarioSource
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.settings import Settings
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -23,12 +25,12 @@ from starlette.concurrency import run_in_threadpool
 router = APIRouter()
 
 
-def scenario_list() -> list[dict[str, Any]]:
+def scenario_list(lang: str = "en") -> list[dict[str, Any]]:
     return [
         {
             "id": s.id,
-            "title": s.title,
-            "description": s.description,
+            "title": translated(lang, f"scenario.{s.id}.title", s.title),
+            "description": translated(lang, f"scenario.{s.id}.description", s.description),
             "params": s.Params().model_dump(),
             "schema": s.Params.model_json_schema(),
         }
@@ -67,8 +69,10 @@ async def readyz(request: Request) -> SafeJSONResponse:
     tags=["scenarios"],
     summary="Scenarios with their default parameters and parameter schema",
 )
-async def scenarios(request: Request) -> SafeJSONResponse:
-    return SafeJSONResponse(request.app.state.scenarios)
+async def scenarios(
+    request: Request, lang: Annotated[Lang, Query(description="language of titles and descriptions")] = "en"
+) -> SafeJSONResponse:
+    return SafeJSONResponse(request.app.state.scenarios if lang == "en" else scenario_list(lang))
 
 
 @router.get(

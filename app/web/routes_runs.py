@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from backprop_lens.present import Lang
+from backprop_lens.render import Fit, Format, ThemeName
 from backprop_lens.scenarios import StepOutOfRange
+from backprop_lens.snapshot import Phase
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
 from backprop_lens.web.errors import BadInput, NotFound
 from backprop_lens.web.jobs import Job
 from backprop_lens.web.models import (
     ERRORS,
     RUN_PARTS,
-    Format,
-    PhaseName,
     RunAccepted,
     RunCreated,
     RunRequest,
     RunStatus,
     RunSummary,
     StepOut,
-    ThemeName,
 )
 from backprop_lens.web.responses import Body, SafeJSONResponse, immutable
 from backprop_lens.web.runs import RunRef
@@ -197,7 +197,7 @@ async def get_graph(
     ref: RunDep,
     k: StepIndex,
     fmt: Annotated[Format, Path(description="image format")],
-    phase: Annotated[PhaseName, Query(description="what the graph shows")] = "backward",
+    phase: Annotated[Phase, Query(description="what the graph shows")] = "backward",
     theme: Annotated[ThemeName, Query(description="colour theme")] = "light",
     collapse: Annotated[
         str | None,
@@ -208,7 +208,10 @@ async def get_graph(
             examples=["layer1,layer2"],
         ),
     ] = None,
+    lang: Annotated[Lang, Query(description="language of every word in the picture")] = "en",
+    fit: Annotated[Fit | None, Query(description="`slide`: laid out and padded to 16:9, titled with the run")] = None,
 ) -> Response:
     in_range(ref, k)
     modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
-    return answer(request, ref, await store_of(request).graph(ref, request, k, fmt, phase, theme, modules))
+    store = store_of(request)
+    return answer(request, ref, await store.graph(ref, request, k, fmt, phase, theme, modules, lang, fit))

@@ -14,7 +14,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backprop_lens.render import BadArgument, render
+from backprop_lens.present import Context
+from backprop_lens.render import BadArgument, LayoutCache, render
 from backprop_lens.runid import InvalidRunId, decode_run_id, encode_run_id
 from backprop_lens.scenarios import (
     SCENARIOS,
@@ -95,6 +96,8 @@ class RunStore:
             settings.body_cache_entries, settings.body_cache_bytes, weigh=len
         )
         self._profiles: LruCache[str, Profile] = LruCache(4096)
+        self.layouts = LayoutCache()  # this app's own: apps in one process share no layout state
+        self.context_of: Callable[[RunRef, str], Context | None] = lambda _ref, _lang: None  # routes_present sets it
         self._profiling: dict[str, asyncio.Future[Profile]] = {}
         self._failures: LruCache[str, str] = LruCache(1024)  # why a 202 run stopped, told once by its status
         self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
@@ -230,6 +233,17 @@ class RunStore:
 
     # -- bodies ----------------------------------------------------------------------------------------------
 
+    async def body(
+        self,
+        key: Hashable,
+        ref: RunRef,
+        request: Request,
+        compute: Callable[[RunEntry, Token], Body],
+        cost: Callable[[RunEntry], int],
+    ) -> Body | Job:
+        """A body of another router (routes_present) under the same caches, lanes and 202 jobs as ours."""
+        return await self._body(key, ref, request, compute, cost)
+
     async def _body(
         self,
         key: Hashable,
@@ -303,13 +317,23 @@ class RunStore:
         return max(1, min(self.settings.max_batch_steps, by_bytes))
 
     async def graph(
-        self, ref: RunRef, request: Request, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...] = ()
+        self,
+        ref: RunRef,
+        request: Request,
+        k: int,
+        fmt: str,
+        phase: str,
+        theme: str,
+        collapse: tuple[str, ...] = (),
+        lang: str = "en",
+        fit: str | None = None,
     ) -> Body | Job:
+        look = (fmt, phase, theme, collapse, lang, fit)
         return await self._body(
-            ("graph", ref.id, k, fmt, phase, theme, collapse),
+            ("graph", ref.id, k, *look),
             ref,
             request,
-            lambda e, token: self._graph(e, k, fmt, phase, theme, collapse, token),
+            lambda e, token: self._graph(ref, e, k, look, token),
             lambda e: self.replay_cost(e, k - k % TRACE_BLOCK, min(k - k % TRACE_BLOCK + TRACE_BLOCK, ref.steps)),
             png=fmt == "png",
         )
@@ -318,13 +342,18 @@ class RunStore:
     def _summary(ref: RunRef, run: Run) -> Body:
         return Body.of(dumps({"id": ref.id, **run.summary()}), JSON)
 
-    def _steps(self, entry: RunEntry, start: int, stop: int, token: Token) -> Body:
+    @staticmethod
+    def traced(entry: RunEntry, start: int, stop: int, token: Token) -> list[Step]:
+        """Steps start..stop-1 with their graphs, in one replay that stops when nobody waits (sync)."""
         with entry.lock:
             entry.run.on_step = token.check
             try:
-                steps = entry.run.steps(start, stop)
+                return entry.run.steps(start, stop)
             finally:
                 entry.run.on_step = None
+
+    def _steps(self, entry: RunEntry, start: int, stop: int, token: Token) -> Body:
+        steps = self.traced(entry, start, stop, token)
         content = dumps([step_to_dict(s) for s in steps])
         if len(content) > self.settings.max_batch_bytes:  # the estimate was short: the bound holds anyway
             most = max(1, (stop - start) * self.settings.max_batch_bytes // len(content))
@@ -344,12 +373,23 @@ class RunStore:
             finally:
                 run.on_step = None
 
-    def _graph(
-        self, entry: RunEntry, k: int, fmt: str, phase: str, theme: str, collapse: tuple[str, ...], token: Token | None
-    ) -> Body:
+    def _graph(self, ref: RunRef, entry: RunEntry, k: int, look: tuple[Any, ...], token: Token | None) -> Body:
+        """`look`: (fmt, phase, theme, collapse, lang, fit), as render() takes them."""
+        fmt, phase, theme, collapse, lang, fit = look
         step = self._step(entry, k, token)
+        context = self.context_of(ref, lang) if fit is not None else None  # slides: scenario and lr in the title
         try:
-            data = render(step, phase=phase, theme=theme, fmt=fmt, collapse=collapse)
+            data = render(
+                step,
+                phase=phase,
+                theme=theme,
+                fmt=fmt,
+                cache=self.layouts,
+                collapse=collapse,
+                lang=lang,
+                fit=fit,
+                context=context,
+            )
         except BadArgument as e:  # a module name the graph does not have: the caller's mistake, not a 503
             raise BadInput([(("query", e.field), str(e))]) from None
         return Body.of(data, MEDIA_TYPES[fmt])
@@ -370,5 +410,5 @@ class RunStore:
         run.compute_history()
         entry = RunEntry(run, profile)
         self._runs.put(ref.id, entry)
-        key = ("graph", ref.id, 0, "svg", "backward", "light", ())
-        self._bodies.get_or_compute(key, lambda: self._graph(entry, 0, "svg", "backward", "light", (), None))
+        look = ("svg", "backward", "light", (), "en", None)  # the page's first picture, keyed as graph() keys it
+        self._bodies.get_or_compute(("graph", ref.id, 0, *look), lambda: self._graph(ref, entry, 0, look, None))

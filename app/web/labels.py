@@ -1,0 +1,47 @@
+"""The present layer's bodies for the page: messages, a batch of steps' labels, the log with its steps.
+
+Pure functions of the URL like every run body (cached, ETag with the render version)."""
+
+from __future__ import annotations
+
+from backprop_lens.present import Context, messages, t
+from backprop_lens.present.explain import explain, inspector
+from backprop_lens.render import label_slots
+from backprop_lens.snapshot import PHASES, Step
+from backprop_lens.web.responses import JSON, Body, dumps
+from backprop_lens.web.runs import RunRef
+
+
+def translated(lang: str, key: str, english: str) -> str:
+    """A scenario's title or description: the catalog's translation, the scenario's own English otherwise."""
+    return english if lang == "en" else t(lang, key) if t(lang, key) != key else english
+
+
+def context_of(ref: RunRef, lang: str) -> Context:
+    """What a slide's title says of the run: scenario (its title holds the model) and learning rate."""
+    s = ref.scenario
+    title = translated(lang, f"scenario.{s.id}.title", s.title)
+    lr = getattr(ref.params, "lr", None)
+    return Context(scenario=title, lr=f"{lr:g}" if isinstance(lr, float) else "")
+
+
+def messages_body(lang: str) -> Body:
+    return Body.of(dumps(messages(lang)), JSON)
+
+
+def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...]) -> Body:
+    context = None  # as graph.svg draws it without `fit` (the page's pictures)
+    zero_grad = getattr(ref.params, "zero_grad", None)
+    out = []
+    for step in steps:
+        lines = explain(step, lang, zero_grad if isinstance(zero_grad, bool) else None)
+        phases = {ph: label_slots(step, phase=ph, lang=lang, collapse=collapse, context=context) for ph in PHASES}
+        out.append(
+            {
+                "step": step.index,
+                "phases": phases,
+                "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
+                "inspector": inspector(lines),
+            }
+        )
+    return Body.of(dumps(out), JSON)
