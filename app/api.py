@@ -89,13 +89,13 @@ class Trace:
     def to_dict(self) -> dict[str, Any]:
         return graph_to_dict(self.graph)
 
-    def svg(self, phase: str = "backward", theme: str = "light") -> str:
-        """The annotated graph as a standalone SVG document."""
+    def svg(self, phase: str = "backward", theme: str = "light", lang: str = "en") -> str:
+        """The annotated graph as a standalone SVG document (`lang`: "en" or "zh")."""
         if phase != "forward" and not self.has_gradients:
             raise TraceError(_NO_BACKWARD + "; or ask for phase='forward'")
         from backprop_lens.render import render  # drawing needs Graphviz, not torch: import it only when asked
 
-        return render(self.graph, phase=phase, theme=theme, fmt="svg").decode()
+        return render(self.graph, phase=phase, theme=theme, fmt="svg", lang=lang).decode()
 
     def _repr_svg_(self) -> str | None:
         """Jupyter shows a trace as its graph (the backward phase once gradients exist)."""
