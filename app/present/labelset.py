@@ -46,7 +46,8 @@ class LabelSet:
         out = {"h:title": h.title, "h:sub": h.subtitle, "h:badge": h.badge, "h:context": h.context}
         for node_id, lab in zip(self.node_ids, self.nodes, strict=True):
             out[node_slot(node_id, "title")] = lab.title
-            out[node_slot(node_id, "caption")] = lab.caption
+            if lab.caption:
+                out[node_slot(node_id, "caption")] = lab.caption
             for i, ln in enumerate(lab.lines):
                 out[node_slot(node_id, i, "k")] = ln.key
                 out[node_slot(node_id, i, "v")] = ln.text

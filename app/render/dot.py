@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from backprop_lens.present import Context, LabelSet, NodeLabel, build_labels
 from backprop_lens.render.layout import default_rankdir, shows_edge_labels
+from backprop_lens.render.nesting import nest_clusters
 from backprop_lens.render.theme import MONO, SANS, KindStyle, Theme
 from backprop_lens.render.view import View, make_view
 from backprop_lens.render.xml import BAD_XML, esc
@@ -92,21 +93,14 @@ def _declarations(view: View, labels: LabelSet, theme: Theme, name: dict[str, st
 
 def _clusters(view: View, theme: Theme, decl: dict[str, str], out: list[str]) -> None:
     """Module frames as nested `subgraph cluster_k`, as the module paths nest."""
-    members, children = view.cluster_tree()
 
-    def emit(path: str | None, k: int | None, depth: int) -> None:
-        if k is not None:
-            c = view.clusters[k]
-            fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
-            out.append(
-                f"subgraph cluster_{k} {{ label={_q(c.label)} tooltip={_q(c.path)} "
-                f'style="rounded,filled" fillcolor="{fill}" color="{theme.cluster_stroke}" '
-                f'fontcolor="{theme.cluster_text}" fontsize=11 labeljust=l labelloc=t margin=10;'
-            )
-        out.extend(decl[i] for i in members.get(path, ()))
-        for j in children.get(path, ()):
-            emit(view.clusters[j].path, j, depth + 1)
-        if k is not None:
-            out.append("}")
+    def opening(k: int, depth: int) -> str:
+        c = view.clusters[k]
+        fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
+        return (
+            f"subgraph cluster_{k} {{ label={_q(c.label)} tooltip={_q(c.path)} "
+            f'style="rounded,filled" fillcolor="{fill}" color="{theme.cluster_stroke}" '
+            f'fontcolor="{theme.cluster_text}" fontsize=11 labeljust=l labelloc=t margin=10;'
+        )
 
-    emit(None, None, -1)
+    nest_clusters(view, opening, decl, out)

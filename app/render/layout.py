@@ -31,6 +31,7 @@ from backprop_lens.render.labels import (
     module_size,
     node_size,
 )
+from backprop_lens.render.nesting import nest_clusters
 from backprop_lens.render.view import View, make_view
 from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Graph, Node
@@ -147,18 +148,7 @@ def layout_dot(view: View, rankdir: str) -> str:
         w, h = module_size(b)
         decl[b.id] = f"{name[b.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     if view.clusters:
-        members, children = view.cluster_tree()
-
-        def emit(path: str | None, k: int | None, depth: int) -> None:
-            if k is not None:
-                out.append(f"subgraph cluster_{k} {{ margin={CLUSTER_MARGIN};")
-            out.extend(decl[i] for i in members.get(path, ()))
-            for j in children.get(path, ()):
-                emit(view.clusters[j].path, j, depth + 1)
-            if k is not None:
-                out.append("}")
-
-        emit(None, None, 0)
+        nest_clusters(view, lambda k, _depth: f"subgraph cluster_{k} {{ margin={CLUSTER_MARGIN};", decl, out)
     else:
         out.extend(decl.values())
     labelled = shows_edge_labels(view)

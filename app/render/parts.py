@@ -37,9 +37,12 @@ def _frame(opening: str, kind: str, is_loss: bool, slot: str, title_size: float,
         f'stroke-width="{stroke_w}"{dash}/>'
         f'<text data-label="{esc(slot)}:title" x="{L.PAD_X}" y="17.5" font-size="{title_size}" font-weight="bold" '
         f'fill="{ks.on_strong}">\x00T</text>'
-        f'<text data-label="{esc(slot)}:caption" x="{_n(w - L.PAD_X)}" y="16.5" font-size="{L.CAPTION_SIZE}" '
-        f'text-anchor="end" fill="{ks.on_strong}">\x00C</text>'
     )
+    if kind != "const":  # a constant's title says it all: no caption, no slot
+        body += (
+            f'<text data-label="{esc(slot)}:caption" x="{_n(w - L.PAD_X)}" y="16.5" font-size="{L.CAPTION_SIZE}" '
+            f'text-anchor="end" fill="{ks.on_strong}">\x00C</text>'
+        )
     return opening, body, _n(w - L.PAD_X), _row_ys(h, rows)
 
 

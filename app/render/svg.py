@@ -11,7 +11,7 @@ every text that changes with the step has `data-label="SLOT"` and every `<title>
 
 from __future__ import annotations
 
-from backprop_lens.present import Context, LabelSet, NodeLabel, build_labels
+from backprop_lens.present import Context, LabelSet, NodeLabel, build_labels, t
 from backprop_lens.present.labelset import edge_slot, node_slot
 from backprop_lens.present.modules import module_rows
 from backprop_lens.render import labels as L
@@ -90,7 +90,7 @@ def _node(frame: Frame, node_id: str, label: NodeLabel, theme: Theme) -> str:
     for i, (ln, y) in enumerate(zip(label.lines, rows, strict=False)):
         weight = ' font-weight="bold"' if ln.role == "grad" else ""
         kx = L.PAD_X + (L.INDENT if ln.indent else 0)
-        cls = ln.key_id.rsplit(".", 1)[-1].replace(" ", "-")
+        cls = t("en", ln.key_id).replace(" ", "-")  # a language-independent hook: k-value, k-this-step, k-NAME
         parts.append(
             f'<text class="k-{esc(cls)}" y="{y}">'
             f'<tspan data-label="{esc(node_slot(node_id, i, "k"))}" x="{kx}" font-size="{L.KEY_SIZE}" '
