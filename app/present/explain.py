@@ -50,8 +50,13 @@ class _Graph:
             return "loss"
         return "z" + node.id.rsplit(":", 1)[-1] if node.kind == "op" else node.id
 
+    def term(self, node: Node) -> str:
+        """The name as an operand: `(y_hat - y)` where the name is itself an expression."""
+        name = self.name(node)
+        return name if name.replace(".", "_").isidentifier() else f"({name})"
+
     def d(self, node: Node) -> str:
-        return f"∂{self.root_name}/∂{self.name(node)}"
+        return f"∂{self.root_name}/∂{self.term(node)}"
 
     def args(self, node: Node) -> list[Node]:
         return [self.by_id[e.source] for e in self.inputs.get(node.id, [])]
@@ -61,7 +66,7 @@ def _forward(g: _Graph, n: Node, lang: str) -> str:
     name, args, op = g.name(n), g.args(n), n.op or n.grad_fn or "op"
     value, nums = scalar(n.value), [scalar(a.value) for a in args]
     known = value is not None and all(x is not None for x in nums)
-    names = [g.name(a) for a in args]
+    names = [g.term(a) for a in args]
     if known and op in CALC and len(args) == 2 and holds(CALC[op], nums, value):
         s = shown(CALC[op], nums, value)
         expr = f"{names[0]} {SYMBOL[op]} {names[1]}"
@@ -85,13 +90,13 @@ def _local_symbol(g: _Graph, e: Edge) -> str | None:
     if target.op == "*" and len(ins) == 2:
         other = g.by_id[ins[1 - e.slot].source] if e.slot in (0, 1) else None
         if other is not None and scalar(other.value) == local:
-            return g.name(other)
+            return g.term(other)
     if target.op in ("+", "-") and len(ins) == 2 and abs(local) == 1.0:
         return fmt_num(local)
     if target.op == "**2" and len(ins) == 1:
         a = scalar(g.by_id[ins[0].source].value)
         if a is not None and holds("mul", [2.0, a], local):
-            return f"2{g.name(g.by_id[ins[0].source])}"
+            return f"2{g.term(g.by_id[ins[0].source])}"
     return None
 
 
@@ -101,7 +106,7 @@ def _through(g: _Graph, e: Edge, lang: str) -> str:
     u, loc, d = scalar(e.upstream), scalar(e.local), scalar(e.grad)
     kind = kind_of(e)
     if kind == "elementwise" and None not in (u, loc, d):
-        sym = _local_symbol(g, e) or f"∂{g.name(target)}/∂{g.name(source)}"
+        sym = _local_symbol(g, e) or f"∂{g.term(target)}/∂{g.term(source)}"
         if target.is_loss and u == 1.0:
             if target.op == "**2" and sym.startswith("2"):
                 s = shown("mul", [2.0, scalar(g.args(target)[0].value) or 0.0], d)
@@ -111,9 +116,10 @@ def _through(g: _Graph, e: Edge, lang: str) -> str:
         return f"{g.d(target)} × {sym} = {s.operands[0]} × {paren(s.operands[1])} {s.sign} {s.result}"
     rel, down = e.relation, fmt_value(e.grad)
     if kind == "elementwise":
-        return f"{g.d(target)} × ∂{g.name(target)}/∂{g.name(source)} = {down}"
+        return f"{g.d(target)} × ∂{g.term(target)}/∂{g.term(source)} = {down}"
     if kind == "reduce":
-        return f"Σ({g.d(target)} × ∂{g.name(target)}/∂{g.name(source)}) = {down}  ({t(lang, 'explain.reduce')})"
+        local = f"∂{g.term(target)}/∂{g.term(source)}"
+        return f"Σ({g.d(target)} × {local}) = {down}  ({t(lang, 'explain.reduce')})"
     if kind == "matmul" and rel is not None:
         words = t(lang, "explain.matmul", ls=shape_of(rel.left), rs=shape_of(rel.right))
         return f"{rel.formula.split('=')[-1].strip() or 'A · B'} = {down}  ({words})"
