@@ -26,7 +26,12 @@ class _Vars(dict[str, object]):
 
 def t(lang: str, key: str, /, **vars: object) -> str:
     text = CATALOG.get(lang, CATALOG["en"]).get(key) or CATALOG["en"].get(key) or key
-    return text.format_map(_Vars(vars)) if vars else text
+    if not vars:
+        return text
+    try:
+        return text.format(**vars)  # the hot path: every placeholder given
+    except (KeyError, IndexError, ValueError):
+        return text.format_map(_Vars(vars))
 
 
 def messages(lang: str) -> dict[str, str]:

@@ -3,6 +3,8 @@ mean. Words from the LabelSet; the room is the widest any language needs, so the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from backprop_lens.present.catalog import LANGS
 from backprop_lens.present.header import CLAIM_KINDS, NODE_KINDS, Legend, legend
 from backprop_lens.render.metrics import sans_width
@@ -31,11 +33,16 @@ def _rows_width(lg: Legend) -> float:
 
 def legend_width(lg: Legend | None) -> float:
     """The room the legend needs in any language and phase: of these kinds, or of every kind when unknown."""
-    kinds = {k for k, _ in lg.kinds} if lg is not None else set(NODE_KINDS)
-    claims = {k for k, _ in lg.claims} if lg is not None else {CLAIM_KINDS[0]}
+    kinds = frozenset(k for k, _ in lg.kinds) if lg is not None else frozenset(NODE_KINDS)
+    claims = frozenset(k for k, _ in lg.claims) if lg is not None else frozenset(CLAIM_KINDS[:1])
     labelled = lg is None or not any(k == "tooltip" for k, _ in lg.claims)
+    return _width_of(kinds, claims, labelled)
+
+
+@lru_cache(maxsize=256)  # per graph shape, not per step: a handful of distinct legends per process
+def _width_of(kinds: frozenset[str], claims: frozenset[str], labelled: bool) -> float:
     return max(
-        _rows_width(legend(phase, kinds, claims, labelled, lang))
+        _rows_width(legend(phase, set(kinds), set(claims), labelled, lang))
         for lang in LANGS
         for phase in ("forward", "backward", "update")
     )

@@ -11,6 +11,8 @@ every text that changes with the step has `data-label="SLOT"` and every `<title>
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from backprop_lens.present import Context, LabelSet, NodeLabel, build_labels, t
 from backprop_lens.present.labelset import edge_slot, node_slot
 from backprop_lens.present.modules import module_rows
@@ -90,17 +92,30 @@ def _node(frame: Frame, node_id: str, label: NodeLabel, theme: Theme) -> str:
     for i, (ln, y) in enumerate(zip(label.lines, rows, strict=False)):
         weight = ' font-weight="bold"' if ln.role == "grad" else ""
         kx = L.PAD_X + (L.INDENT if ln.indent else 0)
-        cls = t("en", ln.key_id).replace(" ", "-")  # a language-independent hook: k-value, k-this-step, k-NAME
+        key_slot, value_slot = _row_slots(node_id, i)
+        cls = _hook(ln.key_id)
         parts.append(
-            f'<text class="k-{esc(cls)}" y="{y}">'
-            f'<tspan data-label="{esc(node_slot(node_id, i, "k"))}" x="{kx}" font-size="{L.KEY_SIZE}" '
+            f'<text class="k-{cls}" y="{y}">'
+            f'<tspan data-label="{key_slot}" x="{kx}" font-size="{L.KEY_SIZE}" '
             f'fill="{theme.muted}">{esc(ln.key)}</tspan>'
-            f'<tspan data-label="{esc(node_slot(node_id, i, "v"))}" x="{x_end}" text-anchor="end" '
+            f'<tspan data-label="{value_slot}" x="{x_end}" text-anchor="end" '
             f'font-family="{MONO}" font-size="{L.VALUE_SIZE}" fill="{fills[ln.role]}"{weight}>{esc(ln.text)}</tspan>'
             "</text>"
         )
     parts.append("</g>")
     return "".join(parts)
+
+
+@lru_cache(maxsize=65536)
+def _row_slots(node_id: str, i: int) -> tuple[str, str]:
+    """The escaped slot ids of a node's line i: the same for every step, built once."""
+    return esc(node_slot(node_id, i, "k")), esc(node_slot(node_id, i, "v"))
+
+
+@lru_cache(maxsize=4096)
+def _hook(key_id: str) -> str:
+    """A language-independent class for a line: k-value, k-this-step, k-NAME (a module's parameter)."""
+    return esc(t("en", key_id).replace(" ", "-"))
 
 
 def _fit(text: str, width: float) -> str:
@@ -255,7 +270,11 @@ def render_svg(
     if chains:
         out += ['<g class="chains">', *chains, "</g>"]  # above nodes and edges, like Graphviz labels
     out.append("</g>")
-    out.extend(draw_legend(labels.legend, theme, height - LEGEND_H + 19))
+    lkey = ("legend", theme.name, labels.legend, height)  # the same words on every step: drawn once
+    legend = layout.fragments.get(lkey)
+    if legend is None:
+        legend = layout.fragments[lkey] = draw_legend(labels.legend, theme, height - LEGEND_H + 19)
+    out.extend(legend)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
