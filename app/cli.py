@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from backprop_lens.present import LANGS, Context, t
+from backprop_lens.render import FITS, FORMATS, THEMES  # the one list of each (render never loads torch)
 from backprop_lens.snapshot import PHASES
 from pydantic.fields import FieldInfo
-
-FORMATS = ("svg", "png", "dot", "json")
-THEMES = ("light", "dark")
 
 
 class CliError(Exception):
@@ -83,7 +82,9 @@ def _add_param_options(parser: argparse.ArgumentParser, fields: dict[str, FieldI
 def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step", type=int, required=True, metavar="K", help="step index (0-based)")
     parser.add_argument("--phase", choices=PHASES, default="backward", help="what the graph shows")
-    parser.add_argument("--theme", choices=THEMES, default="light", help="colour theme")
+    parser.add_argument("--theme", choices=tuple(THEMES), default="light", help="colour theme")
+    parser.add_argument("--lang", choices=LANGS, default="en", help="language of every word in the picture")
+    parser.add_argument("--fit", choices=FITS, default=None, help="slide: laid out and padded to 16:9, titled")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output; format from the extension")
     parser.add_argument(
         "--collapse",
@@ -154,7 +155,16 @@ def _render(args: argparse.Namespace) -> int:
     except StepOutOfRange as e:
         raise CliError(f"step: {e}") from None
     try:
-        data = render(step, phase=args.phase, theme=args.theme, fmt=fmt, collapse=",".join(args.collapse or ()))
+        data = render(
+            step,
+            phase=args.phase,
+            theme=args.theme,
+            fmt=fmt,
+            collapse=",".join(args.collapse or ()),
+            lang=args.lang,
+            fit=args.fit,
+            context=_context(run, args.lang) if args.fit else None,
+        )
     except BadArgument as e:  # an unknown module name: a usage error (exit 2), like any bad option
         raise CliError(str(e)) from None
     except RenderError as e:  # Graphviz missing and the like: one line, no traceback
@@ -166,6 +176,14 @@ def _render(args: argparse.Namespace) -> int:
         raise CliError(f"output: cannot write {out}: {e.strerror}") from None
     print(f"wrote {out} (step {args.step}, {args.phase}, {len(data)} bytes)", file=sys.stderr)
     return 0
+
+
+def _context(run: Any, lang: str) -> Context:
+    """A slide's title: the scenario (in `lang`) and the learning rate, as the web app's `?fit=slide` gives."""
+    s = run.scenario
+    title = t(lang, f"scenario.{s.id}.title") if lang != "en" else s.title
+    lr = getattr(run.params, "lr", None)
+    return Context(scenario=title if not title.startswith("scenario.") else s.title, lr=f"{lr:g}" if lr else "")
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -77,37 +77,47 @@ def test_messages_are_complete_in_both_languages():
 # -- the explanation ---------------------------------------------------------------------------------------------
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+OPERAND = rf"\(?{NUMBER}\)?"
 EQUATION = re.compile(
-    rf"(?P<a>\(?{NUMBER}\)?)(?:²| (?P<op>[×+−]) (?P<b>\(?{NUMBER}\)?)(?: × (?P<c>\(?{NUMBER}\)?))?) (?P<sign>[=≈]) "
+    rf"(?P<a>{OPERAND})(?:²| (?P<op>[×+−]) (?P<b>{OPERAND})(?: (?P<op2>[×+]) (?P<c>{OPERAND}))?) (?P<sign>[=≈]) "
     rf"(?P<r>{NUMBER})$"
 )
+APPLY = {"×": lambda a, b: a * b, "+": lambda a, b: a + b, "−": lambda a, b: a - b}
 
 
 def _num(text: str) -> float:
     return float(text.strip("()"))
 
 
-def _holds_at_shown_precision(line: str) -> bool | None:
-    """None when the line shows no arithmetic; else whether its numbers give its result to the shown digits."""
-    m = EQUATION.search(line)
-    if m is None:
-        return None
-    a, op, sign, result = _num(m["a"]), m["op"], m["sign"], m["r"]
+def _value(m: re.Match[str]) -> float:
+    a, op = _num(m["a"]), m["op"]
     if op is None:
-        value = a * a
-    elif m["c"] is not None:  # before − lr × grad
-        value = a - _num(m["b"]) * _num(m["c"])
-    else:
-        b = _num(m["b"])
-        value = {"×": a * b, "+": a + b, "−": a - b}[op]
-    digits = len(result.lstrip("-").split("e")[0].replace(".", "").lstrip("0")) or 1
-    ok = math.isclose(
-        value,
-        float(result),
-        rel_tol=0,
-        abs_tol=0.5 * 10 ** (math.floor(math.log10(abs(float(result)) or 1)) - digits + 1) * 1.001,
-    )
-    return ok or sign == "≈"
+        return a * a
+    b = _num(m["b"])
+    if m["op2"] is None:
+        return APPLY[op](a, b)
+    c = _num(m["c"])
+    if m["op2"] == "×":  # a − b × c: the product first
+        return APPLY[op](a, b * c)
+    return APPLY[m["op2"]](APPLY[op](a, b), c)
+
+
+def _holds_at_shown_precision(line: str) -> bool | None:
+    """None when the line shows no arithmetic; else whether each equation's numbers give its result to the shown
+    digits (a line may hold several equations, separated by `;`)."""
+    found = None
+    for part in line.split(";"):
+        m = EQUATION.search(part.strip())
+        if m is None:
+            continue
+        result = m["r"]
+        digits = len(result.lstrip("-").split("e")[0].replace(".", "").lstrip("0")) or 1
+        scale = 10 ** (math.floor(math.log10(abs(float(result)) or 1)) - digits + 1)
+        ok = math.isclose(_value(m), float(result), rel_tol=0, abs_tol=0.5 * scale * 1.001) or m["sign"] == "≈"
+        if not ok:
+            return False
+        found = True
+    return found
 
 
 def _plain_lecture04_step(k: int) -> tuple[float, float, float, float, float]:
@@ -140,9 +150,12 @@ def test_lecture04_step2_explained_with_the_lecture_numbers():
     assert by_node["param:w"].endswith(f"× {x:g} = {grad:.4g}") and "× x" in by_node["param:w"]
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_every_scenario_is_explained_and_every_equation_recomputes(scenario):
-    run = build_run(scenario, {"epochs": 2})
+@pytest.mark.parametrize(
+    ("scenario", "params"),
+    [(s, {}) for s in sorted(SCENARIOS)] + [("linear_module", {"optimizer": o}) for o in ("momentum", "adam")],
+)
+def test_every_scenario_is_explained_and_every_equation_recomputes(scenario, params):
+    run = build_run(scenario, {"epochs": 2, **params})
     for k in (0, run.step_count - 1):
         step = run.step(k)
         lines = explain(step, "en")
@@ -172,5 +185,18 @@ def test_the_recompute_check_can_fail():
     assert _holds_at_shown_precision("z = 3 × 2 = 7") is False
     assert _holds_at_shown_precision("w ← w − lr · w.grad = 1.098 − 0.01 × (-16.23) = 1.261") is False
     assert _holds_at_shown_precision("w ← w − lr · w.grad = 1.0984 − 0.01 × (-16.229) = 1.2607") is True
+    assert _holds_at_shown_precision("b ← momentum · b + g = 0.9 × (-77.88) + 18.02 = -52.07") is True
+    assert _holds_at_shown_precision("b ← momentum · b + g = 0.9 × (-77.88) + 18.02 = -51.07") is False
     lines = explain(build_run("lecture04", {}).step(2), "en", zero_grad=True)
     assert sum(_holds_at_shown_precision(ln.text) is True for ln in lines) >= 5  # the lecture's arithmetic is shown
+
+
+def test_cli_renders_a_chinese_slide(tmp_path):
+    from backprop_lens.cli import main
+
+    out = tmp_path / "slide.svg"
+    assert main(["render", "two_layer", "--step", "2", "--lang", "zh", "--fit", "slide", "-o", str(out)]) == 0
+    root = ET.fromstring(out.read_bytes())
+    assert abs(float(root.get("width")) / float(root.get("height")) - 16 / 9) < 0.01
+    texts = ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[0].startswith("第 2 步") and "两层网络" in texts[1] and "lr 0.1" in texts[1]

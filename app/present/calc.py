@@ -22,6 +22,7 @@ OPS: dict[str, Callable[[Sequence[float]], float]] = {
     "sq": lambda v: v[0] * v[0],
     "sum": lambda v: math.fsum(v),
     "sgd": lambda v: v[0] - v[1] * v[2],  # before − lr × grad
+    "fma": lambda v: v[0] * v[1] + v[2],  # momentum × buffer + grad
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from backprop_lens.present.catalog import LANGS, t
 from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_pair, is_scalar_shape
+from backprop_lens.present.updates import update_line
 from backprop_lens.snapshot import Node, ParamState, Phase
 
 Role = Literal["value", "grad", "muted"]
@@ -124,6 +125,7 @@ def node_label(
     tip = [f"{title} — {caption}", *(t(lang, "svg.tip.line", key=ln.key, value=ln.full) for ln in lines)]
     if node.kind == "param" and phase == "update" and param is not None:
         tip.append(t(lang, "svg.tip.update", before=fmt_full(param.before), after=fmt_full(param.after)))
+        tip.append(update_line(node.name or node.id, param, lang))  # the rule of the optimizer that ran
     if node.source is not None:
         tip.append(f"{node.source.file}:{node.source.line}  {node.source.code}")
     if node.module:
