@@ -18,12 +18,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["Trace", "__version__", "make_dot", "trace"]
+__all__ = ["Trace", "__version__", "make_dot", "record", "trace"]
 
 if TYPE_CHECKING:
     from backprop_lens.api import Trace, make_dot, trace
+    from backprop_lens.recording import record
 
 _LAZY = {"trace": "backprop_lens.api", "Trace": "backprop_lens.api", "make_dot": "backprop_lens.api"}
+_LAZY["record"] = "backprop_lens.recording"
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,142 @@
+"""record(): an unmodified training loop, every backward() one step, checked against a plain run of the script."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from backprop_lens.recording import record
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LECTURE = FIXTURES / "lecture04.py"
+
+
+def plain_run(script: Path) -> str:
+    """The script run as `python script.py`, without us: the oracle."""
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=script.parent, check=True)
+    return done.stdout
+
+
+def recorded(script: Path, **options):
+    with record(**options) as rec:
+        runpy.run_path(str(script), run_name="__main__")
+    return rec
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return plain_run(LECTURE)
+
+
+@pytest.fixture(scope="module")
+def lecture_rec():
+    return recorded(LECTURE)
+
+
+def test_the_lecture_passes_its_output_through(lecture: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = recorded(LECTURE, max_steps=0)
+    assert capsys.readouterr().out == lecture  # passed through unchanged
+    assert rec.log == lecture and not rec.steps
+
+
+def test_the_lecture_in_process(lecture: str, lecture_rec) -> None:
+    rec = lecture_rec
+    assert rec.log == lecture
+    assert len(lecture.splitlines()) == 402
+    assert len(rec.steps) == len(rec.history) == 300
+    grads = [float(line.split()[-1]) for line in lecture.splitlines() if line.startswith("\tgrad:")]
+    assert [h.params["w"].grad[0] for h in rec.history] == grads
+    step = rec.steps[2]
+    assert step.params["w"].grad == [-16.228801727294922]  # the lecture's printed third grad line
+    names = {n.name for n in step.graph.nodes if n.kind != "op"}
+    assert names == {"w", "x", "y"}
+    assert step.inputs == {"x": 3.0, "y": 6.0}
+    assert (step.epoch, step.sample) == (0, 2)
+    w = step.graph.node("param:w")
+    assert w.grad == [-16.228801727294922] and w.value == step.params["w"].before
+
+
+def test_after_is_what_the_next_forward_uses(lecture_rec) -> None:
+    rec = lecture_rec
+    w = torch.tensor([1.0])
+    for h in rec.history:  # the lecture's update, replayed in plain PyTorch from the recorded gradient
+        assert h.params["w"].before == w.tolist()
+        w = w - 0.01 * torch.tensor(h.params["w"].grad)
+        assert h.params["w"].after == w.tolist()
+    assert [line.step for line in rec.lines[:5]] == [None, 0, 1, 2, 2]
+
+
+def test_lines_know_their_step(lecture_rec) -> None:
+    rec = lecture_rec
+    grad_lines = [line for line in rec.lines if line.text.startswith("\tgrad:")]
+    assert [line.step for line in grad_lines] == list(range(300))
+    assert rec.lines[-1].text.startswith("predict (after training)") and rec.lines[-1].step == 299
+
+
+def _per_step(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+@pytest.mark.parametrize("script", ["lecture05.py", "mlp_adam.py"])
+def test_modules_and_optimizers_equal_a_plain_run(script: str) -> None:
+    expected = _per_step(plain_run(FIXTURES / script))
+    rec = recorded(FIXTURES / script)
+    assert len(rec.history) == len(rec.steps) == len(expected)
+    for h, want in zip(rec.history, expected, strict=True):
+        assert h.loss == want["loss"]
+        assert {n: p.grad for n, p in h.params.items()} == want["grad"]
+        assert {n: p.after for n, p in h.params.items()} == want["after"]
+        assert h.epoch == want["epoch"]
+    for prev, h in zip(rec.history, rec.history[1:], strict=False):
+        assert {n: p.before for n, p in h.params.items()} == {n: p.after for n, p in prev.params.items()}
+
+
+def test_lecture05_names() -> None:
+    rec = recorded(FIXTURES / "lecture05.py")
+    nodes = {n.id: n for n in rec.steps[0].graph.nodes}
+    assert {"param:linear.weight", "param:linear.bias", "data:x_data", "data:y_data"} <= set(nodes)
+    # zero_grad before backward: each step's .grad is its own contribution, not an accumulation
+    for h in rec.history:
+        assert all(p.grad == p.grad_step for p in h.params.values())
+
+
+def test_a_loop_in_a_function_names_its_locals() -> None:
+    def train() -> None:
+        weight = torch.tensor([0.5], requires_grad=True)
+        for inp, target in [(1.0, 3.0), (2.0, 5.0)]:
+            loss = (inp * weight - target) ** 2
+            loss.backward()
+            with torch.no_grad():
+                weight -= 0.1 * weight.grad
+            # no zero_grad: gradients accumulate, and the step shows both
+
+    with record() as rec:
+        train()
+    assert [s.graph.node("param:weight").name for s in rec.steps] == ["weight", "weight"]
+    assert rec.steps[1].inputs == {"inp": 2.0, "target": 5.0}
+    second = rec.steps[1].params["weight"]
+    g0 = rec.steps[0].params["weight"].grad[0]
+    assert second.grad[0] == pytest.approx(g0 + second.grad_step[0], rel=1e-6)
+    assert rec.steps[0].params["weight"].after == second.before
+
+
+def test_max_steps_and_every_bound_the_graphs_not_the_history(lecture: str) -> None:
+    rec = recorded(LECTURE, max_steps=10, every=3)
+    assert len(rec.history) == 300
+    assert [s.index for s in rec.steps] == list(range(0, 30, 3))
+    assert rec.history[299].params["w"].grad == [float(lecture.splitlines()[-3].split()[-1])]
+
+
+def test_a_raising_script_keeps_what_was_recorded() -> None:
+    with pytest.raises(RuntimeError, match="fails at step 2"), record() as rec:
+        runpy.run_path(str(FIXTURES / "raises.py"), run_name="__main__")
+    assert len(rec.steps) == 3
+    assert rec.error is not None and "RuntimeError: the script fails at step 2" in rec.error
+    last = rec.steps[2].params["w"]  # updated, then raised: `after` is what w held at the end
+    assert last.after == (torch.tensor(last.before) - 0.01 * torch.tensor(last.grad)).tolist()
+    assert sys.stdout is not None and rec.lines[-1].text.startswith("step 2")
