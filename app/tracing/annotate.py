@@ -14,7 +14,7 @@ from backprop_lens.snapshot import Edge, Graph, Node, Output, Relation
 from backprop_lens.tracing.build import Observed, _exponent
 from backprop_lens.tracing.formulas import formula
 from backprop_lens.tracing.ops import base_name
-from backprop_lens.tracing.relations import Found, NodeRelations, transposed_matmul
+from backprop_lens.tracing.relations import DEFERRED, Found, NodeRelations, later_jacobian, transposed_matmul
 from backprop_lens.tracing.values import plain
 from backprop_lens.tracing.walk import Walk
 
@@ -38,6 +38,11 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
         if rel is not None:
             raw[(e.target, e.slot)] = rel
     folded = _fold_transposes(graph.edges, by_id, found, raw)
+    for (node_id, slot), _ in list(raw.items()):  # transposes that fed no matmul: their jacobian now
+        gf = by_id.get(node_id)
+        rels = found.get(gf)
+        if (node_id, slot) not in folded and type(gf).__name__ in DEFERRED and rels is not None:
+            raw[(node_id, slot)] = later_jacobian(gf, rels, slot)
     folded_rel = {key: rel for key, (rel, _) in folded.items()}
     edges = []
     for e in graph.edges:
