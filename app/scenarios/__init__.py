@@ -21,7 +21,7 @@ from backprop_lens.scenarios.softmax import Softmax
 from backprop_lens.scenarios.two_layer import TwoLayer
 from pydantic import ValidationError
 
-SCENARIOS: dict[str, Scenario] = {
+SCENARIOS: dict[str, Scenario[Any]] = {
     s.id: s
     for s in (
         Lecture04(),

@@ -16,7 +16,7 @@ class AffineParams(SgdParams):
     b: Finite = Field(1.0, description="initial bias")
 
 
-class Affine(PerSampleSgd):
+class Affine(PerSampleSgd[AffineParams]):
     id = "affine"
     title = "Homework 2: y_hat = x * w + b"
     description = "Per-sample SGD on (x * w + b - y) ** 2; the grad line shows the gradients of w and b."

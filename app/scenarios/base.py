@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 from backprop_lens.snapshot import ParamState, Step
 from backprop_lens.tracing import Tracer
@@ -36,6 +36,8 @@ class ScenarioParams(BaseModel):
     """Base of every scenario's parameters: unknown names are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+    if TYPE_CHECKING:
+        epochs: int  # every scenario's parameters declare it, each with its own bounds (not a field here)
 
     def cross_field_errors(self) -> list[tuple[str, str]]:
         """Checks that involve several fields: (field, message) pairs. Subclasses extend."""
@@ -160,8 +162,13 @@ class Recorder:
         self.marks.append(self._at)
 
 
-class Scenario(ABC):
-    """A named, parameterised training setup. `train` is the real PyTorch loop, reporting to a Recorder."""
+P = TypeVar("P", bound=ScenarioParams)
+
+
+class Scenario(ABC, Generic[P]):
+    """A named, parameterised training setup. `train` is the real PyTorch loop, reporting to a Recorder.
+
+    Generic in its parameters' class (`Params`): every method gets them typed, never as Any."""
 
     id: ClassVar[str]
     title: ClassVar[str]
@@ -171,9 +178,9 @@ class Scenario(ABC):
     resumable: ClassVar[bool] = False
 
     @abstractmethod
-    def train(self, params: Any, rec: Recorder) -> None: ...
+    def train(self, params: P, rec: Recorder) -> None: ...
 
-    def step_count(self, params: Any) -> int:
+    def step_count(self, params: P) -> int:
         return int(params.epochs) * params.steps_per_epoch()
 
     def source_files(self) -> dict[str, str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import torch
 from backprop_lens.scenarios.base import (
@@ -45,7 +45,7 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def make_optimizer(name: str, params: Any, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float) -> torch.optim.Optimizer:
     """The optimizer a student would write, with PyTorch's defaults apart from lr (momentum 0.9 for SGD)."""
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
@@ -101,18 +101,21 @@ class Setup:
     y: torch.Tensor
 
 
-class FullBatch(Scenario):
+B = TypeVar("B", bound=BatchParams)
+
+
+class FullBatch(Scenario[B], Generic[B]):
     """Subclasses build the setup and word the log; the loop is shared."""
 
     predict_x: ClassVar[float | None] = 4.0  # the model's output here is each step's `prediction`
 
-    def build(self, params: Any) -> Setup:
+    def build(self, params: B) -> Setup:
         raise NotImplementedError
 
-    def epoch_line(self, epoch: int, loss: float, params: Any) -> str | None:
+    def epoch_line(self, epoch: int, loss: float, params: B) -> str | None:
         return f"Epoch: {epoch} | Loss: {loss} "
 
-    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+    def closing_lines(self, s: Setup, params: B) -> list[str]:
         return []
 
     def predict(self, s: Setup) -> Any:
@@ -121,7 +124,7 @@ class FullBatch(Scenario):
         with torch.no_grad():
             return s.model(torch.tensor([[self.predict_x]])).item()
 
-    def train(self, params: Any, rec: Recorder) -> None:
+    def train(self, params: B, rec: Recorder) -> None:
         with seeded(params.seed):
             s = self.build(params)
         named = dict(s.model.named_parameters())

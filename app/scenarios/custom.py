@@ -120,7 +120,7 @@ def _reach_errors(p: CustomParams, model: Expr, loss: Expr) -> list[tuple[str, s
     return []
 
 
-class Custom(PerSampleSgd):
+class Custom(PerSampleSgd[CustomParams]):
     id = "custom"
     title = "Custom: type your own model and loss"
     description = (
@@ -130,13 +130,13 @@ class Custom(PerSampleSgd):
     Params = CustomParams
     param_names = ()
 
-    def initial_values(self, params: Any) -> dict[str, float]:
+    def initial_values(self, params: CustomParams) -> dict[str, float]:
         return {name: float(v) for name, v in params.params.items()}
 
-    def model(self, params: Any) -> Model:
+    def model(self, params: CustomParams) -> Model:
         expr = compile_model(params)
         return lambda x, p: expr({"x": x, **p})
 
-    def loss(self, params: Any) -> Loss:
+    def loss(self, params: CustomParams) -> Loss:
         expr = compile_loss(params)
         return lambda y_hat, y, x, p: expr({"y_hat": y_hat, "y": y, "x": x, **p})

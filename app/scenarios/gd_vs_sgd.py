@@ -31,7 +31,7 @@ class GdVsSgdParams(SgdParams):
         return 1 if self.mode == "gd" else len(self.x)
 
 
-class GdVsSgd(Scenario):
+class GdVsSgd(Scenario[GdVsSgdParams]):
     id = "gd_vs_sgd"
     title = "Lecture 03: gradient descent vs. per-sample SGD"
     description = (
@@ -40,14 +40,14 @@ class GdVsSgd(Scenario):
     )
     Params = GdVsSgdParams
 
-    def train(self, params: Any, rec: Recorder) -> None:
+    def train(self, params: GdVsSgdParams, rec: Recorder) -> None:
         other: Mode = "sgd" if params.mode == "gd" else "gd"
         beside = _train(other, params, None)
         _train(params.mode, params, rec, beside)
 
 
 def _train(
-    mode: Mode, params: Any, rec: Recorder | None, beside: list[tuple[float, float]] | None = None
+    mode: Mode, params: GdVsSgdParams, rec: Recorder | None, beside: list[tuple[float, float]] | None = None
 ) -> list[tuple[float, float]]:
     """One method's run; with a recorder it logs, records and traces. Returns (w after, mean loss before) per epoch."""
     w = torch.tensor([float(params.w)])

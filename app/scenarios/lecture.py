@@ -15,7 +15,7 @@ class Lecture04Params(SgdParams):
     w: Finite = Field(1.0, description="initial weight")
 
 
-class Lecture04(PerSampleSgd):
+class Lecture04(PerSampleSgd[Lecture04Params]):
     id = "lecture04"
     title = "Lecture 04: y_hat = x * w"
     description = "Per-sample SGD on (x * w - y) ** 2, exactly the lecture's script."
@@ -33,7 +33,7 @@ class QuadraticParams(SgdParams):
     b: Finite = Field(1.0, description="initial bias")
 
 
-class Quadratic(PerSampleSgd):
+class Quadratic(PerSampleSgd[QuadraticParams]):
     id = "quadratic"
     title = "Homework: y_hat = w1 * x * x + w2 * x + b"
     description = "The lecture's homework: a quadratic model, same data, loop and learning rate."

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 from pydantic import Field
@@ -24,7 +22,7 @@ class LinearModuleParams(PairedBatchParams):
     epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
 
 
-class LinearModule(FullBatch):
+class LinearModule(FullBatch[LinearModuleParams]):
     id = "linear_module"
     title = "Lecture 05: nn.Linear(1, 1) with torch.optim"
     description = (
@@ -33,8 +31,8 @@ class LinearModule(FullBatch):
     )
     Params = LinearModuleParams
 
-    def build(self, params: Any) -> Setup:
+    def build(self, params: LinearModuleParams) -> Setup:
         return Setup(LinearModel(), torch.nn.MSELoss(reduction="sum"), column(params.x), column(params.y))
 
-    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+    def closing_lines(self, s: Setup, params: LinearModuleParams) -> list[str]:
         return [f"Prediction (after training) 4 {self.predict(s)}"]

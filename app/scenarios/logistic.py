@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
 from backprop_lens.scenarios.sgd import DataList
@@ -32,20 +30,20 @@ class LogisticParams(PairedBatchParams):
         return errors
 
 
-class Logistic(FullBatch):
+class Logistic(FullBatch[LogisticParams]):
     id = "logistic"
     title = "Lecture 06: logistic regression, sigmoid + BCELoss"
     description = "y_hat = sigmoid(nn.Linear(1, 1)(x)), BCELoss, full-batch steps: will a student pass?"
     Params = LogisticParams
     predict_x = 7.0  # the lecture asks about 7 hours of study
 
-    def build(self, params: Any) -> Setup:
+    def build(self, params: LogisticParams) -> Setup:
         return Setup(LogisticModel(), torch.nn.BCELoss(reduction="mean"), column(params.x), column(params.y))
 
-    def epoch_line(self, epoch: int, loss: float, params: Any) -> str | None:
+    def epoch_line(self, epoch: int, loss: float, params: LogisticParams) -> str | None:
         return f"Epoch {epoch + 1}/{params.epochs} | Loss: {loss:.4f}"
 
-    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+    def closing_lines(self, s: Setup, params: LogisticParams) -> list[str]:
         lines = ["", "Let's predict the hours need to score above 50%", "=" * 50]
         for hours in (1, 7):
             with torch.no_grad():

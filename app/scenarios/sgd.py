@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import torch
 from backprop_lens.scenarios.base import (
@@ -57,7 +57,10 @@ Model = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
 Loss = Callable[[torch.Tensor, Any, Any, Mapping[str, torch.Tensor]], torch.Tensor]
 
 
-class PerSampleSgd(Scenario):
+S = TypeVar("S", bound=SgdParams)
+
+
+class PerSampleSgd(Scenario[S], Generic[S]):
     """A scenario defined by its parameter names (in declaration order) and its forward function."""
 
     param_names: ClassVar[tuple[str, ...]]
@@ -66,21 +69,21 @@ class PerSampleSgd(Scenario):
     def forward(x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
-    def model(self, params: Any) -> Model:
+    def model(self, params: S) -> Model:
         """The forward function for these parameters (the custom scenario builds it from an expression)."""
         return self.forward
 
-    def loss(self, params: Any) -> Loss:
+    def loss(self, params: S) -> Loss:
         """The per-sample loss `(y_hat, y, x, tensors) -> tensor`; the lecture's squared error by default."""
         return squared_error
 
-    def initial_values(self, params: Any) -> dict[str, float]:
+    def initial_values(self, params: S) -> dict[str, float]:
         """Initial parameter values in declaration order (that order is the grad line's order)."""
         return {name: float(getattr(params, name)) for name in self.param_names}
 
     resumable = True
 
-    def train(self, params: Any, rec: Recorder) -> None:
+    def train(self, params: S, rec: Recorder) -> None:
         start = rec.resume.step.index if rec.resume else 0
         tensors = self._init_params(params) if rec.resume is None else self._restore(params, rec.resume)
         model, loss_of = self.model(params), self.loss(params)
@@ -133,7 +136,7 @@ class PerSampleSgd(Scenario):
         rec.predictions.append(Prediction("after", PREDICT_X, forward(PREDICT_X).item()))
         rec.line(f"predict (after training) {PREDICT_X} {rec.predictions[-1].value}")
 
-    def _restore(self, params: Any, resume: Resume) -> dict[str, torch.Tensor]:
+    def _restore(self, params: S, resume: Resume) -> dict[str, torch.Tensor]:
         """The state the loop had before step k: the values the history recorded, float32 to float32 exactly.
 
         `.grad` is what the loop left: zeros after `zero_()`, else the accumulated gradient of step k - 1.
@@ -147,7 +150,7 @@ class PerSampleSgd(Scenario):
             tensors[name] = t
         return tensors
 
-    def _init_params(self, params: Any) -> dict[str, torch.Tensor]:
+    def _init_params(self, params: S) -> dict[str, torch.Tensor]:
         tensors = {}
         for name, value in self.initial_values(params).items():
             t = torch.tensor([value])

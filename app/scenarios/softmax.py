@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from backprop_lens.scenarios.batch import BatchParams, FullBatch, Setup
 from pydantic import Field
@@ -29,7 +27,7 @@ class SoftmaxParams(BatchParams):
         return len(POINTS)
 
 
-class Softmax(FullBatch):
+class Softmax(FullBatch[SoftmaxParams]):
     id = "softmax"
     title = "Lecture 09: softmax classifier with CrossEntropyLoss"
     description = (
@@ -39,13 +37,13 @@ class Softmax(FullBatch):
     Params = SoftmaxParams
     predict_x = None
 
-    def build(self, params: Any) -> Setup:
+    def build(self, params: SoftmaxParams) -> Setup:
         return Setup(SoftmaxModel(), torch.nn.CrossEntropyLoss(), torch.tensor(POINTS), torch.tensor(LABELS))
 
-    def epoch_line(self, epoch: int, loss: float, params: Any) -> str | None:
+    def epoch_line(self, epoch: int, loss: float, params: SoftmaxParams) -> str | None:
         return f"Train Epoch: {epoch} | Loss: {loss:.6f}"
 
-    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+    def closing_lines(self, s: Setup, params: SoftmaxParams) -> list[str]:
         with torch.no_grad():
             predicted = s.model(s.x).argmax(dim=1)
         correct = int((predicted == s.y).sum())

@@ -6,7 +6,7 @@ the default data (a parabola) cannot be fitted; with a sigmoid between them it c
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
@@ -38,7 +38,7 @@ class TwoLayerParams(PairedBatchParams):
     y: DataList = Field(default_factory=lambda: [4.0, 1.0, 0.0, 1.0, 4.0], description="targets (default: x**2)")
 
 
-class TwoLayer(FullBatch):
+class TwoLayer(FullBatch[TwoLayerParams]):
     id = "two_layer"
     title = "Two layers: y = W2 act(W1 x + b1) + b2"
     description = (
@@ -48,11 +48,11 @@ class TwoLayer(FullBatch):
     Params = TwoLayerParams
     predict_x = None
 
-    def build(self, params: Any) -> Setup:
+    def build(self, params: TwoLayerParams) -> Setup:
         model = TwoLayerNet(params.hidden, params.activation)
         return Setup(model, torch.nn.MSELoss(), column(params.x), column(params.y))
 
-    def closing_lines(self, s: Setup, params: Any) -> list[str]:
+    def closing_lines(self, s: Setup, params: TwoLayerParams) -> list[str]:
         with torch.no_grad():
             fitted = s.model(s.x[:SHOWN_POINTS]).flatten().tolist()
         lines = ["Fit (after training):"]
