@@ -1,0 +1,87 @@
+"""`backprop-lens render SCENARIO [options] --step K -o FILE`: one step's graph as SVG, PNG, DOT or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backprop_lens.cli.common import CliError, add_scenario_parsers, build_run
+
+if TYPE_CHECKING:
+    from backprop_lens.present import Context
+
+HELP = "write one step's graph as .svg, .png, .dot or .json"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    for sub in add_scenario_parsers(parser).values():
+        _add_render_options(sub)
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    from backprop_lens.present import LANGS
+    from backprop_lens.render import FITS, THEMES  # the one list of each (render never loads torch)
+    from backprop_lens.snapshot import PHASES
+
+    parser.add_argument("--step", type=int, required=True, metavar="K", help="step index (0-based)")
+    parser.add_argument("--phase", choices=PHASES, default="backward", help="what the graph shows")
+    parser.add_argument("--theme", choices=tuple(THEMES), default="light", help="colour theme")
+    parser.add_argument("--lang", choices=LANGS, default="en", help="language of every word in the picture")
+    parser.add_argument("--fit", choices=FITS, default=None, help="slide: laid out and padded to 16:9, titled")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output; format from the extension")
+    parser.add_argument(
+        "--collapse",
+        action="append",
+        default=None,
+        metavar="MODULE[,MODULE]",
+        help="draw these modules (e.g. layer1, cnn.conv) as one box each; repeat or separate with commas",
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from backprop_lens.render import FORMATS, BadArgument, RenderError, render
+    from backprop_lens.scenarios import StepOutOfRange
+
+    out = Path(args.output)
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise CliError(f"output: cannot tell the format of {out.name!r}: use one of .{', .'.join(FORMATS)}")
+    run = build_run(args)
+    try:
+        step = run.step(args.step)
+    except StepOutOfRange as e:
+        raise CliError(f"step: {e}") from None
+    try:
+        data = render(
+            step,
+            phase=args.phase,
+            theme=args.theme,
+            fmt=fmt,
+            collapse=",".join(args.collapse or ()),
+            lang=args.lang,
+            fit=args.fit,
+            context=_context(run, args.lang) if args.fit else None,
+        )
+    except BadArgument as e:  # an unknown module name: a usage error (exit 2), like any bad option
+        raise CliError(str(e)) from None
+    except RenderError as e:  # Graphviz missing and the like: one line, no traceback
+        print(f"backprop-lens: {e}", file=sys.stderr)
+        return 1
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        raise CliError(f"output: cannot write {out}: {e.strerror}") from None
+    print(f"wrote {out} (step {args.step}, {args.phase}, {len(data)} bytes)", file=sys.stderr)
+    return 0
+
+
+def _context(run: Any, lang: str) -> Context:
+    """A slide's title: the scenario (in `lang`) and the learning rate, as the web app's `?fit=slide` gives."""
+    from backprop_lens.present import Context, t
+
+    s = run.scenario
+    title = t(lang, f"scenario.{s.id}.title") if lang != "en" else s.title
+    lr = getattr(run.params, "lr", None)
+    return Context(scenario=title if not title.startswith("scenario.") else s.title, lr=f"{lr:g}" if lr else "")
