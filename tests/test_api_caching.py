@@ -66,7 +66,7 @@ async def test_concurrent_requests_for_a_new_run_compute_it_once(app, client):
 
 async def test_memory_stays_bounded(app_factory):
     app = app_factory(
-        run_cache_entries=2, memory_bytes=2_200_000, body_cache_entries=5, body_cache_bytes=200_000, max_per_client=8
+        run_cache_entries=2, memory_bytes=8_200_000, body_cache_entries=5, body_cache_bytes=200_000, max_per_client=8
     )
     store = app.state.store
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
@@ -78,10 +78,10 @@ async def test_memory_stays_bounded(app_factory):
         assert big["steps"] == 1200
         assert (await c.get(f"/api/runs/{big['id']}/steps/1199")).status_code == 200
         # A run whose history alone outweighs the budget is refused up front, naming its size.
-        huge = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2000}})
+        huge = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 10_000}})
         assert huge.status_code == 422 and "MiB" in huge.json()["message"], huge.text
     stats = store.stats()
-    assert stats["runs"]["entries"] <= 2 and stats["runs"]["bytes"] <= 2_000_000
+    assert stats["runs"]["entries"] <= 2 and stats["runs"]["bytes"] <= 8_000_000
     assert stats["bodies"]["entries"] <= 5 and stats["bodies"]["bytes"] <= 200_000
 
 

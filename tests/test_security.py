@@ -241,22 +241,15 @@ def test_the_page_does_not_reflect_its_query(client: TestClient) -> None:
     assert evil.content == plain.content  # the URL state is read by the page's script, never by the template
 
 
-def test_markup_in_a_custom_expression_never_reaches_an_image_log_or_page(client: TestClient) -> None:
-    """A comment is the one place an accepted expression can carry arbitrary text: it comes back only as JSON."""
+def test_a_comment_cannot_carry_markup_into_an_expression(client: TestClient) -> None:
+    """A comment was the one place an accepted expression could carry arbitrary text: comments are refused, and
+    the refusal names the column, not the text."""
     model = "w1*x*x + w2*x + b  # " + EVIL
     r = client.post("/api/runs", json={"scenario": "custom", "params": {"model": model, "epochs": 1}})
-    assert r.status_code == 201, r.text
-    assert r.headers["content-type"] == "application/json"
-    rid = r.json()["id"]
-    assert r.json()["params"]["model"] == model  # JSON carries it as data
-    for path in ("/log", "/steps/0", "/steps/0/graph.svg", "/steps/0/graph.dot", "/steps/0/graph.json"):
-        r = client.get(f"/api/runs/{rid}{path}")
-        assert r.status_code == 200
-        for needle in ("<script", "<img", "onerror", "alert("):
-            assert needle not in r.text, (path, needle)
-    r = client.get(f"/api/runs/{rid}")
-    assert r.headers["content-type"] == "application/json"
-    assert r.json()["params"]["model"] == model
+    assert r.status_code == 422 and r.headers["content-type"] == "application/json"
+    assert r.json()["detail"][0]["field"] == "model" and "column 20" in r.json()["message"]
+    for needle in ("<script", "<img", "onerror", "alert("):
+        assert needle not in r.text
 
 
 @pytest.mark.parametrize(

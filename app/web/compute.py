@@ -128,6 +128,7 @@ class Compute:
         return await self._watch(job.done.wait(), job.token, request)
 
     async def _watch(self, aw: Awaitable[Any], token: Token, request: Request) -> bool:
+        """True when `aw` ended, False when the client left first (then `aw` is cancelled if we made its task)."""
         task = asyncio.ensure_future(aw)
         token.waiters += 1
         try:
@@ -140,7 +141,7 @@ class Compute:
         finally:
             token.waiters -= 1
             token.touch(GRACE_S)
-            if not task.done():
+            if task is not aw and not task.done():
                 task.cancel()
 
     # -- bodies ----------------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ class Compute:
         token = Token(self.settings.deadline_s, GRACE_S)
         work = asyncio.ensure_future(lane.call(lambda: fn(token)))
         try:
-            ended = await self._watch(asyncio.shield(work), token, request)
+            ended = await self._watch(work, token, request)  # a future: never cancelled here
             if not ended:
                 token.cancel("the client went away")
             return await work  # a cancelled loop stops within a step: this frees the lane's place

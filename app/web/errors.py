@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from backprop_lens.render import GraphvizMissing, RenderError
+from backprop_lens.render import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
 from backprop_lens.web.admission import Full, Unavailable
 from backprop_lens.web.responses import IMMUTABLE, SafeJSONResponse
@@ -137,6 +137,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Redirect)
     async def _redirect(_: Request, e: Redirect):
         return Response(status_code=308, headers={"Location": e.location, "Cache-Control": IMMUTABLE})
+
+    @app.exception_handler(BadArgument)
+    async def _bad_argument(_: Request, e: BadArgument):  # the caller's mistake (a module name), not a tool's
+        return _respond(422, [(("query", e.field), str(e))], "invalid")
 
     @app.exception_handler(RenderError)
     async def _render_error(_: Request, e: RenderError):
