@@ -119,7 +119,7 @@ def _fold_transposes(
         up_rel, rels = raw.get((use.target, use.slot)), found.get(gf)
         if up_rel is None or rels is None or not rels.downstream or rels.downstream[0] is None:
             continue
-        rel = transposed_matmul(up_rel, rels.downstream[0])
+        rel = transposed_matmul(up_rel, rels.grad_outputs[0] if rels.grad_outputs else None, rels.downstream[0])
         if rel is not None:
             folded[(node_id, 0)] = (rel, use)
     return folded

@@ -110,7 +110,7 @@ def later_jacobian(gf: Any, rels: NodeRelations, slot: int) -> Found:
 def _jacobian_or_opaque(slot: int, ups: list[torch.Tensor], down: torch.Tensor, lazy: _Lazy) -> Found:
     jac = lazy.jacobian(slot)
     flat = _flat_ups(ups).to(jac.dtype) if jac is not None else None
-    if jac is not None and flat is not None and close(jac @ flat, down.flatten(), jac.abs() @ flat.abs()):
+    if jac is not None and flat is not None and close(jac @ flat, down.flatten(), lambda: jac.abs() @ flat.abs()):
         return Found("jacobian", jacobian=jac)
     return Found("opaque")
 
@@ -121,12 +121,15 @@ def _elementwise_or_reduce(up: torch.Tensor, local: torch.Tensor, down: torch.Te
     except RuntimeError:  # shapes that do not broadcast
         return None
     if up.shape == local.shape == down.shape:
-        return Found("elementwise", local=local) if close(product, down, product.abs()) else None
+        return Found("elementwise", local=local) if close(product, down, product.abs) else None
     dims = summed_dims(tuple(product.shape), tuple(down.shape))
     if dims is None:
         return None
     summed = product.sum(dim=dims, keepdim=True) if dims else product
-    magnitude = product.abs().sum(dim=dims, keepdim=True) if dims else product.abs()
+
+    def magnitude() -> torch.Tensor:
+        return product.abs().sum(dim=dims, keepdim=True) if dims else product.abs()
+
     if summed.numel() != down.numel() or not close(summed.reshape(down.shape), down, magnitude):
         return None
     return Found("reduce", local=local, dims=dims)
@@ -174,22 +177,24 @@ def _matmul(gf: Any, slot: int, up: torch.Tensor, down: torch.Tensor) -> Found |
     if left is None or right is None:
         return None
     product = left @ right
-    if product.shape != down.shape or not close(product, down, left.abs() @ right.abs()):
+    if product.shape != down.shape or not close(product, down, lambda: left.abs() @ right.abs()):
         return None  # alpha/beta other than 1, or anything else we cannot show as one product
     return Found("matmul", left=left, right=right, operands=operands)
 
 
-def transposed_matmul(up_rel: Found, down: torch.Tensor) -> Found | None:
-    """The transpose feeding a matmul's right operand (`W.t()` in `F.linear`): dL/dW = (Aᵀ·δ)ᵀ = δᵀ·A."""
+def transposed_matmul(up_rel: Found, up: torch.Tensor | None, down: torch.Tensor) -> Found | None:
+    """The transpose feeding a matmul's right operand (`W.t()` in `F.linear`): dL/dW = (Aᵀ·δ)ᵀ = δᵀ·A.
+
+    `up_rel` (Aᵀ·δ == up, the transpose's upstream) is checked already; so checking down == upᵀ checks
+    δᵀ·A == down without a second matrix product."""
     if up_rel.kind != "matmul" or up_rel.operands is None or up_rel.operands[1] != "upstream":
         return None
     assert up_rel.left is not None and up_rel.right is not None
     if up_rel.left.dim() != 2:
         return None
-    left, right = up_rel.right.t(), up_rel.left.t()
-    product = left @ right
-    if product.shape != down.shape or not close(product, down, left.abs() @ right.abs()):
+    if up is None or up.dim() != 2 or up.t().shape != down.shape or not close(up.t(), down, up.t().abs):
         return None
+    left, right = up_rel.right.t(), up_rel.left.t()
     a_name = up_rel.operands[0].removesuffix("ᵀ")
     return Found("matmul", left=left, right=right, operands=("upstreamᵀ of the matmul", a_name))
 
@@ -262,11 +267,17 @@ def _numel(shape: tuple[int, ...]) -> int:
     return n
 
 
-def close(a: torch.Tensor, b: torch.Tensor, magnitude: torch.Tensor) -> bool:
+def close(a: torch.Tensor, b: torch.Tensor, magnitude: Callable[[], torch.Tensor]) -> bool:
     """Equal within rtol 1e-5 (in float64). A sum whose terms cancel (a bias before BatchNorm: about 0) is
-    compared against the size of its terms, `magnitude` (the same sum of absolute values): float32 rounding."""
+    compared against the size of its terms, `magnitude()` (the same sum of absolute values: float32 rounding),
+    computed only when the plain comparison fails."""
     if a.shape != b.shape:
         return False
+    return _close(a, b, lambda: b.abs()) or _close(a, b, magnitude)
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, size: Callable[[], torch.Tensor]) -> bool:
+    magnitude = size()
     if a.numel() <= JACOBIAN_LIMIT:  # small tensors (all of the built-in scenarios): plain floats are faster
         m = max((abs(v) for v in magnitude.flatten().tolist()), default=0.0)
         tol = 1e-6 * m + 1e-12
