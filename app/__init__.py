@@ -22,10 +22,10 @@ __all__ = ["Trace", "__version__", "make_dot", "record", "trace"]
 
 if TYPE_CHECKING:
     from backprop_lens.api import Trace, make_dot, trace
-    from backprop_lens.recording import record
+    from backprop_lens.export import record
 
 _LAZY = {"trace": "backprop_lens.api", "Trace": "backprop_lens.api", "make_dot": "backprop_lens.api"}
-_LAZY["record"] = "backprop_lens.recording"
+_LAZY["record"] = "backprop_lens.export"  # record() yields a Recording that saves and shows itself
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,62 @@
+"""The data an offline page needs, keyed as the page asks for it: fixed URLs, the steps, one SVG per graph shape.
+
+The page fetches a step's SVG once per graph structure (its template) and writes each step's numbers into it,
+so the file carries one SVG per topology, phase, theme and language instead of one per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from backprop_lens.export.source import PageSource
+from backprop_lens.present import LANGS
+from backprop_lens.render import PHASES, THEMES, LayoutCache, render
+from backprop_lens.snapshot import to_jsonable
+
+READONLY = "this file holds one recorded run: its parameters cannot change here (run backprop-lens to try others)"
+
+
+def bundle(src: PageSource) -> dict[str, Any]:
+    """Everything the embedded API answers: JSON-ready (non-finite numbers as strings)."""
+    rid = quote(src.run_id, safe="")
+    svgs, topology = _templates(src)
+    fixed = {
+        "/api/scenarios": [src.scenario_entry()],
+        f"/api/runs/{rid}": src.summary(),
+        f"/api/runs/{rid}/log": {"text": src.log_text, "type": "text/plain; charset=utf-8"},
+    }
+    return to_jsonable(
+        {
+            "id": src.run_id,
+            "params": src.params,
+            "readonly": READONLY,
+            "created": src.created(),
+            "fixed": fixed,
+            "steps": src.step_dicts(),
+            "svgs": svgs,
+            "topology": topology,
+        }
+    )
+
+
+def _templates(src: PageSource) -> tuple[list[dict[str, str]], list[int]]:
+    """One SVG per (topology, phase, theme, language), and each step's topology."""
+    index: dict[str, int] = {}
+    svgs: list[dict[str, str]] = []
+    topology: list[int] = []
+    layouts = LayoutCache()
+    for step in src.steps:
+        key = step.graph.topology_key()
+        if key not in index:
+            index[key] = len(svgs)
+            svgs.append(
+                {
+                    f"{phase}|{theme}|{lang}": render(step, phase=phase, theme=theme, lang=lang, cache=layouts).decode()
+                    for phase in PHASES
+                    for theme in THEMES
+                    for lang in LANGS
+                }
+            )
+        topology.append(index[key])
+    return svgs, topology

@@ -1,0 +1,120 @@
+// backprop-lens, one offline file: the page's ES modules run from blob: URLs (Chromium refuses module scripts
+// from file://), and the page's API calls are answered from the data embedded in this file. No network.
+(function () {
+  "use strict";
+  var read = function (id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  };
+  var DATA = read("bl-data");
+  var MODULES = read("bl-modules");
+
+  // Answers the page's fetches from DATA; installed in the page and (as source) in its workers.
+  function install(scope, DATA) {
+    var realFetch = scope.fetch ? scope.fetch.bind(scope) : null;
+    var json = function (body, status) {
+      var text = typeof body === "string" ? body : JSON.stringify(body);
+      return new Response(text, {
+        status: status || 200,
+        headers: { "Content-Type": "application/json", "Content-Length": String(new Blob([text]).size) },
+      });
+    };
+    var missing = function (what) {
+      return json({ message: what + " is not in this offline file", detail: [{ field: "", msg: what }] }, 404);
+    };
+    function answer(method, url, body) {
+      var path = url.pathname;
+      var q = url.searchParams;
+      if (method === "POST" && path === "/api/runs") {
+        var asked = body ? JSON.parse(body) : {};
+        var same = JSON.stringify(asked.params || {}) === "{}" || JSON.stringify(asked.params) === JSON.stringify(DATA.params);
+        if (asked.scenario === DATA.id && same) return json(DATA.created, 201);
+        return json({ message: DATA.readonly, detail: [{ loc: ["body", "params"], field: "params", msg: DATA.readonly }] }, 422);
+      }
+      var hit = DATA.fixed[path];
+      if (hit !== undefined) return hit.text !== undefined ? new Response(hit.text, { headers: { "Content-Type": hit.type } }) : json(hit);
+      var base = "/api/runs/" + encodeURIComponent(DATA.id) + "/steps";
+      if (path === base) {
+        var start = Number(q.get("start") || 0);
+        var stop = Math.min(Number(q.get("stop") || start + 100), DATA.steps.length);
+        return start < DATA.steps.length ? json(DATA.steps.slice(start, stop)) : missing("step " + start);
+      }
+      if (path.indexOf(base + "/") === 0) {
+        var rest = path.slice(base.length + 1).split("/");
+        var k = Number(rest[0]);
+        if (!(k >= 0 && k < DATA.steps.length)) return missing("step " + rest[0]);
+        if (rest.length === 1) return json(DATA.steps[k]);
+        if (rest[1] === "graph.svg") {
+          var key = [q.get("phase") || "backward", q.get("theme") || "light", q.get("lang") || "en"].join("|");
+          var svg = DATA.svgs[DATA.topology[k]][key];
+          if (svg !== undefined) return new Response(svg, { headers: { "Content-Type": "image/svg+xml" } });
+        }
+        return missing(path);
+      }
+      return null;
+    }
+    scope.fetch = function (input, init) {
+      var href = typeof input === "string" ? input : input.url;
+      var url = new URL(href, scope.location.href);
+      var method = ((init && init.method) || (input && input.method) || "GET").toUpperCase();
+      if (url.pathname.indexOf("/api/") === 0) {
+        var res = answer(method, url, init && init.body);
+        return Promise.resolve(res || missing(url.pathname));
+      }
+      return realFetch ? realFetch(input, init) : Promise.reject(new TypeError("offline"));
+    };
+  }
+
+  install(window, DATA);
+
+  // In a notebook (an iframe's srcdoc) the URL cannot change: the page keeps its state, the URL stays put.
+  ["replaceState", "pushState"].forEach(function (name) {
+    var real = history[name].bind(history);
+    history[name] = function () {
+      try {
+        return real.apply(null, arguments);
+      } catch (e) {
+        return undefined;
+      }
+    };
+  });
+
+  // Modules: each becomes a blob: URL after its relative imports point at the blob URLs of what it imports.
+  var urls = {};
+  var loading = {};
+  function resolve(from, spec) {
+    return new URL(spec, "http://x/" + from).pathname.slice(1);
+  }
+  function load(path) {
+    if (urls[path]) return urls[path];
+    if (loading[path]) throw new Error("import cycle through " + path + ": the offline loader needs a DAG");
+    if (!(path in MODULES)) throw new Error("module " + path + " is not in this file");
+    loading[path] = true;
+    var src = MODULES[path].replace(
+      /(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.{1,2}\/[^"'\n]+)\2/g,
+      function (m, pre, q, spec) {
+        return pre + q + load(resolve(path, spec)) + q;
+      },
+    );
+    urls[path] = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    return urls[path];
+  }
+
+  // Workers of the page's own scripts: the same script from a blob:, with the same answers installed first.
+  var RealWorker = window.Worker;
+  var workerData = { id: DATA.id, params: DATA.params, readonly: DATA.readonly, created: DATA.created, fixed: DATA.fixed, steps: [], svgs: {}, topology: [] };
+  window.Worker = function (href, options) {
+    var path = new URL(href, location.href).pathname;
+    var rel = path.replace(/^\/static\//, "");
+    if (!(rel in MODULES)) return new RealWorker(href, options);
+    var prelude = "(" + install.toString() + ")(self, " + JSON.stringify(workerData) + ");\n";
+    var url = URL.createObjectURL(new Blob([prelude, MODULES[rel]], { type: "text/javascript" }));
+    return new RealWorker(url, options);
+  };
+
+  var entries = read("bl-entries");
+  entries.forEach(function (path) {
+    import(load(path)).catch(function (e) {
+      console.error(e);
+    });
+  });
+})();

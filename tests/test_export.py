@@ -1,0 +1,139 @@
+"""The offline HTML file: opened from file:// in Chromium with the network blocked, under its own CSP."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from backprop_lens.export import export_html, load_recording, record
+from backprop_lens.export.page import embed_json
+from backprop_lens.export.source import from_run
+from backprop_lens.scenarios import build_run
+from playwright.sync_api import sync_playwright
+
+from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY
+
+FIXTURES = Path(__file__).parent / "fixtures"
+XSS = "<img src=x onerror=alert(1)>"
+
+# Counts CSP violations and whether any injected handler ran; runs before the page's own scripts.
+WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    with record() as rec:
+        runpy.run_path(str(FIXTURES / "lecture04.py"), run_name="__main__")
+    out = tmp_path_factory.mktemp("export") / "lecture.html"
+    rec.save(out)
+    return rec, out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Opened:
+    def __init__(self, browser: Any, url: str) -> None:
+        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.left: list[str] = []  # requests that tried to leave the file
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.ctx.route("**/*", self._route)
+        self.page = self.ctx.new_page()
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.add_init_script(WATCH)
+        self.page.goto(url)
+        self.page.wait_for_selector(READY, timeout=30_000)
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith(("file:", "blob:", "data:")):
+            route.continue_()
+        else:
+            self.left.append(route.request.url)
+            route.abort()
+
+    def csp(self) -> list[str]:
+        return self.page.evaluate("window.__csp")
+
+
+def test_the_file_works_offline(lecture: tuple[Any, Path], browser: Any) -> None:
+    rec, path = lecture
+    view = Opened(browser, path.as_uri() + "#step=2&phase=backward")
+    page = view.page
+    page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('-16.23')")
+    graph = page.inner_text("[data-testid=graph]")
+    assert "-16.23" in graph and "w" in graph
+    third_grad = [line.text for line in rec.lines if line.text.startswith("\tgrad:")][2]
+    assert third_grad.strip() in page.inner_text("[data-testid=console]")
+    page.click("[data-testid=step-next]")  # stepping works: step 3 is epoch 1's first sample
+    page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('Step 3')")
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    page.screenshot(path=str(path.with_suffix(".png")))
+    view.ctx.close()
+
+
+def test_the_file_carries_its_own_strict_csp(lecture: tuple[Any, Path]) -> None:
+    html = lecture[1].read_text(encoding="utf-8")
+    head = html[: html.index("</head>")]
+    meta = head[head.index('http-equiv="Content-Security-Policy"') :]
+    policy = meta[meta.index('content="') + 9 :].split('"', 1)[0]
+    assert "default-src 'none'" in policy
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy and "http" not in policy
+    assert 'src="/' not in html and 'href="/' not in html  # no reference the file cannot answer itself
+
+
+def test_names_from_user_code_are_data(tmp_path: Path, browser: Any) -> None:
+    model = torch.nn.Module()
+    model.add_module(XSS, torch.nn.Linear(1, 1))
+    x, y = torch.tensor([[1.0]]), torch.tensor([[2.0]])
+    with record(title=XSS) as rec:
+        for _ in range(2):
+            loss = ((model.get_submodule(XSS)(x) - y) ** 2).sum()
+            loss.backward()
+    assert f"{XSS}.weight" in rec.steps[0].params
+    out = tmp_path / "xss.html"
+    rec.save(out)
+    html = out.read_text(encoding="utf-8")
+    assert XSS not in html  # every `<` of a name is escaped in the embedded JSON and SVG
+    view = Opened(browser, out.as_uri())
+    assert view.page.locator("img").count() == 0
+    assert view.dialogs == [] and view.csp() == [] and view.left == []
+    assert XSS in view.page.inner_text("[data-testid=graph]")  # shown, as text
+    view.ctx.close()
+
+
+def test_embedded_json_cannot_close_its_script() -> None:
+    text = embed_json({"name": "</script><script>alert(1)</script>"})
+    assert "<" not in text and json.loads(text) == {"name": "</script><script>alert(1)</script>"}
+
+
+def test_json_round_trip(lecture: tuple[Any, Path], tmp_path: Path) -> None:
+    rec = lecture[0]
+    rec.save(tmp_path / "run.json")
+    back = load_recording(tmp_path / "run.json")
+    assert back.steps == rec.steps and back.history == rec.history and back.lines == rec.lines
+
+
+def test_a_built_in_scenario_exports_the_same_page(browser: Any, tmp_path: Path) -> None:
+    run = build_run("lecture04", {"epochs": 2})
+    out = tmp_path / "lecture04.html"
+    out.write_text(export_html(from_run(run, "lecture04")), encoding="utf-8")
+    view = Opened(browser, out.as_uri() + "#step=2")
+    view.page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('-16.23')")
+    assert view.left == [] and view.csp() == []
+    view.ctx.close()
