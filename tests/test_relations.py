@@ -10,6 +10,7 @@ from backprop_lens.tracing import Tracer
 
 from tests.relation_check import check_graph, close, tensor
 
+W_B = {"params": "w=1, b=0.5"}
 CONFIGS = [
     ("lecture04", {}),
     ("quadratic", {}),
@@ -18,6 +19,9 @@ CONFIGS = [
     ("gd_vs_sgd", {"mode": "sgd"}),
     ("custom", {"model": "w*sigmoid(x) + tanh(b*x) + relu(w - b)", "loss": "(y_hat - y)**2", "params": "w=1, b=0.5"}),
     ("custom", {"model": "exp(w*x/4) + log(b*b + 1) + sqrt(w*w + 1)", "loss": "abs(y_hat - y)", "params": "w=1 b=1"}),
+    ("custom", {"model": "sin(w*x) + cos(b) + softplus(w) + square(b*x)", "loss": "mean((y_hat - y)**2)"} | W_B),
+    ("custom", {"model": "w*x/(b*b + 1) - sum(w*x)", "loss": "sum((y_hat - y)**2)"} | W_B),
+    ("lecture04", {"zero_grad": False}),
     *[("linear_module", {"optimizer": o}) for o in ("sgd", "momentum", "adam", "adagrad", "rmsprop")],
     ("logistic", {}),
     ("two_layer", {"activation": "sigmoid"}),
