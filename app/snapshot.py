@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 NodeKind = Literal["param", "data", "const", "op"]
@@ -173,8 +173,56 @@ class Step:
     inputs: dict[str, Value] = field(default_factory=dict)
 
 
+def plain(value: Any) -> Any:
+    """A value as `tensor.tolist()` gives it. The tracer keeps tensors; this module must not import torch, so
+    anything with `.tolist()` (a tensor, a numpy array) is converted by duck typing, on demand."""
+    tolist = getattr(value, "tolist", None)
+    return tolist() if tolist is not None and not isinstance(value, (int, float)) else value
+
+
+def plain_graph(g: Graph) -> Graph:
+    """The graph with every value as plain lists and numbers (what render's labels read). One conversion per
+    distinct tensor: an op's gradient is also the upstream of each of its input edges, and stays one object."""
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def conv(v: Any) -> Any:
+        if v is None or isinstance(v, (int, float, list)):
+            return v
+        hit = memo.get(id(v))
+        if hit is None:
+            hit = memo[id(v)] = (v, plain(v))  # holds v, so its id stays its own while we convert
+        return hit[1]
+
+    nodes = tuple(
+        replace(
+            n,
+            value=conv(n.value),
+            grad=conv(n.grad),
+            grad_step=conv(n.grad_step),
+            outputs=tuple(Output(conv(o.value), conv(o.grad)) for o in n.outputs),
+        )
+        for n in g.nodes
+    )
+    edges = tuple(
+        replace(
+            e, grad=conv(e.grad), upstream=conv(e.upstream), local=conv(e.local), relation=_plain_rel(e.relation, conv)
+        )
+        for e in g.edges
+    )
+    return Graph(nodes=nodes, edges=edges)
+
+
+def _plain_rel(r: Relation | None, conv: Any) -> Relation | None:
+    if r is None:
+        return None
+    return replace(r, local=conv(r.local), left=conv(r.left), right=conv(r.right), jacobian=conv(r.jacobian))
+
+
 def to_jsonable(value: Any) -> Any:
-    """Make a value JSON-safe: non-finite floats become "NaN", "Infinity", "-Infinity"; tuples become lists."""
+    """Make a value JSON-safe: non-finite floats become "NaN", "Infinity", "-Infinity"; tuples become lists;
+    tensors (anything with `.tolist()`) become nested lists first."""
+    if hasattr(value, "tolist") and not isinstance(value, (int, float)):
+        value = value.tolist()
     if isinstance(value, float):
         if math.isfinite(value):
             return value
@@ -243,12 +291,13 @@ def node_to_dict(n: Node) -> dict[str, Any]:
 
 
 def edge_to_dict(e: Edge) -> dict[str, Any]:
+    # No `upstream`: it is the target node's `grad`, written once there (copying it per edge made the JSON of
+    # a node with fan-in k carry k copies of its gradient: quadratic in the graph's size).
     return {
         "source": e.source,
         "target": e.target,
         "slot": e.slot,
         "grad": to_jsonable(e.grad),
-        "upstream": to_jsonable(e.upstream),
         "local": to_jsonable(e.local),
         "output": e.output,
         "relation": relation_to_dict(e.relation),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Literal, get_args
 
 from backprop_lens.present import LANGS, Context, check_lang
@@ -30,7 +31,7 @@ from backprop_lens.render.svg import canvas_size, make_labels, render_svg
 from backprop_lens.render.theme import THEMES, Theme
 from backprop_lens.render.version import RENDER_VERSION
 from backprop_lens.render.view import View, make_view, modules_of
-from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, step_to_dict
+from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, plain_graph, step_to_dict
 
 Format = Literal["svg", "png", "dot", "json"]
 ThemeName = Literal["light", "dark"]
@@ -64,10 +65,12 @@ __all__ = [
 
 
 def _split(step_or_graph: Step | Graph) -> tuple[Step | None, Graph]:
+    # Traced values are tensors; labels read plain lists, converted here by duck typing (render imports no torch).
     if isinstance(step_or_graph, Step):
-        return step_or_graph, step_or_graph.graph
+        graph = plain_graph(step_or_graph.graph)
+        return replace(step_or_graph, graph=graph), graph
     if isinstance(step_or_graph, Graph):
-        return None, step_or_graph
+        return None, plain_graph(step_or_graph)
     raise RenderError(f"render() needs a Step or a Graph, got {type(step_or_graph).__name__}")
 
 

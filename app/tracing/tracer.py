@@ -162,7 +162,8 @@ class Tracer:
 
     def value_of(self, grad_fn: Any) -> Any:
         """The forward value of the output of autograd node `grad_fn`, if this trace saw it being made."""
-        return value_of(self.seen, grad_fn)[0]
+        value = value_of(self.seen, grad_fn)[0]
+        return value.tolist() if isinstance(value, torch.Tensor) else value
 
     def capture(self, loss: torch.Tensor) -> Graph:
         """Snapshot the forward graph of `loss` without running backward (values only)."""

@@ -1,4 +1,5 @@
-"""Turn tensors and Python numbers into plain values (what `tensor.tolist()` gives)."""
+"""Keep tensors as tensors: a snapshot holds detached copies; lists appear only when JSON is asked for
+(`snapshot.to_jsonable`, `snapshot.plain_graph`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import torch
 
 
 def plain(x: Any) -> Any:
-    """A tensor's values as plain Python (a 0-d tensor is a number); numbers pass through; None stays None."""
+    """A detached copy of a tensor (later in-place changes, `zero_()` of a `.grad`, cannot reach it); Python
+    numbers pass through as float/int/bool; anything else is None."""
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
-        return x.tolist()
+        return x.detach().clone()
     if isinstance(x, bool):
         return x
     if isinstance(x, (int, float)):
