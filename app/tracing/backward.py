@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from backprop_lens.tracing.values import plain
+from backprop_lens.tracing.values import kept
 
 
 @dataclass
@@ -25,8 +25,8 @@ def recording_hook(rec: NodeRecord, counter: Iterator[int]) -> Callable[..., Non
 
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
         rec.order = next(counter)
-        rec.grad_out = plain(grad_outputs[0]) if grad_outputs else None
-        rec.grad_in = [plain(g) for g in grad_inputs]
+        rec.grad_out = kept(grad_outputs[0]) if grad_outputs else None
+        rec.grad_in = [kept(g) for g in grad_inputs]
 
     return hook
 
@@ -45,7 +45,7 @@ def local_derivatives(nodes: list[Any]) -> dict[Any, list[Any]]:
                 out = gf(*args)
             except Exception:  # nodes that cannot be called twice or take no ones: show no local derivative
                 continue
-            found[gf] = [plain(t) for t in (out if isinstance(out, tuple) else (out,))]
+            found[gf] = [kept(t) for t in (out if isinstance(out, tuple) else (out,))]
     return found
 
 

@@ -11,7 +11,7 @@ import torch
 from backprop_lens.snapshot import Edge, Graph, Node, Source
 from backprop_lens.tracing.backward import NodeRecord
 from backprop_lens.tracing.ops import base_name, readable_op
-from backprop_lens.tracing.values import plain, shape_of
+from backprop_lens.tracing.values import kept, shape_of
 from backprop_lens.tracing.walk import Walk
 
 
@@ -73,8 +73,8 @@ def _leaf_node(seen: Observed, node_id: str, gf: Any, rec: NodeRecord) -> Node:
         name=name,
         grad_fn=type(gf).__name__,
         shape=tuple(var.shape),
-        value=plain(var),
-        grad=plain(var.grad) if rec.order is not None else None,
+        value=kept(var),
+        grad=kept(var.grad) if rec.order is not None else None,
         grad_step=rec.grad_out,
         order=rec.order,
         module=seen.param_module.get(id(var)),
@@ -103,7 +103,7 @@ def value_of(seen: Observed, gf: Any) -> tuple[Any, tuple[int, ...]]:
     if found is not None:
         tensor, version = found
         # An in-place op changed the tensor after this node made it: the value it had is gone.
-        return (plain(tensor) if tensor._version == version else None), tuple(tensor.shape)
+        return (kept(tensor) if tensor._version == version else None), tuple(tensor.shape)
     meta = getattr(gf, "_input_metadata", ())
     return None, tuple(meta[0].shape) if meta else ()
 
@@ -112,8 +112,8 @@ def _input_node(seen: Observed, obj: Any, const_id: str) -> Node:
     named = seen.names.get(id(obj))
     if named is not None:
         name, _ = named
-        return Node(id=f"data:{name}", kind="data", name=name, shape=shape_of(obj), value=plain(obj))
-    return Node(id=f"const:{const_id}", kind="const", shape=shape_of(obj), value=plain(obj))
+        return Node(id=f"data:{name}", kind="data", name=name, shape=shape_of(obj), value=kept(obj))
+    return Node(id=f"const:{const_id}", kind="const", shape=shape_of(obj), value=kept(obj))
 
 
 def _exponent(gf: Any) -> Any:

@@ -26,7 +26,7 @@ from backprop_lens.tracing.build import Observed, build_graph, value_of
 from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
 from backprop_lens.tracing.relations import NodeRelations, relation_hook
 from backprop_lens.tracing.sources import user_source
-from backprop_lens.tracing.values import plain
+from backprop_lens.tracing.values import kept
 from backprop_lens.tracing.walk import Walk
 from torch.utils._python_dispatch import _pop_mode_temporarily
 
@@ -239,7 +239,7 @@ class Tracer:
             for h in handles:
                 h.remove()
         if self._local and self._relations:
-            locals_ = {gf: [plain(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
+            locals_ = {gf: [kept(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
         self.graphs.append(annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found))
         return result
 

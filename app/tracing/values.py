@@ -8,13 +8,20 @@ from typing import Any
 import torch
 
 
+def kept(x: Any) -> Any:
+    """What a snapshot holds: a detached copy of a tensor (later in-place changes, `zero_()` of a `.grad`,
+    cannot reach it); Python numbers as `plain` gives them."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone()
+    return plain(x)
+
+
 def plain(x: Any) -> Any:
-    """A detached copy of a tensor (later in-place changes, `zero_()` of a `.grad`, cannot reach it); Python
-    numbers pass through as float/int/bool; anything else is None."""
+    """A tensor's values as plain Python (a 0-d tensor is a number); numbers pass through; None stays None."""
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
-        return x.detach().clone()
+        return x.tolist()
     if isinstance(x, bool):
         return x
     if isinstance(x, (int, float)):
