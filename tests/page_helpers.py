@@ -7,6 +7,7 @@ reason. Screenshots go to artifacts/ (gitignored), kept as test artifacts.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -33,6 +34,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 READY = "[data-testid=graph][data-ready='1']"
+# what the page shows, read from its elements (tests drive and read the page through its UI, not its globals)
+GRAPH_JS = "document.querySelector('[data-testid=graph]')"
+STEP_JS = f"Number({GRAPH_JS}.dataset.step)"
+TEXTS_JS = f"[...{GRAPH_JS}.querySelectorAll('svg text')].map(t => t.textContent)"
 
 
 def free_port() -> int:
@@ -132,10 +137,32 @@ class PageSession:
         wait_js(self.page, expression, timeout)
 
     def state(self) -> dict[str, Any]:
+        """The view as the page shows it: the graph's data attributes and the controls."""
         return self.page.evaluate(
-            "({k: __lens.S.k, phase: __lens.S.phase, reveal: __lens.S.reveal, by: __lens.S.by, "
-            "playing: __lens.S.playing, theme: __lens.S.theme, selected: __lens.S.selected})"
+            f"(() => {{ const g = {GRAPH_JS}.dataset; return {{k: Number(g.step), phase: g.phase, "
+            "reveal: g.reveal === '' ? null : Number(g.reveal), by: document.querySelector('[data-testid=by]').value, "
+            "playing: document.querySelector('[data-testid=play]').getAttribute('aria-pressed') === 'true', "
+            "theme: document.documentElement.dataset.theme, selected: g.selected || null, run: g.run}; })()"
         )
+
+    def run_id(self) -> str:
+        return str(self.state()["run"])
+
+    def texts(self) -> list[str]:
+        return list(self.page.evaluate(TEXTS_JS))
+
+    def go(self, k: int, phase: str) -> None:
+        """Go to a step and phase the way a pasted link does: through the URL's hash."""
+        self.page.evaluate(
+            "([k, p]) => { const h = new URLSearchParams(location.hash.slice(1)); h.set('step', k); "
+            "h.set('phase', p); h.delete('reveal'); location.hash = h.toString(); }",
+            [str(k), phase],
+        )
+        self.wait_step(k, phase)
+
+    def step_json(self, k: int) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.base}/api/runs/{self.run_id()}/steps/{k}", timeout=60) as r:
+            return dict(json.loads(r.read()))
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

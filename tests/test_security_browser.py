@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests import page_helpers
-from tests.page_helpers import ARTIFACTS, CHROMIUM, READY, PageSession, Server
+from tests.page_helpers import ARTIFACTS, CHROMIUM, READY, STEP_JS, PageSession, Server
 
 
 class BrowserThread:
@@ -125,9 +125,10 @@ def check_the_page_works_under_the_servers_own_csp(session: PageSession) -> None
     with page.expect_download() as png:
         page.click("#export-png")  # the SVG drawn into a canvas via a blob: URL
     assert png.value.suggested_filename.endswith(".png")
-    page.evaluate("__lens.S.speed = 120; __lens.play()")
-    poll(page, "__lens.S.k >= 12")
-    page.evaluate("__lens.pause()")
+    page.get_by_test_id("speed").select_option("120")
+    page.get_by_test_id("play").click()
+    poll(page, f"{STEP_JS} >= 12")
+    page.get_by_test_id("play").click()
     page.get_by_test_id("theme-toggle").click()
     page.get_by_test_id("classroom").click()
     assert page.evaluate("window.__csp") == []

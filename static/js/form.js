@@ -351,6 +351,7 @@ export class SetupForm {
     where.hidden = true;
     wrap.appendChild(where);
     input.addEventListener(f.kind === "enum" ? "change" : "input", () => {
+      this.lastEdited = f.name;
       this.clearError(f.name);
       this.markDirty(true);
     });
@@ -440,13 +441,15 @@ export class SetupForm {
     this.clearErrors();
     const rest = [];
     for (const { field, msg } of apiError.fields) {
-      const [name, ...sub] = String(field).split(".");
+      const [named, ...sub] = String(field).split(".");
+      const name = this.editedPartner(named, msg);
       const f = this.fields.find((x) => x.name === name);
       if (!f) {
         rest.push(field ? `${field}: ${msg}` : msg);
         continue;
       }
-      const text = sub.length ? `[${sub.join(".")}] ${msg}` : msg;
+      // an element counted from 1, as a person counts
+      const text = sub.length && /^\d+$/.test(sub[0]) ? t("setup.element", { n: Number(sub[0]) + 1, msg }) : msg;
       f.err.textContent = f.err.textContent ? `${f.err.textContent}; ${text}` : text;
       f.err.hidden = false;
       f.input.setAttribute("aria-invalid", "true");
@@ -462,6 +465,14 @@ export class SetupForm {
       else first.input.focus();
       if (first.span) first.input.setSelectionRange(first.span[0], first.span[1]);
     }
+  }
+
+  /** A mismatch between two lists (x and y) belongs to the one the user just edited. */
+  editedPartner(name, msg) {
+    const pair = ["x", "y"];
+    const other = pair.find((p) => p !== name);
+    if (!pair.includes(name) || this.lastEdited !== other) return name;
+    return msg.includes(`${other} has`) || msg.includes(`but ${other}`) ? other : name;
   }
 
   /** Under an expression field: the text with the part the message names marked ("`x**200` ... (column 4)"). */

@@ -1,0 +1,111 @@
+// Loading a run: POST the configuration, fetch the history (in a worker, with progress) and the log, then the
+// first step and its templates. A refused configuration (422) leaves the current run on screen.
+
+import { ApiError, getText, postJSON, stats, urls } from "./api.js";
+import { t } from "./i18n.js";
+import { hideProgress, showError, showProgress } from "./progress.js";
+import { ensureStep, resetSteps } from "./steps.js";
+import { PHASES, S, set, writeUrl } from "./store.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+function fetchHistory(id, onProgress) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./history-worker.js", import.meta.url));
+    stats.requests += 1;
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.type === "progress") onProgress(m.received, m.total);
+      else if (m.type === "done") {
+        worker.terminate();
+        resolve(m);
+      } else if (m.type === "error") {
+        worker.terminate();
+        reject(new ApiError(m.status, m.body));
+      }
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(e.message || "worker failed"));
+    };
+    worker.postMessage({ url: new URL(urls.run(id), location.href).href });
+  });
+}
+
+let runToken = 0;
+
+/** Run the form's configuration. ui: {form, graph, charts, logConsole, onLoaded(step)}. */
+export async function startRun(ui, { keepView = false } = {}) {
+  const token = ++runToken;
+  const { form } = ui;
+  const params = form.params();
+  const epochs = Number(params.epochs ?? form.info.params.epochs) || 0;
+  const xs = params.x ?? form.info.params.x;
+  const samples = Array.isArray(xs) ? xs.length : 1;
+  if (!S.run) showProgress(t("status.running", { steps: (epochs * samples || "…").toLocaleString() }));
+  let created;
+  try {
+    created = await postJSON(urls.runs(), { scenario: S.scenario, params });
+  } catch (err) {
+    if (token !== runToken) return;
+    refused(ui, err);
+    return;
+  }
+  if (token !== runToken) return;
+  form.clearErrors();
+  form.markDirty(false);
+  // only an accepted configuration reaches the URL
+  set({ query: form.rawChanged() }, { url: false });
+  writeUrl(true);
+  try {
+    await load(ui, created, token, keepView);
+  } catch (err) {
+    if (token === runToken) showError(err);
+  }
+}
+
+function refused(ui, err) {
+  if (!(err instanceof ApiError) || err.status !== 422) {
+    showError(err);
+    return;
+  }
+  hideProgress();
+  ui.form.showErrors(err);
+  if (!S.run) {
+    $("#graph-empty").textContent = t("setup.fix");
+    $("#graph-empty").hidden = false;
+  }
+}
+
+async function load(ui, created, token, keepView) {
+  const first = !S.run;
+  if (first) showProgress(t("status.history"), 0);
+  const hist = await fetchHistory(created.id, (rec, total) => {
+    if (first) showProgress(t("status.history"), total ? rec / total : null);
+  });
+  if (token !== runToken) return;
+  const logText = await getText(urls.log(created.id));
+  if (token !== runToken) return;
+  const total = hist.meta.steps;
+  const run = {
+    id: created.id,
+    meta: hist.meta,
+    arrays: hist.arrays,
+    total,
+    perEpoch: created.steps_per_epoch || (hist.meta.epochs ? Math.max(1, Math.round(total / hist.meta.epochs)) : 1),
+  };
+  resetSteps();
+  const view = keepView ? {} : { k: 0, reveal: null, selected: null };
+  set({ run, orderCount: 0, ...view, k: Math.max(0, Math.min(keepView ? S.k : 0, total - 1)) }, { url: false });
+  const step = await ensureStep(S.k);
+  if (token !== runToken) return;
+  ui.graph.setRun(created.id);
+  ui.logConsole.setLog(logText, S.scenario, hist.arrays.epoch, hist.arrays.sample);
+  $("#console-full").href = urls.log(created.id);
+  await ui.graph.ensure(step, S.phase, S.theme);
+  if (token !== runToken) return;
+  hideProgress();
+  $("#graph-empty").hidden = true;
+  for (const ph of PHASES) ui.graph.ensure(step, ph, S.theme).catch(() => {});
+  ui.onLoaded(step);
+}
