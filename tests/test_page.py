@@ -186,6 +186,7 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert page.locator("#console-title").text_content() == "训练日志"
     assert page.get_by_test_id("play").get_attribute("aria-label") == "播放"
     assert page.locator("label[for='param-lr']").inner_text() == "学习率 (lr)"
+    page.wait_for_selector("[data-testid=graph][data-lang='zh']")  # the server's zh labels and SVG arrived
     assert "第 0 步" in page.locator("svg g.header text").first.text_content()
     scenario = page.get_by_test_id("scenario")
     assert scenario.locator("option:checked").text_content() == "第 04 讲：y_hat = x * w"

@@ -92,7 +92,12 @@ export const urls = {
   log: (id) => `/api/runs/${encodeURIComponent(id)}/log`,
   step: (id, k) => `/api/runs/${encodeURIComponent(id)}/steps/${k}`,
   steps: (id, start, stop) => `/api/runs/${encodeURIComponent(id)}/steps?start=${start}&stop=${stop}`,
-  image: (id, k, fmt, phase, theme, collapse = []) =>
-    `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}` +
+  image: (id, k, fmt, phase, theme, collapse = [], lang = "en") =>
+    `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}&lang=${lang}` +
     (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
+  labels: (id, start, stop, lang, collapse = []) =>
+    `/api/runs/${encodeURIComponent(id)}/labels?start=${start}&stop=${stop}&lang=${lang}` +
+    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
+  messages: (lang) => `/api/messages?lang=${lang}`,
+  logJson: (id) => `/api/runs/${encodeURIComponent(id)}/log.json`,
 };

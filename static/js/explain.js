@@ -1,12 +1,11 @@
-// "Explain this step" (data-testid=explain): the step in the order PyTorch computed it, one line per node, from
-// the step JSON's numbers. In a walk, what is not computed yet is hidden and the current line is marked.
-// (Until the server sends these lines in words, the page assembles them from its numbers, as the caption did.)
+// "Explain this step" (data-testid=explain): the step in the order PyTorch computed it, one line per node. In a
+// walk, what is not computed yet is hidden and the current line is marked.
+// The lines are the server's (labels.explain), in the language asked for; the page only places them.
 
-import { fmtFull, fmtNum } from "./format.js";
-import { titleOf } from "./graph-template.js";
+import { fmtFull } from "./format.js";
 import { t } from "./i18n.js";
 import { S } from "./store.js";
-import { forwardRanks, walkState } from "./walk.js";
+import { walkState } from "./walk.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -14,55 +13,29 @@ function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
-/** The nodes a phase explains, in the order PyTorch computed them. */
-function ordered(step, phase) {
-  const nodes = step.graph.nodes;
-  if (phase === "forward") {
-    const r = forwardRanks(step);
-    return nodes.filter((n) => r.has(n.id)).sort((a, b) => r.get(a.id) - r.get(b.id));
-  }
-  if (phase === "update") return nodes.filter((n) => n.kind === "param" && step.params[n.name]);
-  return nodes.filter((n) => n.order !== null && n.order !== undefined).sort((a, b) => a.order - b.order);
-}
-
-function lineOf(step, node, phase, byId) {
-  const name = titleOf(node);
-  if (phase === "forward") {
-    const ins = step.graph.edges.filter((e) => e.target === node.id).map((e) => titleOf(byId.get(e.source)));
-    return `<b>${esc(name)}</b>(${esc(ins.join(", "))}) = <code>${esc(fmtNum(node.value))}</code>`;
-  }
-  if (phase === "update") {
-    const p = step.params[node.name];
-    return `<b>${esc(name)}</b> ← <code>${esc(fmtNum(p.before))}</code> → <code>${esc(fmtNum(p.after))}</code> (grad <code>${esc(fmtNum(p.grad))}</code>)`;
-  }
-  const ins = step.graph.edges.filter((e) => e.target === node.id && e.grad !== null);
-  const parts = ins.map(
-    (e) => `→ ${esc(titleOf(byId.get(e.source)))}: <code>${esc(fmtNum(e.upstream))} × ${esc(fmtNum(e.local))} = ${esc(fmtNum(e.grad))}</code>`,
-  );
-  if (node.kind === "param") parts.push(`<code>${esc(name)}.grad = ${esc(fmtNum(node.grad))}</code>`);
-  const head = `<b>${esc(name)}</b>${node.grad_fn ? ` <span class="muted">${esc(node.grad_fn)}</span>` : ""}`;
-  return `${head}${parts.length ? " " + parts.join(" · ") : ""}`;
-}
+const SHOWN = { forward: ["forward"], backward: ["backward"], update: ["update", "zero_grad"] };
 
 let lastKey = "";
 
 /** Draw the panel for the current state (cheap when nothing changed: keyed on step, phase, reveal, language). */
-export function renderExplain(step) {
-  const el = $("#explain-body");
-  const key = `${step.step}|${S.phase}|${S.reveal}|${S.lang}|${S.selected}|${S.hoverNode}`;
+export function renderExplain(step, labels) {
+  const key = `${step.step}|${S.phase}|${S.reveal}|${S.lang}|${S.selected}|${S.collapse}`;
   if (key === lastKey) return;
   lastKey = key;
   const byId = new Map(step.graph.nodes.map((n) => [n.id, n]));
   const view = { phase: S.phase, reveal: S.reveal };
-  const items = ordered(step, S.phase).map((node) => {
-    const state = walkState(step, node, view);
-    const cls = [state && `is-${state}`, node.id === S.selected && "is-selected", node.id === S.hoverNode && "is-hover"];
+  const lines = labels.explain.filter((l) => SHOWN[S.phase].includes(l.phase));
+  let shown = 0;
+  const items = lines.map((line) => {
+    const state = line.phase === S.phase ? walkState(step, byId.get(line.node), view) : "";
+    if (state !== "pending") shown += 1;
+    const cls = [state && `is-${state}`, line.node === S.selected && "is-selected"].filter(Boolean).join(" ");
     const hidden = state === "pending" ? " hidden" : "";
-    return `<li data-node="${esc(node.id)}" class="${cls.filter(Boolean).join(" ")}"${hidden}>${lineOf(step, node, S.phase, byId)}</li>`;
+    return `<li data-node="${esc(line.node)}" data-phase="${esc(line.phase)}" class="${cls}"${hidden}>${esc(line.text)}</li>`;
   });
-  el.innerHTML = `<ol class="explain-lines">${items.join("")}</ol>`;
-  $("#explain-progress").textContent =
-    S.reveal !== null && S.phase !== "update" ? t("walk.progress", { i: S.reveal, n: items.length }) : "";
+  $("#explain-body").innerHTML = `<ol class="explain-lines">${items.join("")}</ol>`;
+  const walking = S.reveal !== null && S.phase !== "update";
+  $("#explain-progress").textContent = walking ? t("walk.progress", { i: shown, n: lines.length }) : "";
   renderAccum(step);
 }
 

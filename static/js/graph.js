@@ -1,15 +1,11 @@
-// The graph: the server's SVG for a (phase, theme), parsed once, then patched in place for every step.
-//
-// Why in place: the layout never changes within a run (app/render reuses one layout per topology), so only
-// the numbers do. Playback rewrites the text of the value tspans from prefetched step JSON, formatted exactly
-// as the server formats them (format.js ports app/render/format.py), and never asks the server for a picture
-// per step. A node whose set of lines differs from the template (gradient accumulation adds "this step")
-// gets its exact template fetched once and cached. Pan and zoom change the viewBox only, so all templates
-// share one view and text stays crisp at every zoom.
+// The graph: the server's SVG for a (phase, theme, language, collapse, template), parsed once, then patched in
+// place for every step with the server's own strings (labels.js). The layout never changes within a run and the
+// server sizes every box for the widest value of any step, so playback only rewrites slot texts and never asks
+// for a picture per step; a step whose template id is new gets its SVG fetched once. Pan and zoom change the
+// viewBox only (viewport.js), so all templates share one view and text stays crisp at every zoom.
 
 import { stats, urls } from "./api.js";
-import { signature, Template } from "./graph-template.js";
-import { getLang } from "./i18n.js";
+import { Template } from "./graph-template.js";
 import { pathsToLoss, patchStep } from "./patcher.js";
 import { Viewport } from "./viewport.js";
 
@@ -25,17 +21,11 @@ export class GraphView {
     this.templates = new Map(); // key -> Template
     this.pending = new Map(); // key -> Promise
     this.current = null;
-    this.lastDrawn = null;
     this.collapse = []; // module paths drawn as one box each (graph.svg?collapse=)
   }
 
-  /** Modules to draw collapsed; templates of another set are kept (switching back is instant). */
   setCollapse(paths) {
     this.collapse = [...paths].sort();
-  }
-
-  keyOf(step, phase, theme) {
-    return `${phase}|${theme}|${this.collapse.join(",")}|${signature(step, phase)}`;
   }
 
   setRun(runId) {
@@ -43,33 +33,30 @@ export class GraphView {
     this.runId = runId;
     this.templates.clear();
     this.pending.clear();
-    this.clear();
-  }
-
-  clear() {
     if (this.current) this.current.svg.remove();
     this.current = null;
-    this.lastDrawn = null;
   }
 
-  /** Fetch (once) the template for this step's structure; resolves when it is ready. */
-  ensure(step, phase, theme) {
-    const key = this.keyOf(step, phase, theme);
+  keyOf(phase, theme, lang, template) {
+    return `${phase}|${theme}|${lang}|${this.collapse.join(",")}|${template}`;
+  }
+
+  /** Fetch (once) the SVG of step k as the template `template`; resolves when it is ready. */
+  ensure(k, phase, theme, lang, template) {
+    const key = this.keyOf(phase, theme, lang, template);
     if (this.templates.has(key)) return Promise.resolve(this.templates.get(key));
     if (this.pending.has(key)) return this.pending.get(key);
     const runId = this.runId;
-    const url = urls.image(runId, step.step, "svg", phase, theme, this.collapse);
+    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang);
     const p = (async () => {
       stats.requests += 1;
       const res = await fetch(url);
       if (!res.ok) throw new Error(`graph.svg: HTTP ${res.status}`);
       const text = await res.text();
       if (runId !== this.runId) return null;
-      const doc = new DOMParser().parseFromString(text, "image/svg+xml");
-      const root = doc.documentElement;
+      const root = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
       if (root.nodeName !== "svg") throw new Error("graph.svg: not an SVG");
-      const svg = document.importNode(root, true);
-      const tpl = new Template(svg, phase, theme);
+      const tpl = new Template(document.importNode(root, true));
       this.templates.set(key, tpl);
       return tpl;
     })();
@@ -87,49 +74,35 @@ export class GraphView {
     return p;
   }
 
-  /** The best template we have now: the exact one, or another of the same phase and theme meanwhile. */
-  pick(step, phase, theme) {
-    const key = this.keyOf(step, phase, theme);
-    const exact = this.templates.get(key);
-    if (exact) return exact;
-    this.ensure(step, phase, theme).catch(() => {});
-    const prefix = `${phase}|${theme}|${this.collapse.join(",")}|`;
-    for (const [k, tpl] of this.templates) {
-      if (k.startsWith(prefix)) return tpl;
-    }
-    return null;
-  }
-
   /**
-   * Draw `step` in `phase`. `reveal`: in the backward phase, how many nodes autograd has visited
-   * (null = all). `selected`: a node id. Returns false while no template is ready yet.
+   * Draw `step` with its `labels` in view.phase. Returns false while its template is on its way (the picture
+   * on screen stays). view: {theme, lang, reveal, selected, quick}.
    */
-  draw(step, phase, { theme, reveal = null, selected = null, quick = false }) {
-    const tpl = this.pick(step, phase, theme);
-    if (!tpl) return false;
+  draw(step, labels, phase, view) {
+    const ph = labels.phases[phase];
+    if (!ph) return false;
+    const tpl = this.templates.get(this.keyOf(phase, view.theme, view.lang, ph.template));
+    if (!tpl) {
+      this.ensure(step.step, phase, view.theme, view.lang, ph.template).catch(() => {});
+      return false;
+    }
     if (this.current !== tpl) {
       if (this.current) this.current.svg.replaceWith(tpl.svg);
       else this.el.appendChild(tpl.svg);
       this.current = tpl;
       this.viewport.attach(tpl.svg, { w: tpl.width, h: tpl.height });
     }
-    const lang = getLang();
-    tpl.translate(lang);
-    tpl.mapChains(step);
-    const onPath = selected ? pathsToLoss(step, selected) : null;
-    patchStep(tpl, step, { phase, reveal, selected, quick, lang, onPath });
-    this.lastDrawn = { step: step.step, phase, reveal, selected };
+    const onPath = view.selected ? pathsToLoss(step, view.selected) : null;
+    patchStep(tpl, step, ph, { ...view, phase, onPath });
     return true;
-  }
-
-  /** Text of every <text> in the drawn SVG. */
-  texts() {
-    if (!this.current) return [];
-    return [...this.current.svg.querySelectorAll("text")].map((t) => t.textContent);
   }
 
   fit() {
     this.viewport.fit();
+  }
+
+  zoomBy(f) {
+    this.viewport.zoomBy(f);
   }
 
   /** Width over height of the drawn graph (1 before any). */
@@ -140,9 +113,5 @@ export class GraphView {
   /** The smallest text of the drawn graph at Fit, in CSS pixels. */
   textPxAtFit() {
     return this.current && this.viewport.canvas ? this.current.minFont * this.viewport.fitScale() : Infinity;
-  }
-
-  zoomBy(f) {
-    this.viewport.zoomBy(f);
   }
 }

@@ -70,7 +70,7 @@ function row(label, value, cls = "") {
  * Render the inspector for `nodeId` in `step` (phase, reveal as in GraphView.draw).
  * Returns the HTML (so tests can read it) after writing it into `el`.
  */
-export function renderInspector(el, step, nodeId, { phase, reveal }) {
+export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] }) {
   if (!step || !nodeId) {
     el.innerHTML = `<p class="muted">${esc(t("inspector.empty"))}</p>`;
     return;
@@ -88,7 +88,14 @@ export function renderInspector(el, step, nodeId, { phase, reveal }) {
   const param = node.kind === "param" && node.name ? step.params[node.name] : null;
 
   let html = `<div class="head"><span class="title">${esc(titleOf(node))}</span>
-    <span class="pill ${kind}">${esc(t(`kind.${kind}`))}</span></div><dl>`;
+    <span class="pill ${kind}">${esc(t(`kind.${kind}`))}</span></div>`;
+  // the step's explanation of this node, as the server wrote it (what is not computed yet stays hidden)
+  const known = { forward: ["forward"], backward: pending ? ["forward"] : ["forward", "backward"] }[phase];
+  const said = explain.filter((l) => l.node === nodeId && (!known || known.includes(l.phase)));
+  if (said.length) {
+    html += `<div class="said" data-testid="inspector-explain">${said.map((l) => `<p class="formula">${esc(l.text)}</p>`).join("")}</div>`;
+  }
+  html += "<dl>";
   if (node.grad_fn) html += row(t("inspector.class"), node.grad_fn);
   html += row(t("inspector.shape"), node.shape && node.shape.length ? `${fmtShape(node.shape)} (${JSON.stringify(node.shape)})` : "scalar");
   // a tensor's elements are all shown below (heatmap and full list): the row gives a preview

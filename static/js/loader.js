@@ -1,9 +1,10 @@
 // Loading a run: POST the configuration, fetch the history (in a worker, with progress) and the log, then the
 // first step and its templates. A refused configuration (422) leaves the current run on screen.
 
-import { ApiError, getText, postJSON, stats, urls } from "./api.js";
+import { ApiError, getJSON, postJSON, stats, urls } from "./api.js";
 import { t } from "./i18n.js";
 import { hideProgress, showError, showProgress } from "./progress.js";
+import { ensureLabels, labelsAt } from "./labels.js";
 import { ensureStep, resetSteps } from "./steps.js";
 import { PHASES, S, set, writeUrl } from "./store.js";
 
@@ -47,7 +48,8 @@ export async function startRun(ui, { keepView = false } = {}) {
   try {
     created = await postJSON(urls.runs(), { scenario: S.scenario, params });
   } catch (err) {
-    if (token !== runToken) return;
+    // a refusal of what the form no longer says (the user edited since) is old news
+    if (token !== runToken || JSON.stringify(form.params()) !== JSON.stringify(params)) return;
     refused(ui, err);
     return;
   }
@@ -84,7 +86,7 @@ async function load(ui, created, token, keepView) {
     if (first) showProgress(t("status.history"), total ? rec / total : null);
   });
   if (token !== runToken) return;
-  const logText = await getText(urls.log(created.id));
+  const log = await getJSON(urls.logJson(created.id));
   if (token !== runToken) return;
   const total = hist.meta.steps;
   const run = {
@@ -97,15 +99,17 @@ async function load(ui, created, token, keepView) {
   resetSteps();
   const view = keepView ? {} : { k: 0, reveal: null, selected: null };
   set({ run, orderCount: 0, ...view, k: Math.max(0, Math.min(keepView ? S.k : 0, total - 1)) }, { url: false });
-  const step = await ensureStep(S.k);
-  if (token !== runToken) return;
+  const [step] = await Promise.all([ensureStep(S.k), ensureLabels(S.k)]);
+  const labels = labelsAt(S.k);
+  if (token !== runToken || !labels) return;
   ui.graph.setRun(created.id);
-  ui.logConsole.setLog(logText, S.scenario, hist.arrays.epoch, hist.arrays.sample);
+  ui.logConsole.setLog(log, total);
   $("#console-full").href = urls.log(created.id);
-  await ui.graph.ensure(step, S.phase, S.theme);
+  const ensure = (ph) => ui.graph.ensure(S.k, ph, S.theme, S.lang, labels.phases[ph].template);
+  await ensure(S.phase);
   if (token !== runToken) return;
   hideProgress();
   $("#graph-empty").hidden = true;
-  for (const ph of PHASES) ui.graph.ensure(step, ph, S.theme).catch(() => {});
+  for (const ph of PHASES) if (labels.phases[ph]) ensure(ph).catch(() => {});
   ui.onLoaded(step);
 }

@@ -15,6 +15,7 @@ import { startRun } from "./loader.js";
 import { buildModules, setCollapse, toggleModule, updateModules } from "./modules-bar.js";
 import { go, pause, play, runWalk, step } from "./player.js";
 import { showError, showProgress } from "./progress.js";
+import { ensureLabels, labelsAt } from "./labels.js";
 import { cache, fetchBatch, batchStart, prefetch } from "./steps.js";
 import { PHASES, readUrl, S, set, subscribe, viewFromHash } from "./store.js";
 import { setupTimeline, syncTimeline } from "./timeline.js";
@@ -25,9 +26,13 @@ const ui = {};
 
 // ---------------------------------------------------------------- effects of state changes
 
+/** The SVGs of the current step's three phases, fetched ahead so switching phase is instant. */
 function ensureTemplates() {
-  if (!S.run || !cache.has(S.k)) return;
-  for (const ph of PHASES) ui.graph.ensure(cache.get(S.k), ph, S.theme).catch(() => {});
+  const labels = S.run && labelsAt(S.k);
+  if (!labels) return;
+  for (const ph of PHASES) {
+    if (labels.phases[ph]) ui.graph.ensure(S.k, ph, S.theme, S.lang, labels.phases[ph].template).catch(() => {});
+  }
 }
 
 function applyTheme() {
@@ -65,8 +70,8 @@ function onChange(patch) {
   if ("collapse" in patch) {
     ui.graph.setCollapse(S.collapse);
     updateModules();
-    ensureTemplates();
   }
+  if ("collapse" in patch || "lang" in patch) ensureLabels(S.k).then(() => (ensureTemplates(), render()), () => {});
   if ("logY" in patch && S.run) ui.charts.setLog(S.logY);
   if ("playing" in patch) updateControls(); // the play button answers the click at once
   render();
@@ -103,18 +108,19 @@ function renderNow() {
   if (!S.run) return;
   const k = S.k;
   const stepData = cache.get(k);
+  const labels = labelsAt(k);
   timed("console", () => ui.logConsole.show(k, S.phase));
   timed("charts", () => ui.charts.setStep(k, stepData, S.phase));
-  if (!stepData) {
+  ensureLabels(k).then(() => labels || render(), () => {});
+  if (!stepData || !labels) {
     prefetch(k);
-    fetchBatch(batchStart(k)).then(() => render());
+    if (!stepData) fetchBatch(batchStart(k)).then(() => render());
     return;
   }
-  const drawn = timed("graph", () =>
-    ui.graph.draw(stepData, S.phase, { theme: S.theme, reveal: S.reveal, selected: S.selected, quick: S.playing }),
-  );
+  const view = { theme: S.theme, lang: S.lang, reveal: S.reveal, selected: S.selected, quick: S.playing };
+  const drawn = timed("graph", () => ui.graph.draw(stepData, labels, S.phase, view));
   if (drawn) markDrawn(k);
-  timed("panels", () => renderPanels(stepData));
+  timed("panels", () => renderPanels(stepData, labels));
 }
 
 function markDrawn(k) {
@@ -125,20 +131,21 @@ function markDrawn(k) {
   vp.dataset.reveal = S.reveal === null ? "" : String(S.reveal);
   vp.dataset.run = S.run.id;
   vp.dataset.selected = S.selected || "";
+  vp.dataset.lang = S.lang; // the labels drawn are the server's in this language
   vp.dataset.ready = "1";
   // a wide, short graph takes the full width in presenter mode, with the explanation under it
   document.documentElement.classList.toggle("graph-wide", ui.graph.aspect() > 2);
 }
 
-function renderPanels(stepData) {
+function renderPanels(stepData, labels) {
   const key = `${S.k}|${S.phase}|${S.reveal}|${S.selected}|${S.lang}`;
   if (key !== lastInspector) {
     lastInspector = key;
-    renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal });
+    renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal, explain: labels.explain });
     $("#inspector-close").hidden = !S.selected;
     document.documentElement.classList.toggle("has-selection", Boolean(S.selected));
   }
-  renderExplain(stepData);
+  renderExplain(stepData, labels);
 }
 
 // ---------------------------------------------------------------- a run arrived
