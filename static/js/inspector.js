@@ -163,7 +163,7 @@ export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] 
         const name = titleOf(src);
         html += `<div class="chain-row" data-edge="${esc(e.source)}"><span class="lbl">→ ${esc(name)} (input ${e.slot})</span>
           dL/d(${esc(titleOf(node))}) × ∂(${esc(titleOf(node))})/∂(${esc(name)}) = dL/d(${esc(name)})<br>
-          ${part(e.upstream)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
+          ${part(nodes.get(e.target).grad)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
       }
     }
     const outs = step.graph.edges.filter((e) => e.source === node.id && e.grad !== null);
@@ -172,7 +172,7 @@ export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] 
       for (const e of outs) {
         const tgt = nodes.get(e.target);
         html += `<div class="chain-row"><span class="lbl">${esc(titleOf(tgt))} → ${esc(titleOf(node))}</span>
-          ${part(e.upstream)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
+          ${part(nodes.get(e.target).grad)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
       }
       if (outs.length > 1) html += `<p class="help">${esc(t("inspector.chain.sum"))}</p>`;
     }
