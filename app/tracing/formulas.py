@@ -74,6 +74,9 @@ def _rule(base: str, slot: int, a: str, c: str, inputs: tuple[str, ...], up: str
         "SplitWithSizes": "the output gradients, concatenated",
         "UnsafeSplit": "the output gradients, concatenated",
         "Unbind": "the output gradients, stacked",
+        "Convolution": _conv(slot, up),
+        "NativeLayerNorm": _norm(slot, up, "over each sample's features", "over the batch"),
+        "NativeBatchNorm": _norm(slot, up, "over the batch", "over the batch and every position"),
         "Cat": f"the part of {up} that came from {a}",
         "Stack": f"the part of {up} that came from {a}",
     }
@@ -86,6 +89,19 @@ def _rule(base: str, slot: int, a: str, c: str, inputs: tuple[str, ...], up: str
     if base in _PASS:
         return f"{up}, reshaped to {a}'s shape"
     return None
+
+
+def _conv(slot: int, up: str) -> str:
+    if slot == 0:
+        return f"{up} convolved back with the kernel (a transposed convolution)"
+    return f"{up} correlated with the input" if slot == 1 else f"Σ {up} over the batch and every position"
+
+
+def _norm(slot: int, up: str, stats: str, summed: str) -> str:
+    """x̂ = (x − mean) / σ, c = γ·x̂ + β: the statistics taken `stats`, γ and β shared `summed`."""
+    if slot == 0:
+        return f"γ/σ · ({up} − mean({up}) − x̂ · mean({up} · x̂)), means {stats}"
+    return f"Σ {up} · x̂ {summed}" if slot == 1 else f"Σ {up} {summed}"
 
 
 def _addmm(slot: int, inputs: tuple[str, ...], up: str) -> str:
