@@ -1,6 +1,6 @@
-"""The SVG looks the same in librsvg (rsvg-convert, used for our PNG and by slide tools) and in Chromium
-(the web page): rasterise with both, check the images are not blank, show every node kind's colour, and put
-those colours in the same places."""
+"""The SVG looks the same in resvg (our PNG: `render(fmt="png")`, the page's PNG button) and in Chromium (the
+web page): rasterise with both, check the images are not blank, show every node kind's colour, and put those
+colours in the same places."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from backprop_lens.render import LayoutCache, render
+from backprop_lens.render.png import rasterise
 from backprop_lens.render.theme import THEMES
 
 from tests.page_helpers import CHROMIUM_ARGS
@@ -20,12 +21,13 @@ from tests.render_fixtures import lecture04_step, png_pixels
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed"),
-    pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="rsvg-convert is not installed"),
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (set CHROMIUM_PATH)"),
 ]
 
 
-def rsvg(svg: Path) -> bytes:
-    return subprocess.run(["rsvg-convert", "-f", "png", str(svg)], capture_output=True, check=True).stdout
+def resvg(svg: Path) -> bytes:
+    """Our PNG path at the browser's scale (1 CSS pixel = 1 pixel), so the two images line up."""
+    return rasterise(svg.read_bytes(), 1.0)
 
 
 def chromium(svg: Path, width: int, height: int, tmp: Path) -> bytes:
@@ -71,17 +73,15 @@ def regions(png: bytes, colours: dict[str, str], tol: int = 24) -> tuple[dict[st
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-@pytest.mark.parametrize("renderer", ["rsvg", "chromium"])
+@pytest.mark.parametrize("renderer", ["resvg", "chromium"])
 def test_rasterised_svg_shows_the_nodes(tmp_path, theme, renderer):
-    if renderer == "chromium" and CHROMIUM is None:
-        pytest.skip("Chromium is not installed (set CHROMIUM_PATH)")
     step = lecture04_step(1)
     data = render(step, phase="backward", theme=theme, cache=LayoutCache())
     root = ET.fromstring(data)
     width, height = int(float(root.get("width"))), int(float(root.get("height")))
     svg = tmp_path / f"graph-{theme}.svg"
     svg.write_bytes(data)
-    png = rsvg(svg) if renderer == "rsvg" else chromium(svg, width, height, tmp_path)
+    png = resvg(svg) if renderer == "resvg" else chromium(svg, width, height, tmp_path)
 
     th = THEMES[theme]
     colours = {k: th.kinds[k].strong for k in ("param", "data", "op", "loss")} | {"grad": th.grad}
@@ -94,9 +94,7 @@ def test_rasterised_svg_shows_the_nodes(tmp_path, theme, renderer):
     assert (x1 - x0) > 100 or (y1 - y0) > 60
 
 
-def test_rsvg_and_chromium_put_things_in_the_same_places(tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (set CHROMIUM_PATH)")
+def test_resvg_and_chromium_put_things_in_the_same_places(tmp_path):
     step = lecture04_step(2)
     data = render(step, phase="backward", cache=LayoutCache())
     root = ET.fromstring(data)
@@ -105,10 +103,37 @@ def test_rsvg_and_chromium_put_things_in_the_same_places(tmp_path):
     svg.write_bytes(data)
     th = THEMES["light"]
     colours = {k: th.kinds[k].strong for k in ("param", "data", "op", "loss")}
-    a, _ = regions(rsvg(svg), colours)
+    a, _ = regions(resvg(svg), colours)
     b, _ = regions(chromium(svg, width, height, tmp_path), colours)
     for kind in colours:
         ca, *box_a = a[kind]
         cb, *box_b = b[kind]
         assert abs(ca - cb) <= 0.1 * max(ca, cb), (kind, ca, cb)
         assert all(abs(p - q) <= 3 for p, q in zip(box_a, box_b, strict=True)), (kind, box_a, box_b)
+
+
+def ink_box(png: bytes) -> tuple[int, int, int, int]:
+    """Bounding box (x0, y0, x1, y1) of the dark pixels on a white image."""
+    w, _h, px = png_pixels(png)
+    dark = [i for i, p in enumerate(px) if sum(p) < 3 * 128]
+    assert dark, "no text was drawn"
+    xs, ys = [i % w for i in dark], [i // w for i in dark]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_resvg_draws_our_text_in_dejavu_sans_mono(tmp_path):
+    """The layout reserves DejaVu Sans Mono's advance per character: resvg must find that font on this machine
+    (it loads the system's fonts; the wheel ships none) and give the digits exactly that width."""
+    from backprop_lens.render.metrics import MONO_ADVANCE
+    from backprop_lens.render.theme import MONO
+
+    size, n = 100, 10
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{n * size}" height="{2 * size}">'
+        f'<rect width="100%" height="100%" fill="#fff"/>'
+        f'<text x="0" y="{1.5 * size}" font-family="{MONO}" font-size="{size}" fill="#000">{"8" * n}</text></svg>'
+    )
+    x0, _, x1, _ = ink_box(rasterise(svg.encode(), 1.0))
+    # n glyphs span (n - 1) advances plus one glyph's ink (about half an advance in DejaVu Sans Mono's "8")
+    expected = (n - 1) * MONO_ADVANCE * size
+    assert expected < x1 - x0 < expected + MONO_ADVANCE * size, (x0, x1, expected)
