@@ -55,7 +55,8 @@ def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., Non
             with torch._C.DisableTorchFunction():  # our own arithmetic: not the user's, and no mode overhead
                 store[gf] = classify(gf, list(grad_inputs), list(grad_outputs))
         except Exception:  # a node we cannot call again: its edges claim nothing
-            store[gf] = NodeRelations([Found("opaque")] * len(grad_inputs), list(grad_outputs), list(grad_inputs))
+            slots = [None if d is None else Found("opaque") for d in grad_inputs]
+            store[gf] = NodeRelations(slots, list(grad_outputs), list(grad_inputs))
 
     return hook
 
