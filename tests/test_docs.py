@@ -80,7 +80,7 @@ COMMANDS = subparsers(PARSER)
 
 
 def test_the_parser_walk_sees_the_commands() -> None:
-    assert set(COMMANDS) == {"run", "render", "serve", "scenarios"}
+    assert set(COMMANDS) == {"run", "render", "serve", "scenarios", "trace", "export"}
     assert set(subparsers(COMMANDS["run"])) == set(SCENARIOS) == set(subparsers(COMMANDS["render"]))
 
 
@@ -94,6 +94,9 @@ def option_cases() -> list[tuple[str, str]]:
     render_any = next(iter(subparsers(COMMANDS["render"]).values()))
     own = set(options(render_any)) - set(options(render_any, "scenario parameters"))
     cases += [("render", o) for o in sorted(own)]
+    cases += [("trace", o) for o in options(COMMANDS["trace"])]
+    export_any = next(iter(subparsers(COMMANDS["export"]).values()))
+    cases += [("export", o) for o in sorted(set(options(export_any)) - set(options(export_any, "scenario parameters")))]
     return cases
 
 

@@ -1,4 +1,4 @@
-"""The command line: `backprop-lens run|render|serve|scenarios`. Bad input exits 2 with a one-line reason.
+"""The command line: `backprop-lens run|render|serve|scenarios|trace|export`. Bad input exits 2 with a one-line reason.
 
 One module per subcommand (`backprop_lens.cli.NAME`), each with `HELP` (its line in `--help`), `configure(parser)`
 (its options) and `handle(args) -> int`. Only the subcommand being run is configured: `run` and `render` derive
@@ -18,15 +18,20 @@ from backprop_lens import __version__
 from backprop_lens.cli.common import CliError
 
 # The subcommands, in `--help` order: a new one is a module in this package and a name here.
-COMMANDS = ("run", "render", "serve", "scenarios")
+COMMANDS = ("run", "render", "serve", "scenarios", "trace", "export")
 
 __all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list, script_args = _split_script_args(args_list)
     parser = build_parser(only=_command_of(args_list) or "")
     args = parser.parse_args(args_list)
+    if script_args is not None:  # `trace SCRIPT.py -o OUT.html -- ARGS...`: the script's, never ours
+        if not hasattr(args, "script_args"):
+            parser.error("unrecognized arguments after --")
+        args.script_args = [*args.script_args, *script_args]
     try:
         return int(args.handler(args) or 0)
     except CliError as e:
@@ -52,6 +57,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             module.configure(sub)
             sub.set_defaults(handler=module.handle)
     return parser
+
+
+def _split_script_args(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    if "--" not in argv:
+        return argv, None
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
 
 
 def _command_of(argv: list[str]) -> str | None:

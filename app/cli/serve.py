@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from backprop_lens.cli.common import CliError
 
@@ -13,6 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default: 1)")
+    parser.add_argument("--recording", metavar="FILE.json", help="also serve this recording, read-only, at /recording")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -22,5 +24,17 @@ def handle(args: argparse.Namespace) -> int:
         raise CliError(f"port: {args.port} is not a port number (1-65535)")
     if args.workers < 1:
         raise CliError("workers: must be at least 1")
-    serve(host=args.host, port=args.port, workers=args.workers)
+    if args.recording is None:
+        serve(host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.workers > 1:
+        raise CliError("recording: one server process serves a recording (leave out --workers)")
+    from backprop_lens.cli.trace import serve_recording_file
+    from backprop_lens.recording.jsonio import BadRecording, read_json
+
+    try:
+        read_json(Path(args.recording))  # a bad file is a usage error now, not a broken page later
+    except BadRecording as e:
+        raise CliError(f"recording: {e}") from None
+    serve_recording_file(Path(args.recording), args.host, args.port)
     return 0

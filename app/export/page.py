@@ -149,3 +149,9 @@ def page_html(data: dict[str, Any], title: str) -> str:
     html = html.replace("</body>", tail + "\n</body>", 1)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{csp(inliner.script_hashes, inliner.style_hashes)}">'
     return html.replace("<head>", "<head>\n  " + meta, 1)
+
+
+def policy_of(html: str) -> str:
+    """The CSP a page built by `page_html` carries in its <meta> tag (for servers that send it as a header)."""
+    meta = html[html.index('http-equiv="Content-Security-Policy"') :]
+    return meta[meta.index('content="') + len('content="') :].split('"', 1)[0]

@@ -99,20 +99,27 @@ def from_recording(rec: Recording, run_id: str = "recording") -> PageSource:
     )
 
 
-def from_run(run: Run, run_id: str) -> PageSource:
-    """The page's view of a built-in scenario's run: every step, traced."""
+TRACE_CHUNK = 500  # steps traced per replay: a run keeps a bounded number of traced steps at a time
+
+
+def from_run(run: Run, run_id: str, max_steps: int | None = None) -> PageSource:
+    """The page's view of a built-in scenario's run: its first `max_steps` steps (all by default), traced."""
     summary = run.summary()
+    count = run.step_count if max_steps is None else min(max_steps, run.step_count)
+    steps: list[Step] = []
+    for start in range(0, count, TRACE_CHUNK):
+        steps += run.steps(start, min(count, start + TRACE_CHUNK))
     return PageSource(
         run_id=run_id,
         title=run.scenario.title,
         description=run.scenario.description,
         params=summary["params"],
         schema={"type": "object", "properties": {}},
-        history=summary["history"],
-        epochs=summary["epochs"],
+        history=summary["history"][:count],
+        epochs=len({s.epoch for s in steps}),
         steps_per_epoch=run.params.steps_per_epoch(),
         log_text=run.log_text,
-        steps=run.steps(0, run.step_count),
+        steps=steps,
         extra={k: summary[k] for k in ("progress", "predictions") if k in summary},
         diverged_at=run.diverged_at,
     )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from backprop_lens.render import RenderError
-from backprop_lens.web import routes_meta, routes_present, routes_runs
+from backprop_lens.web import routes_meta, routes_present, routes_recording, routes_runs
 from backprop_lens.web.errors import install_error_handlers
 from backprop_lens.web.middleware import BodyLimit, HeadAsGet, SecurityHeaders
 from backprop_lens.web.readiness import Readiness
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_meta.docs_router(settings))
     app.include_router(routes_runs.router)
     routes_present.install(app)
+    routes_recording.install(app, settings)
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -51,3 +51,5 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: package_files("templates"))
     # Build the default run and trace one step at start-up: the first trace imports torch._dynamo (~3 s).
     warm_up: bool = True
+    # `serve --recording`: a recording's JSON, shown read-only at /recording (data only: nothing in it runs).
+    recording: Path | None = None
