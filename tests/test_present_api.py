@@ -99,3 +99,13 @@ async def test_a_changed_version_changes_etags_and_immutable_urls(monkeypatch):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         stale = await c.get(f"{path}?v={v1}")  # an old page's URL: fresh bytes, never cached forever
         assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
+
+
+async def test_labels_are_bounded_in_bytes():
+    import httpx
+
+    app = create_app(Settings(warm_up=False, max_batch_bytes=40_000))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/api/runs/two_layer/labels?start=0&stop=50")
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "stop"
+        assert (await c.get("/api/runs/two_layer/labels?start=0&stop=1")).status_code == 200

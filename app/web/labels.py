@@ -8,6 +8,7 @@ from backprop_lens.present import Context, messages, t
 from backprop_lens.present.explain import explain, inspector
 from backprop_lens.render import label_slots
 from backprop_lens.snapshot import PHASES, Step
+from backprop_lens.web.errors import BadInput
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.runs import RunRef
 
@@ -29,7 +30,7 @@ def messages_body(lang: str) -> Body:
     return Body.of(dumps(messages(lang)), JSON)
 
 
-def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...]) -> Body:
+def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...], max_bytes: int) -> Body:
     context = None  # as graph.svg draws it without `fit` (the page's pictures)
     zero_grad = getattr(ref.params, "zero_grad", None)
     out = []
@@ -44,4 +45,8 @@ def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, 
                 "inspector": inspector(lines),
             }
         )
-    return Body.of(dumps(out), JSON)
+    content = dumps(out)
+    if len(content) > max_bytes:  # the estimate was short: the bound holds anyway
+        most = max(1, len(steps) * max_bytes // len(content))
+        raise BadInput([(("query", "stop"), f"at most {most} steps of this run per call (max_batch_bytes)")])
+    return Body.of(content, JSON)
