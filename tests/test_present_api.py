@@ -109,3 +109,8 @@ async def test_labels_are_bounded_in_bytes():
         r = await c.get("/api/runs/two_layer/labels?start=0&stop=50")
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == "stop"
         assert (await c.get("/api/runs/two_layer/labels?start=0&stop=1")).status_code == 200
+
+
+async def test_labels_name_an_unknown_module(client):
+    r = await client.get("/api/runs/two_layer/labels?start=0&stop=1&collapse=nope")
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "collapse"

@@ -16,6 +16,7 @@ import pytest
 from backprop_lens import render as R
 from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_preview
 from backprop_lens.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
+from backprop_lens.render import graphviz as graphviz_mod
 from backprop_lens.render import layout as layout_mod
 from backprop_lens.render.theme import THEMES
 from backprop_lens.snapshot import Graph, Node, step_to_dict
@@ -142,7 +143,7 @@ def test_positions_identical_across_steps_and_no_graphviz_after_first(cache, mon
     def boom(*args, **kwargs):
         raise AssertionError("Graphviz was called for a topology already laid out")
 
-    monkeypatch.setattr(layout_mod, "_run_dot", boom)
+    monkeypatch.setattr(layout_mod, "run_dot", boom)
     monkeypatch.setattr(subprocess, "run", boom)
     monkeypatch.setattr(subprocess, "Popen", boom)
     b = render(last, cache=cache)
@@ -522,7 +523,7 @@ def test_malformed_graphs_are_render_errors():
 
 
 def test_empty_graph_renders_without_graphviz(monkeypatch):
-    monkeypatch.setattr(layout_mod, "_run_dot", lambda src: pytest.fail("no layout needed"))
+    monkeypatch.setattr(layout_mod, "run_dot", lambda src: pytest.fail("no layout needed"))
     root = ET.fromstring(render(Graph((), ()), cache=LayoutCache()))
     assert root.get("viewBox") and not node_groups(root)
 
@@ -742,7 +743,7 @@ def test_lean_graphviz_lays_out_the_same_bytes():
     from backprop_lens.render.view import make_view
 
     exe = shutil.which("dot")
-    env = layout_mod._lean_env(exe)
+    env = graphviz_mod.lean_env(exe)
     assert env is not None, "Graphviz here reports its libdir: the lean environment should work"
     for graph, collapse in ((lecture04_step(0).graph, ()), (module_step().graph, ()), (module_step().graph, ("cnn",))):
         view = make_view(graph, collapse)
@@ -753,7 +754,7 @@ def test_lean_graphviz_lays_out_the_same_bytes():
 
 
 def test_lean_graphviz_falls_back_quietly(tmp_path):
-    assert layout_mod._lean_env(str(tmp_path / "no-such-dot")) is None
+    assert graphviz_mod.lean_env(str(tmp_path / "no-such-dot")) is None
 
 
 def test_an_update_shows_enough_digits_to_tell_before_from_after() -> None:

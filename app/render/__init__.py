@@ -22,9 +22,10 @@ from dataclasses import replace
 from typing import Literal, get_args
 
 from backprop_lens.present import LANGS, Context, check_lang
+from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_default, layout_for
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
-from backprop_lens.render.layout import DEFAULT_CACHE, Layout, LayoutCache, cache_or_default, layout_for
+from backprop_lens.render.layout import Layout
 from backprop_lens.render.png import svg_to_png
 from backprop_lens.render.slide import FITS, slide_layout
 from backprop_lens.render.svg import canvas_size, make_labels, render_svg

@@ -8,22 +8,11 @@ metrics, so the layout does not depend on which fonts the machine has.
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
-import re
-import shutil
-import subprocess
-import tempfile
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from backprop_lens.render.errors import DOT_MISSING, GraphvizMissing, RenderError
+from backprop_lens.render.errors import RenderError
+from backprop_lens.render.graphviz import run_dot
 from backprop_lens.render.labels import (
     CLUSTER_LABEL_BASELINE,
     CLUSTER_MARGIN,
@@ -32,15 +21,12 @@ from backprop_lens.render.labels import (
     node_size,
 )
 from backprop_lens.render.nesting import nest_clusters
-from backprop_lens.render.view import View, make_view
+from backprop_lens.render.view import View
 from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Graph, Node
 
-Collapse = Iterable[str] | str | None
-
 LAYOUT_VERSION = 7  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
-DOT_TIMEOUT_S = 120.0
 SPLINE_MAX_NODES = 80
 # Above this many nodes the chain rule moves from a visible label on each edge into the edge's tooltip (and the
 # JSON): reserving label room on a few hundred edges doubles Graphviz's time and makes the picture sprawl.
@@ -190,78 +176,6 @@ def graph_index(graph: Graph) -> dict[str, Node]:
     return hit[1]
 
 
-_ENV_LOCK = threading.Lock()
-_ENVS: dict[str, dict[str, str] | None] = {}
-
-
-def _lean_env(exe: str) -> dict[str, str] | None:
-    """An environment in which `dot` loads only the two plugins a layout needs (core: JSON output; dot_layout).
-
-    By default `dot` loads every installed plugin at start-up, pango and fontconfig included: about 16 ms of
-    CPU per run, more than a lecture graph's whole layout. Our layout input has no text to measure (fixed-size
-    empty boxes), so the output is the same bytes. Built once per process in a private temp directory; None
-    (the normal environment) if anything about it fails, e.g. a Graphviz without `libdir` in `dot -v`.
-    """
-    with _ENV_LOCK:
-        if exe in _ENVS:
-            return _ENVS[exe]
-        _ENVS[exe] = None
-        try:
-            probe = subprocess.run([exe, "-v"], input=b"", capture_output=True, timeout=10, check=False)
-            found = re.search(r'libdir = "([^"]+)"', probe.stderr.decode(errors="replace"))
-            if found is None:
-                return None
-            libdir = Path(found[1])
-            tmp = Path(tempfile.mkdtemp(prefix=f"backprop-lens-graphviz-{os.getpid()}-"))  # pid: see web cleanup
-            atexit.register(shutil.rmtree, tmp, True)
-            for plugin in ("core", "dot_layout"):
-                libs = sorted(
-                    (p for p in libdir.glob(f"libgvplugin_{plugin}.*") if p.suffix != ".la"), key=_name_length
-                )
-                if not libs:
-                    return None
-                (tmp / libs[0].name).symlink_to(libs[0])
-            env = dict(os.environ, GVBINDIR=str(tmp))
-            subprocess.run([exe, "-c"], env=env, capture_output=True, timeout=10, check=True)
-            test = subprocess.run(
-                [exe, "-Tjson0"], input=b"digraph{a->b}", env=env, capture_output=True, timeout=10, check=False
-            )
-            if test.returncode == 0 and b'"bb"' in test.stdout:
-                _ENVS[exe] = env
-        except (OSError, subprocess.SubprocessError, ValueError):
-            pass
-        return _ENVS[exe]
-
-
-def _name_length(p: Path) -> int:
-    return len(p.name)
-
-
-def _run_dot(source: str) -> dict[str, Any]:
-    """The one place that runs Graphviz. Tests patch it to prove later steps never get here."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphvizMissing(DOT_MISSING)
-    try:
-        proc = subprocess.run(
-            [exe, "-Tjson0"],
-            input=source.encode(),
-            capture_output=True,
-            timeout=DOT_TIMEOUT_S,
-            check=False,
-            env=_lean_env(exe),
-        )
-    except OSError as exc:  # vanished between which() and run(), or not executable
-        raise GraphvizMissing(DOT_MISSING) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise RenderError(f"Graphviz took longer than {DOT_TIMEOUT_S:.0f}s to lay out the graph") from exc
-    if proc.returncode != 0:
-        msg = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise RenderError(f"Graphviz failed: {msg[-1] if msg else f'exit status {proc.returncode}'}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
-
-
 def _pt(s: str) -> tuple[float, float]:
     x, y = s.split(",")[:2]
     return float(x), float(y)
@@ -277,7 +191,7 @@ def compute_layout(view: View, rankdir: str | None = None) -> Layout:
     labelled = shows_edge_labels(view)
     if not view.nodes and not view.boxes:
         return Layout(view.key, rankdir, 0.0, 0.0, {}, (), labelled)
-    data = _run_dot(layout_dot(view, rankdir))
+    data = run_dot(layout_dot(view, rankdir))
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
 
     def flip(x: float, y: float) -> tuple[float, float]:
@@ -343,77 +257,3 @@ def _spline(pos: str, bh: float) -> tuple[str, str]:
         hx, hy = -dy / n * 3.6, dx / n * 3.6  # half the arrowhead's base, perpendicular to its axis
         arrow = f"{num(tx)},{num(ty)} {num(px + hx)},{num(py + hy)} {num(px - hx)},{num(py - hy)}"
     return " ".join(d), arrow
-
-
-class LayoutCache:
-    """A bounded, thread-safe LRU of layouts keyed by topology (steps of any run with that topology share).
-
-    A topology seen for the first time is laid out in a worker thread (`dot` is a subprocess, so it runs on
-    another core while Python formats the labels); concurrent requests for it wait for that one run.
-    """
-
-    def __init__(self, maxsize: int = 128) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[tuple[str, str | None, int], Layout] = OrderedDict()  # (view key, rankdir, version)
-        self._pending: dict[tuple[str, str | None, int], Future[Layout]] = {}
-        self._lock = threading.Lock()
-        self.misses = 0  # how many layouts were computed (Graphviz runs), for tests and benchmarks
-
-    def get_future(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Future[Layout]:
-        """The layout of a graph (or of a view: the graph with some modules collapsed), as a future."""
-        view = graph if isinstance(graph, View) else make_view(graph, collapse)  # bad `collapse`: raises here
-        key = (view.key, rankdir, LAYOUT_VERSION)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                done: Future[Layout] = Future()
-                done.set_result(hit)
-                return done
-            fut = self._pending.get(key)
-            if fut is not None:
-                return fut
-            fut = self._pending[key] = Future()
-
-        def work() -> None:
-            try:
-                layout = compute_layout(view, rankdir)
-            except BaseException as exc:  # handed to every waiter, raised by .result()
-                with self._lock:
-                    self._pending.pop(key, None)
-                fut.set_exception(exc)
-                return
-            with self._lock:
-                self.misses += 1
-                self._pending.pop(key, None)
-                self._items[key] = layout
-                while len(self._items) > self.maxsize:
-                    self._items.popitem(last=False)
-            fut.set_result(layout)
-
-        threading.Thread(target=work, name="backprop-lens-layout", daemon=True).start()
-        return fut
-
-    def get(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Layout:
-        return self.get_future(graph, rankdir, collapse).result()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-DEFAULT_CACHE = LayoutCache()
-
-
-def cache_or_default(cache: LayoutCache | None) -> LayoutCache:
-    return cache if cache is not None else DEFAULT_CACHE
-
-
-def layout_for(
-    graph: Graph | View, *, rankdir: str | None = None, cache: LayoutCache | None = None, collapse: Collapse = None
-) -> Layout:
-    """The (cached) layout of a graph's topology (and collapsed modules); Graphviz runs only the first time."""
-    return cache_or_default(cache).get(graph, rankdir, collapse)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from concurrent.futures import Future
 
-from backprop_lens.render.layout import Layout, LayoutCache
+from backprop_lens.render.cache import LayoutCache
+from backprop_lens.render.layout import Layout
 from backprop_lens.render.view import View
 
 FITS: tuple[str, ...] = ("slide",)  # render.Fit, as a tuple for messages and the CLI

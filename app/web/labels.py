@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from backprop_lens.present import Context, messages, t
 from backprop_lens.present.explain import explain, inspector
-from backprop_lens.render import label_slots
+from backprop_lens.render import BadArgument, label_slots
 from backprop_lens.snapshot import PHASES, Step
 from backprop_lens.web.errors import BadInput
 from backprop_lens.web.responses import JSON, Body, dumps
@@ -36,7 +36,10 @@ def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, 
     out = []
     for step in steps:
         lines = explain(step, lang, zero_grad if isinstance(zero_grad, bool) else None)
-        phases = {ph: label_slots(step, phase=ph, lang=lang, collapse=collapse, context=context) for ph in PHASES}
+        try:
+            phases = {ph: label_slots(step, phase=ph, lang=lang, collapse=collapse, context=context) for ph in PHASES}
+        except BadArgument as e:  # a module the graph does not have: the caller's mistake, named
+            raise BadInput([(("query", e.field), str(e))]) from None
         out.append(
             {
                 "step": step.index,
