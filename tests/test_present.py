@@ -200,3 +200,27 @@ def test_cli_renders_a_chinese_slide(tmp_path):
     assert abs(float(root.get("width")) / float(root.get("height")) - 16 / 9) < 0.01
     texts = ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts[0].startswith("第 2 步") and "两层网络" in texts[1] and "lr 0.1" in texts[1]
+
+
+@pytest.mark.parametrize("scenario", ["lecture04", "quadratic", "affine", "custom", "gd_vs_sgd"])
+def test_each_backward_result_is_the_nodes_gradient_and_each_update_the_new_value(scenario):
+    """The shown result of a line is PyTorch's own number (the JSON's), to the shown precision."""
+    step = build_run(scenario, {"epochs": 1}).step(0)
+    nodes = {n.id: n for n in step.graph.nodes}
+    checked = 0
+    for ln in explain(step):
+        m = EQUATION.search(ln.text.split(";")[0].strip()) if ln.node else None
+        if m is None:
+            continue
+        shown = float(m["r"])
+        if ln.phase == "backward":
+            truth = nodes[ln.node].grad
+        elif ln.phase == "update":
+            truth = step.params[nodes[ln.node].name].after
+        else:
+            truth = nodes[ln.node].value
+        truth = float(truth[0] if isinstance(truth, list) else truth)
+        digits = len(m["r"].lstrip("-").replace(".", "").lstrip("0"))
+        assert math.isclose(shown, truth, rel_tol=10 ** (1 - digits)), ln.text
+        checked += 1
+    assert checked >= (1 if scenario == "gd_vs_sgd" else 4)  # full-batch GD: tensors, only the update is scalar

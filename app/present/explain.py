@@ -74,7 +74,12 @@ def _forward(g: _Graph, n: Node, lang: str) -> str:
     if known and op == "**2" and len(args) == 1 and holds("sq", nums, value):
         s = shown("sq", nums, value)
         return f"{name} = {names[0]}² = ({s.operands[0]})² {s.sign} {s.result}"
-    call = f"{op}({', '.join(names)})"
+    if op in SYMBOL and len(args) == 2:
+        call = f"{names[0]} {SYMBOL[op]} {names[1]}"
+    elif op == "**2" and len(args) == 1:
+        call = f"{names[0]}²"
+    else:
+        call = f"{op}({', '.join(names)})"
     if value is not None:
         return f"{name} = {call} = {fmt_num(value)}"
     return f"{name} = {call} → {'×'.join(map(str, n.shape))}: {fmt_value(n.value)}"
