@@ -6,14 +6,14 @@ and the inspector can show the same text). Every equation shown recomputes from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backprop_lens.present.calc import holds, paren, scalar, shown
 from backprop_lens.present.catalog import t
 from backprop_lens.present.claims import kind_of, shape_of
 from backprop_lens.present.format import fmt_num, fmt_value
 from backprop_lens.present.updates import update_line, zero_grad_line
-from backprop_lens.snapshot import Edge, Graph, Node, Step
+from backprop_lens.snapshot import Edge, Graph, Node, Step, plain_graph
 
 SYMBOL = {"*": "·", "+": "+", "-": "−", "/": "/"}
 TIMES = {"*": "×", "+": "+", "-": "−", "/": "/"}
@@ -159,6 +159,7 @@ def _backward(g: _Graph, n: Node, lang: str) -> str:
 
 def explain(step: Step, lang: str = "en", zero_grad: bool | None = None) -> list[Line]:
     """The step's lines. `zero_grad`: whether the loop zeroes `.grad` after the update (None: not known)."""
+    step = replace(step, graph=plain_graph(step.graph))  # traced tensors as lists (a no-op for plain ones)
     g = _Graph(step.graph)
     ops = [n for n in step.graph.nodes if n.kind == "op"]
     forward = sorted(ops, key=lambda n: -(n.order if n.order is not None else -1))  # inputs before outputs

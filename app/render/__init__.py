@@ -129,9 +129,10 @@ def label_slots(
     """The slots of the picture `render` draws for these arguments: {"texts", "tips", "template"} (the page
     writes them into the SVG by `data-label` / `data-tip`)."""
     ph, _ = _check(phase, "light", lang)
-    _validate(step.graph)
-    view = make_view(step.graph, collapse)
-    labels = make_labels(view, ph, step, lang, context)
+    plain_step, graph = _split(step)
+    _validate(graph)
+    view = make_view(graph, collapse)
+    labels = make_labels(view, ph, plain_step, lang, context)
     return {"texts": labels.texts(), "tips": labels.tips(), "template": labels.template()}
 
 

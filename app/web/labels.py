@@ -4,10 +4,12 @@ Pure functions of the URL like every run body (cached, ETag with the render vers
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from backprop_lens.present import Context, messages, t
 from backprop_lens.present.explain import explain, inspector
 from backprop_lens.render import BadArgument, label_slots
-from backprop_lens.snapshot import PHASES, Step
+from backprop_lens.snapshot import PHASES, Step, plain_graph
 from backprop_lens.web.errors import BadInput
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.runs import RunRef
@@ -34,7 +36,8 @@ def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, 
     context = None  # as graph.svg draws it without `fit` (the page's pictures)
     zero_grad = getattr(ref.params, "zero_grad", None)
     out = []
-    for step in steps:
+    for traced in steps:
+        step = replace(traced, graph=plain_graph(traced.graph))  # tensors to lists once, for every phase
         lines = explain(step, lang, zero_grad if isinstance(zero_grad, bool) else None)
         try:
             phases = {ph: label_slots(step, phase=ph, lang=lang, collapse=collapse, context=context) for ph in PHASES}
