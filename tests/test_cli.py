@@ -57,3 +57,59 @@ def test_scenarios_lists_defaults() -> None:
     result = cli("scenarios")
     assert result.returncode == 0
     assert "lecture04" in result.stdout and "--lr 0.01" in result.stdout and "--zero-grad" in result.stdout
+
+
+def test_version_is_the_package_version() -> None:
+    import backprop_lens
+
+    result = cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"backprop-lens {backprop_lens.__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["serve", "--help"], ["scenarios", "--help"]])
+def test_help_and_version_do_not_import_torch(args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from backprop_lens.cli import main\n"
+        f"try: main({args!r})\n"
+        "except SystemExit: pass\n"
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stdout + result.stderr
+
+
+def test_top_level_help_lists_every_command() -> None:
+    from backprop_lens.cli import COMMANDS
+
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [(None, b"<?xml"), ("png", b"\x89PNG"), ("json", b"{")])
+def test_render_to_stdout(fmt: str | None, magic: bytes) -> None:
+    args = [sys.executable, "-m", "backprop_lens", "render", "lecture04", "--step", "1", "-o", "-"]
+    if fmt:
+        args += ["--format", fmt]
+    result = subprocess.run(args, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(magic)
+    assert result.stderr == b""
+
+
+def test_long_run_prints_as_it_goes() -> None:
+    """The first lines arrive while the loop still runs (100,000 steps), not all at the end."""
+    args = ["run", "lecture04", "--epochs", "10000", "--x", *["1"] * 10, "--y", *["2"] * 10]
+    proc = subprocess.Popen([sys.executable, "-m", "backprop_lens", *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+        assert first.startswith("predict (before training) 4 ")
+        assert second.startswith("\tgrad: 1.0 2.0 ")
+        assert proc.poll() is None, "the run ended before its first lines were read"
+    finally:
+        proc.kill()
+        proc.wait()

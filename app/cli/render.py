@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _add_render_options(parser: argparse.ArgumentParser) -> None:
     from backprop_lens.present import LANGS
-    from backprop_lens.render import FITS, THEMES  # the one list of each (render never loads torch)
+    from backprop_lens.render import FITS, FORMATS, THEMES  # the one list of each (render never loads torch)
     from backprop_lens.snapshot import PHASES
 
     parser.add_argument("--step", type=int, required=True, metavar="K", help="step index (0-based)")
@@ -30,7 +30,10 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", choices=tuple(THEMES), default="light", help="colour theme")
     parser.add_argument("--lang", choices=LANGS, default="en", help="language of every word in the picture")
     parser.add_argument("--fit", choices=FITS, default=None, help="slide: laid out and padded to 16:9, titled")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="output; format from the extension")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="output file (format from its extension), or - for stdout"
+    )
+    parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: from FILE; - : svg)")
     parser.add_argument(
         "--collapse",
         action="append",
@@ -44,8 +47,9 @@ def handle(args: argparse.Namespace) -> int:
     from backprop_lens.render import FORMATS, BadArgument, RenderError, render
     from backprop_lens.scenarios import StepOutOfRange
 
+    to_stdout = args.output == "-"
     out = Path(args.output)
-    fmt = out.suffix.lstrip(".").lower()
+    fmt = args.format or ("svg" if to_stdout else out.suffix.lstrip(".").lower())
     if fmt not in FORMATS:
         raise CliError(f"output: cannot tell the format of {out.name!r}: use one of .{', .'.join(FORMATS)}")
     run = build_run(args)
@@ -69,6 +73,10 @@ def handle(args: argparse.Namespace) -> int:
     except RenderError as e:  # Graphviz missing and the like: one line, no traceback
         print(f"backprop-lens: {e}", file=sys.stderr)
         return 1
+    if to_stdout:  # `render ... -o - | display`: the bytes only, nothing else on stdout
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
     try:
         out.write_bytes(data)
     except OSError as e:

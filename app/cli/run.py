@@ -15,6 +15,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    sys.stdout.write(build_run(args).log_text)
-    sys.stdout.flush()
+    """Print the log as the loop goes, as the lecture's script does: what each step printed, after that step."""
+    from backprop_lens.scenarios import Recorder
+
+    run = build_run(args)
+    rec = Recorder()
+    printed = 0
+
+    def flush(_steps_done: int = 0) -> None:
+        nonlocal printed
+        lines = rec.log[printed:]
+        printed += len(lines)
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.flush()
+
+    rec.on_step = flush
+    run.scenario.train(run.params, rec)
+    flush()
     return 0
