@@ -1,34 +1,36 @@
 """The Python API: trace real PyTorch code in a notebook or script; torchviz's `make_dot`, with values.
 
 with backprop_lens.trace(model) as t:              # or params={"w": w}, inputs={"x": x}
-    loss = criterion(model(x), y)
+    y_hat = t.name(model(x), "y_hat")              # names an intermediate result in the graph
+    loss = criterion(y_hat, y)
     loss.backward()
-t.svg()            # annotated SVG: values, gradients, chain-rule parts on the edges
+t                  # in a notebook: the annotated SVG, scaled to the notebook's width
+t.svg()            # the same SVG as a string: values, gradients, chain-rule parts on the edges
 t.to_dict()        # {"nodes": [...], "edges": [...]}, exactly the graph of the HTTP step JSON
+t.save("step.png") # .svg .png .dot .json, by extension
 
-dot = backprop_lens.make_dot(loss, params=dict(model.named_parameters()))   # a graphviz.Digraph, like torchviz
+dot = backprop_lens.make_dot(loss, params=dict(model.named_parameters()))   # torchviz's, with values
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
-from backprop_lens.present.format import fmt_num, fmt_value
+from backprop_lens.dot_compat import make_dot
+from backprop_lens.notebook import notebook_svg
 from backprop_lens.snapshot import Graph, graph_to_dict
-from backprop_lens.tracing import TraceError, Tracer
-from backprop_lens.tracing.ops import readable_op
-from backprop_lens.tracing.walk import Walk
+from backprop_lens.tracing import Datum, TraceError, Tracer
 
 __all__ = ["Trace", "TraceError", "make_dot", "trace"]
 
-PREVIEW_ELEMENTS = 64  # more than any preview width shows: the rest is elided
-_ACTIVE: list[Trace] = []  # traces whose `with` block is running: make_dot reads forward values from them
+SAVE_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".json": "json"}
 
 _NO_BACKWARD = (
-    "no gradients recorded: call loss.backward() inside the `with backprop_lens.trace(...)` block "
-    "(or t.capture(loss) inside it for the forward values only)"
+    "no gradients recorded: call loss.backward() (or torch.autograd.grad(loss, ...)) inside the "
+    "`with backprop_lens.trace(...)` block (or t.capture(loss) inside it for the forward values only)"
 )
 
 
@@ -40,25 +42,29 @@ class Trace:
         params: Mapping[str, torch.Tensor] | torch.nn.Module | None = None,
         inputs: Mapping[str, Any] | None = None,
         modules: Mapping[str, torch.nn.Module] | None = None,
+        names: Mapping[str, Any] | None = None,
     ) -> None:
         named, modules = _named(params, modules)
-        self._tracer = Tracer(params=named, inputs=_check_names(inputs, "inputs"), modules=modules)
+        data = _check_names(inputs, "inputs")
+        labels = _check_labels(names)
+        _refuse_meta(named, data, modules)
+        self._tracer = Tracer(params=named, inputs=data, modules=modules, names=labels)
         self._active = False
 
     def __enter__(self) -> Trace:
         self._tracer.__enter__()
         self._active = True
-        _ACTIVE.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._active = False
-        _ACTIVE.remove(self)
         self._tracer.__exit__(*exc)
 
-    def _value_of(self, gf: Any) -> Any:
-        """The forward value this trace saw autograd node `gf` produce, or None."""
-        return self._tracer.value_of(gf)
+    def name(self, tensor: Any, label: str) -> Any:
+        """Name an intermediate result in the graph and return it: `y_hat = t.name(x * w, "y_hat")`."""
+        if not self._active:
+            raise TraceError('t.name(tensor, "label") works inside the `with backprop_lens.trace(...)` block')
+        return self._tracer.name(_check_label(label, tensor), label)
 
     # -- results --------------------------------------------------------------------------------------
     @property
@@ -97,11 +103,32 @@ class Trace:
 
         return render(self.graph, phase=phase, theme=theme, fmt="svg", lang=lang).decode()
 
+    def save(self, path: str | Path, phase: str | None = None, theme: str = "light", lang: str = "en") -> Path:
+        """Write the last graph to `path`; the format follows its extension: .svg, .png, .dot (.gv), .json.
+
+        phase: "forward", "backward" or "update" (default: backward once gradients exist, else forward).
+        """
+        path = Path(path)
+        fmt = SAVE_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise TraceError(f"save() writes .svg, .png, .dot or .json (by the file's extension); got {path.name!r}")
+        from backprop_lens.render import render
+
+        phase = phase or self._default_phase()
+        if phase != "forward" and fmt != "json" and not self.has_gradients:
+            raise TraceError(_NO_BACKWARD + "; or ask for phase='forward'")
+        path.write_bytes(render(self.graph, phase=phase, theme=theme, fmt=fmt, lang=lang))
+        return path
+
+    def _default_phase(self) -> str:
+        return "backward" if self.has_gradients else "forward"
+
     def _repr_svg_(self) -> str | None:
-        """Jupyter shows a trace as its graph (the backward phase once gradients exist)."""
+        """Jupyter shows a trace as its graph (the backward phase once gradients exist), scaled to fit: never
+        wider than the output area (JupyterLab draws it in an <img>, the classic notebook inline)."""
         if not self._tracer.graphs:
             return None
-        return self.svg(phase="backward" if self.has_gradients else "forward")
+        return notebook_svg(self.svg(phase=self._default_phase()))
 
     def __repr__(self) -> str:
         if not self._tracer.graphs:
@@ -117,14 +144,16 @@ def trace(
     params: Mapping[str, torch.Tensor] | torch.nn.Module | None = None,
     inputs: Mapping[str, Any] | None = None,
     modules: Mapping[str, torch.nn.Module] | None = None,
+    names: Mapping[str, Any] | None = None,
 ) -> Trace:
     """Record the PyTorch code run inside `with backprop_lens.trace(...) as t:`.
 
     params: {name: tensor}, or an nn.Module (its named_parameters() names; its submodules become clusters).
     inputs: {name: tensor or backprop_lens.tracing.Datum} for data you want named in the graph (`x`, `y`).
     modules: {path: nn.Module}: nodes made inside these modules' forward are grouped by module path.
+    names: {name: tensor} for results made before the block; inside it, `t.name(tensor, "y_hat")`.
     """
-    return Trace(params, inputs, modules)
+    return Trace(params, inputs, modules, names)
 
 
 def _named(
@@ -152,6 +181,36 @@ def _check_names(mapping: Mapping[str, Any] | None, what: str) -> dict[str, Any]
     return dict(mapping)
 
 
+def _check_labels(names: Mapping[str, Any] | None) -> dict[str, Any]:
+    labels = _check_names(names, "names")
+    for label, tensor in labels.items():
+        _check_label(label, tensor)
+    return labels
+
+
+def _check_label(label: Any, tensor: Any) -> Any:
+    if not isinstance(label, str) or not label:
+        raise TraceError(f"a name must be a non-empty string, got {label!r}")
+    if not isinstance(tensor, (torch.Tensor, Datum)):
+        raise TraceError(
+            f"names[{label!r}] is a {type(tensor).__name__}: name a tensor (or a backprop_lens.tracing.Datum)"
+        )
+    return tensor
+
+
+def _refuse_meta(params: Mapping[str, Any], inputs: Mapping[str, Any], modules: Mapping[str, Any]) -> None:
+    """Tensors on the `meta` device have shapes but no values: nothing to show, so say so before running."""
+    named = [*params.items(), *inputs.items()]
+    named += [(f"{path}.{k}".lstrip("."), p) for path, m in modules.items() for k, p in m.named_parameters()]
+    for label, value in named:
+        if isinstance(value, torch.Tensor) and value.is_meta:
+            raise TraceError(
+                f"{label!r} is on the 'meta' device, which has shapes but no values to show: materialise the "
+                "model first, e.g. model.to_empty(device='cpu') then model.load_state_dict(...) (or "
+                "reset_parameters()), or build it outside `with torch.device('meta')`"
+            )
+
+
 def _root(output: Any) -> torch.Tensor:
     """The tensor to walk from, or a TraceError that says what to pass instead."""
     if isinstance(output, (tuple, list)):
@@ -170,115 +229,3 @@ def _root(output: Any) -> torch.Tensor:
             "parameters (nn.Module parameters have it) and compute the output from them, outside torch.no_grad()"
         )
     return output
-
-
-# -- make_dot: torchviz's signature, a graphviz.Digraph, values where PyTorch still has them -----------------
-def make_dot(
-    var: torch.Tensor,
-    params: Mapping[str, torch.Tensor] | None = None,
-    show_attrs: bool = False,
-    show_saved: bool = False,
-    max_attr_chars: int = 50,
-) -> Any:
-    """Like `torchviz.make_dot`: the autograd graph of `var` as a `graphviz.Digraph`.
-
-    Leaves show their name, shape, value and `.grad` (when backward has run); ops show PyTorch's class name,
-    a readable operator, the output shape and the output value: recorded by an enclosing `backprop_lens.trace` block,
-    else the one the node saved (sigmoid, exp, tanh ... keep their result).
-    """
-    import graphviz
-
-    root = _root(var)
-    names = {id(v): k for k, v in _named(params, None)[0].items()}
-    dot = graphviz.Digraph(
-        format="svg",
-        node_attr={
-            "style": "filled",
-            "shape": "box",
-            "align": "left",
-            "fontsize": "10",
-            "ranksep": "0.1",
-            "height": "0.2",
-            "fontname": "monospace",
-        },
-        graph_attr={"size": "12,12"},
-    )
-    walk = Walk.from_root(root.grad_fn)
-    ids = {gf: f"n{i}" for i, gf in enumerate(walk.order)}  # DOT reads ":" as a port: keep names plain
-    for gf in walk.order:
-        node_id = ids[gf]
-        if hasattr(gf, "variable"):
-            leaf = gf.variable
-            lines = [names.get(id(leaf), ""), _shape(leaf.shape), "= " + _preview(leaf, max_attr_chars)]
-            if leaf.grad is not None:
-                lines.append("grad= " + _preview(leaf.grad, max_attr_chars))
-            dot.node(node_id, "\n".join(x for x in lines if x), fillcolor="lightblue")
-            continue
-        dot.node(node_id, _op_label(gf, show_attrs, max_attr_chars))
-        for child, _ in gf.next_functions:
-            if child is not None:
-                dot.edge(ids[child], node_id)
-        if show_saved:
-            for attr, value in _saved(gf):
-                if isinstance(value, torch.Tensor):
-                    saved_id = f"{node_id}{attr}"
-                    label = f"{attr[len('_saved_') :]}\n{_shape(value.shape)}\n= {_preview(value, max_attr_chars)}"
-                    dot.node(saved_id, label, fillcolor="orange")
-                    dot.edge(saved_id, node_id, dir="none")
-    out_label = f"output\n{_shape(root.shape)}\n= {_preview(root, max_attr_chars)}"
-    dot.node("output", out_label, fillcolor="darkolivegreen1")
-    dot.edge(ids[root.grad_fn], "output")
-    return dot
-
-
-def _op_label(gf: Any, show_attrs: bool, max_chars: int) -> str:
-    class_name = type(gf).__name__
-    op = readable_op(class_name, getattr(gf, "_saved_exponent", None))
-    meta = getattr(gf, "_input_metadata", ())
-    lines = [class_name if op.lower() == class_name.lower() else f"{class_name}  {op}"]
-    if meta:
-        lines.append(_shape(meta[0].shape))
-    saved = dict(_saved(gf))
-    value = next((v for v in (t._value_of(gf) for t in reversed(_ACTIVE)) if v is not None), None)
-    if value is not None:
-        lines.append("= " + _preview_plain(value, max_chars))
-    elif isinstance(saved.get("_saved_result"), torch.Tensor):
-        lines.append("= " + _preview(saved["_saved_result"], max_chars))
-    if show_attrs:
-        for attr, value in saved.items():
-            if value is None:
-                continue
-            text = _preview(value, max_chars) if isinstance(value, torch.Tensor) else str(value)
-            if len(text) > max_chars:
-                text = text[: max_chars - 3] + "..."
-            lines.append(f"{attr[len('_saved_') :]}: {text}")
-    return "\n".join(lines)
-
-
-def _saved(gf: Any) -> list[tuple[str, Any]]:
-    """The node's saved attributes that are still readable (backward frees saved tensors)."""
-    out = []
-    for attr in dir(gf):
-        if not attr.startswith("_saved_"):
-            continue
-        try:
-            out.append((attr, getattr(gf, attr)))
-        except RuntimeError:  # "Trying to backward through the graph a second time": freed
-            continue
-    return out
-
-
-def _shape(shape: Any) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _preview(t: torch.Tensor, max_chars: int) -> str:
-    """A short value (the one formatter of backprop_lens.present): a number, or the first elements of a tensor."""
-    if t.numel() == 1:
-        return fmt_num(t.item())
-    return _preview_plain(t.detach().reshape(-1)[:PREVIEW_ELEMENTS].tolist(), max_chars)
-
-
-def _preview_plain(value: Any, max_chars: int) -> str:
-    """The same for a plain value (`tolist()` output); elided with "…" to fit `max_chars`."""
-    return fmt_value(value, max(max_chars, 8))

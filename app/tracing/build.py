@@ -47,7 +47,7 @@ def build_graph(
         if gf in walk.leaves:
             nodes.append(_leaf_node(seen, node_id, gf, rec))
             continue
-        nodes.append(_op_node(seen, node_id, gf, rec, is_loss=gf is walk.root))
+        nodes.append(_op_node(seen, node_id, gf, rec, is_loss=gf in walk.roots))
         local = locals_.get(gf, [])
         free_slots = []
         for slot, (child, _) in enumerate(gf.next_functions):

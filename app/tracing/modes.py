@@ -25,6 +25,8 @@ class Listener(Protocol):
 
     def on_backward(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
+    def on_grad(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
 
 class FunctionRecorder(TorchFunctionMode):
     def __init__(self, listener: Listener) -> None:
@@ -35,6 +37,8 @@ class FunctionRecorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if func in BACKWARD_FUNCS and self.listener.recording:
             return self.listener.on_backward(func, args, kwargs)
+        if func is torch.autograd.grad and self.listener.recording:
+            return self.listener.on_grad(func, args, kwargs)
         out = func(*args, **kwargs)
         if self.listener.recording:
             self.listener.on_call(func, args, out)

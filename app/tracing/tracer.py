@@ -25,6 +25,7 @@ from backprop_lens.tracing.backward import NodeRecord, local_derivatives, record
 from backprop_lens.tracing.build import Observed, build_graph, value_of
 from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
 from backprop_lens.tracing.relations import NodeRelations, relation_hook
+from backprop_lens.tracing.roots import grad_call, roots_of, with_input_grads
 from backprop_lens.tracing.sources import user_source
 from backprop_lens.tracing.values import kept
 from backprop_lens.tracing.walk import Walk
@@ -78,6 +79,11 @@ def name(tensor: Any, label: str) -> Any:
     if tracer is not None:
         tracer.name(tensor, label)
     return tensor
+
+
+def active_tracer() -> Tracer | None:
+    """The tracer whose `with` block is running in this context, if any (make_dot reads its forward values)."""
+    return _ACTIVE.get()
 
 
 class Tracer:
@@ -214,17 +220,26 @@ class Tracer:
         return arithmetic or id(a) in self.seen.names
 
     def on_backward(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        loss = args[0] if isinstance(args[0], torch.Tensor) else args[0][0]
+        return self._stepping_aside(func, args, kwargs, roots_of(args[0]), None)
+
+    def on_grad(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`torch.autograd.grad(...)`: recorded like backward, with the returned gradients on its inputs."""
+        roots, inputs = grad_call(args, kwargs)
+        return self._stepping_aside(func, args, kwargs, roots, inputs)
+
+    def _stepping_aside(self, func: Any, args: Any, kwargs: dict[str, Any], roots: list[Any], inputs: Any) -> Any:
         self.recording = False
         try:
             # Our dispatch mode steps aside: backward's own aten ops are not forward values (and it is faster).
             with _pop_mode_temporarily():
-                return self._traced_backward(loss, func, args, kwargs)
+                return self._traced_backward(roots, func, args, kwargs, inputs)
         finally:
             self.recording = True
 
-    def _traced_backward(self, loss: Any, func: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
-        walk = self._walk(loss)
+    def _traced_backward(
+        self, roots: list[Any], func: Callable[..., Any], args: Any, kwargs: dict[str, Any], inputs: Any = None
+    ) -> Any:
+        walk = self._walk(*roots)
         records = {gf: NodeRecord() for gf in walk.order}
         counter = itertools.count()
         handles = [gf.register_hook(recording_hook(records[gf], counter)) for gf in walk.order]
@@ -240,18 +255,25 @@ class Tracer:
                 h.remove()
         if self._local and self._relations:
             locals_ = {gf: [kept(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
-        self.graphs.append(annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found))
+        graph = annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found)
+        self.graphs.append(graph if inputs is None else with_input_grads(graph, walk, inputs, result))
         return result
 
-    def _walk(self, loss: torch.Tensor) -> Walk:
-        if not isinstance(loss, torch.Tensor):
-            raise TraceError(f"expected a tensor to trace, got {type(loss).__name__}: return the loss tensor")
-        if loss.grad_fn is None:
-            raise TraceError(
-                "the loss has no grad_fn: no parameter requiring grad reaches it "
-                "(set requires_grad=True on your parameters and compute the loss from them)"
-            )
-        walk = Walk.from_root(loss.grad_fn)
+    def _walk(self, *losses: Any) -> Walk:
+        for loss in losses:
+            if not isinstance(loss, torch.Tensor):
+                raise TraceError(f"expected a tensor to trace, got {type(loss).__name__}: return the loss tensor")
+            if loss.is_meta:
+                raise TraceError(
+                    "the loss is on the 'meta' device, which has shapes but no values to show: run the model on "
+                    "real tensors (e.g. model.to_empty(device='cpu') and load its weights first)"
+                )
+            if loss.grad_fn is None:
+                raise TraceError(
+                    "the loss has no grad_fn: no parameter requiring grad reaches it "
+                    "(set requires_grad=True on your parameters and compute the loss from them)"
+                )
+        walk = Walk.from_roots([loss.grad_fn for loss in losses])
         walk.name_leaves(self.seen.names)
         return walk
 

@@ -19,6 +19,7 @@ class Walk:
     order: list[Any]
     ids: dict[Any, str]
     leaves: set[Any]
+    roots: tuple[Any, ...] = ()  # every root (`torch.autograd.backward([l1, l2])`); `root` is the first
 
     @property
     def op_nodes(self) -> list[Any]:
@@ -26,10 +27,15 @@ class Walk:
 
     @classmethod
     def from_root(cls, root: Any) -> Walk:
+        return cls.from_roots([root])
+
+    @classmethod
+    def from_roots(cls, roots: list[Any]) -> Walk:
+        """One walk over the union of the roots' graphs: the first root's nodes keep the ids they have alone."""
         order: list[Any] = []
         ids: dict[Any, str] = {}
         leaves: set[Any] = set()
-        stack = [root]
+        stack = list(reversed(roots))
         while stack:
             gf = stack.pop()
             if gf in ids:
@@ -40,7 +46,7 @@ class Walk:
                 leaves.add(gf)
             children = [child for child, _ in gf.next_functions if child is not None]
             stack.extend(reversed(children))
-        return cls(root=root, order=order, ids=ids, leaves=leaves)
+        return cls(root=roots[0], order=order, ids=ids, leaves=leaves, roots=tuple(roots))
 
     def name_leaves(self, names: Mapping[int, tuple[str, str]]) -> None:
         """Named parameters get the id `param:NAME`; unnamed leaves `leaf:N`."""
