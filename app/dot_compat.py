@@ -134,6 +134,8 @@ class _Drawer:
 
     # -- autograd nodes ---------------------------------------------------------------------------------------
     def add_nodes(self, root: Any) -> None:
+        if id(root) in self.seen:
+            return
         stack: list[Iterator[Any]] = [self.visit(root)]
         while stack:
             child = next(stack[-1], None)

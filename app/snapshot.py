@@ -220,7 +220,8 @@ def _plain_rel(r: Relation | None, conv: Any) -> Relation | None:
 
 def to_jsonable(value: Any) -> Any:
     """Make a value JSON-safe: non-finite floats become "NaN", "Infinity", "-Infinity"; tuples become lists;
-    tensors (anything with `.tolist()`) become nested lists first."""
+    tensors (anything with `.tolist()`) become nested lists first; a complex number (a complex tensor's
+    `tolist()`) becomes `{"real": ..., "imag": ...}`."""
     if hasattr(value, "tolist") and not isinstance(value, (int, float)):
         value = value.tolist()
     if isinstance(value, float):
@@ -233,6 +234,8 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, complex):
+        return {"real": to_jsonable(value.real), "imag": to_jsonable(value.imag)}
     return value
 
 

@@ -3,7 +3,6 @@ autograd functions reachable from the loss."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 from collections import Counter
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 from backprop_lens.snapshot import graph_to_dict, plain_graph
 from backprop_lens.tracing import TraceError
 
+NO_BACKWARD = r"call loss\.backward\(\) \(or torch\.autograd\.grad\(loss, \.\.\.\)\) inside"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
 
@@ -54,7 +54,7 @@ def check_params(graph, model: torch.nn.Module) -> None:
         assert node.grad == p.grad.tolist()
 
 
-# -- an MLP ------------------------------------------------------------------------------------------------------
+# -- an MLP ------------------------------------------------------------------------------------------------------------
 def mlp() -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
@@ -85,7 +85,7 @@ def test_mlp_ops_values_and_gradients() -> None:
     assert graph.node("param:0.weight").module == "0"
 
 
-# -- a small CNN ---------------------------------------------------------------------------------------------------
+# -- a small CNN -------------------------------------------------------------------------------------------------------
 class SmallCnn(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -120,7 +120,7 @@ def test_cnn_ops_values_and_gradients() -> None:
     assert node_for(graph, "ReluBackward0", r).module == "cnn"  # F.relu runs in the model's own forward
 
 
-# -- shared weights and a view ------------------------------------------------------------------------------------
+# -- shared weights and a view -----------------------------------------------------------------------------------------
 def test_shared_weight_and_view() -> None:
     torch.manual_seed(2)
     w = torch.randn(3, 3, requires_grad=True)
@@ -151,7 +151,7 @@ def test_shared_weight_and_view() -> None:
     assert close(sum(sent).tolist(), g_w)
 
 
-# -- the trace object -----------------------------------------------------------------------------------------------
+# -- the trace object --------------------------------------------------------------------------------------------------
 def scalar_trace():
     w = torch.tensor([1.0], requires_grad=True)
     with backprop_lens.trace(params={"w": w}) as t:
@@ -173,7 +173,6 @@ def test_svg_and_jupyter() -> None:
     t = scalar_trace()
     svg = t.svg()
     assert isinstance(svg, str) and "<svg" in svg
-    assert t._repr_svg_() == svg
     assert "<svg" in t.svg(phase="forward", theme="dark")
 
 
@@ -184,7 +183,7 @@ def test_capture_inside_the_block_gives_values_without_gradients() -> None:
         graph = plain_graph(t.capture(out))
     assert graph.root.value == out.tolist() and graph.root.grad is None
     assert not t.has_gradients
-    with pytest.raises(TraceError, match=r"call loss\.backward\(\) inside"):
+    with pytest.raises(TraceError, match=NO_BACKWARD):
         t.svg()
 
 
@@ -196,50 +195,10 @@ def test_misuse_explains_what_to_do() -> None:
             t.capture(out)
         with pytest.raises(TraceError, match="requires_grad=True"):
             t.capture(torch.ones(2) * 3)
-    with pytest.raises(TraceError, match=r"call loss\.backward\(\) inside"):
+    with pytest.raises(TraceError, match=NO_BACKWARD):
         _ = plain_graph(t.graph)
     with pytest.raises(TraceError, match="not a tensor"):
         backprop_lens.trace(params={"w": 1.0})
-
-
-# -- make_dot ---------------------------------------------------------------------------------------------------------
-def test_make_dot_has_torchviz_signature_and_returns_a_digraph() -> None:
-    import graphviz
-    import torchviz
-
-    assert list(inspect.signature(backprop_lens.make_dot).parameters) == list(
-        inspect.signature(torchviz.make_dot).parameters
-    )
-    model, x, y = mlp()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    dot = backprop_lens.make_dot(loss, params=dict(model.named_parameters()), show_attrs=True, show_saved=True)
-    assert isinstance(dot, graphviz.Digraph)
-    source = dot.source
-    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
-        assert f'"{name}\n' in source or f"{name}\n" in source
-    for cls in reachable_ops(loss):
-        assert cls in source
-    assert f"= {loss.item():.4g}" in source  # the output's value
-
-
-def test_make_dot_inside_a_trace_shows_intermediate_values() -> None:
-    w = torch.tensor([0.5], requires_grad=True)
-    with backprop_lens.trace(params={"w": w}):
-        y = w * 4.0  # 2.0, a value autograd does not keep
-        loss = y + 1.0
-        dot = backprop_lens.make_dot(loss, params={"w": w})
-    assert 'MulBackward0  *\n(1,)\n= 2"' in dot.source
-
-
-def test_make_dot_misuse() -> None:
-    w = torch.tensor([1.0], requires_grad=True)
-    with pytest.raises(TraceError, match=r"not a tuple: e\.g\. out\[0\]"):
-        backprop_lens.make_dot((w * 2, w * 3))
-    with pytest.raises(TraceError, match="requires_grad=True"):
-        backprop_lens.make_dot(torch.ones(3).sum())
-    with pytest.raises(TraceError, match="leaf"):
-        backprop_lens.make_dot(w)
 
 
 def test_trace_is_a_function_beside_the_tracing_package() -> None:
@@ -250,3 +209,142 @@ def test_trace_is_a_function_beside_the_tracing_package() -> None:
     assert isinstance(backprop_lens.trace(), backprop_lens.Trace)
     assert backprop_lens.tracing.Tracer is not None
     # `import backprop_lens` importing no torch is checked in test_architecture.py.
+
+
+# -- names -------------------------------------------------------------------------------------------------------------
+def test_names_inside_the_block_and_from_trace() -> None:
+    w, x = torch.tensor([1.0], requires_grad=True), torch.tensor([2.0])
+    with backprop_lens.trace(params={"w": w}, inputs={"x": x}) as t:
+        y_hat = t.name(x * w, "y_hat")
+        loss = t.name((y_hat - 4.0) ** 2, "loss")
+        loss.backward()
+    named = {n.name: n for n in t.graph.nodes if n.kind == "op" and n.name}
+    assert named["y_hat"].grad_fn == "MulBackward0" and named["y_hat"].value == (x * w).tolist()
+    assert named["loss"].is_loss and named["loss"].value == ((x * w - 4.0) ** 2).tolist()
+
+    h = x * w  # made before the block: named by trace(names=...)
+    with backprop_lens.trace(params={"w": w}, names={"h": h}) as t2:
+        (h - 4.0).pow(2).backward()
+    assert [n.grad_fn for n in t2.graph.nodes if n.name == "h"] == ["MulBackward0"]
+
+
+def test_names_misuse() -> None:
+    w = torch.tensor([1.0], requires_grad=True)
+    t = backprop_lens.trace(params={"w": w})
+    with pytest.raises(TraceError, match="inside the `with"):
+        t.name(w * 2, "y_hat")
+    with pytest.raises(TraceError, match=r"names\['y'\] is a float"):
+        backprop_lens.trace(names={"y": 2.0})
+    with pytest.raises(TraceError, match="non-empty string"), backprop_lens.trace() as t:
+        t.name(w * 2, "")
+
+
+# -- save and the notebook ---------------------------------------------------------------------------------------------
+@needs_dot
+def test_save_by_extension(tmp_path) -> None:
+    t = scalar_trace()
+    assert "<svg" in t.save(tmp_path / "step.svg").read_text()
+    assert (tmp_path / "step.svg").read_text() == t.svg()
+    assert t.save(tmp_path / "step.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert t.save(str(tmp_path / "step.dot")).read_text().lstrip().startswith("digraph")
+    assert json.loads(t.save(tmp_path / "step.json").read_text()) == t.to_dict()
+    with pytest.raises(TraceError, match=r"\.svg, \.png, \.dot or \.json .* got 'step\.pdf'"):
+        t.save(tmp_path / "step.pdf")
+    w = torch.tensor([3.0], requires_grad=True)
+    with backprop_lens.trace(params={"w": w}) as fwd:
+        fwd.capture(torch.sigmoid(w * 2.0))
+    assert 'data-phase="forward"' in fwd.save(tmp_path / "forward.svg").read_text()  # no gradients: forward
+
+
+@needs_dot
+def test_notebook_svg_scales_down_to_the_output_width() -> None:
+    t = scalar_trace()
+    shown = t._repr_svg_()
+    assert shown is not None and not shown.startswith("<?xml")
+    root = shown[: shown.index(">") + 1]
+    assert 'style="max-width: 100%; height: auto;"' in root and "viewBox=" in root
+    assert shown.replace(' style="max-width: 100%; height: auto;"', "", 1) in t.svg()  # otherwise the same SVG
+    assert backprop_lens.trace()._repr_svg_() is None  # nothing recorded: Jupyter falls back to the repr
+
+
+# -- clear messages ----------------------------------------------------------------------------------------------------
+def test_meta_device_is_refused_with_what_to_do() -> None:
+    model = torch.nn.Linear(2, 1, device="meta")
+    with pytest.raises(TraceError, match=r"'weight' is on the 'meta' device.*to_empty\(device='cpu'\)"):
+        backprop_lens.trace(model)
+    with backprop_lens.trace() as t:
+        w = torch.ones(2, device="meta", requires_grad=True)
+        with pytest.raises(TraceError, match="the loss is on the 'meta' device"):
+            (w * 2).sum().backward()
+    assert t.graphs == []
+
+
+def test_complex_values_are_json_data() -> None:
+    w = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    with backprop_lens.trace(params={"w": w}) as t:
+        (w * w).abs().sum().backward()
+    data = json.loads(json.dumps(t.to_dict(), allow_nan=False))
+    node = next(n for n in data["nodes"] if n["id"] == "param:w")
+    assert node["value"] == [{"real": v.real, "imag": v.imag} for v in w.tolist()]
+    assert node["grad"] == [{"real": v.real, "imag": v.imag} for v in w.grad.tolist()]
+
+
+# -- torch.autograd.grad and several roots -----------------------------------------------------------------------------
+def plain_grads(fn, *params: torch.Tensor) -> list[list[float]]:
+    """The gradients plain PyTorch computes, on fresh copies of the parameters."""
+    copies = [p.detach().clone().requires_grad_() for p in params]
+    fn(*copies).backward()
+    return [c.grad.tolist() for c in copies]
+
+
+def test_autograd_grad_is_recorded() -> None:
+    w = torch.tensor([1.5], requires_grad=True)
+
+    def loss_of(w):
+        return (2.0 * w - 4.0) ** 2
+
+    with backprop_lens.trace(params={"w": w}) as t:
+        (g,) = torch.autograd.grad(loss_of(w), [w])
+    assert w.grad is None  # grad() leaves .grad alone
+    assert t.has_gradients and t.graph.root.grad == [1.0]
+    assert t.graph.node("param:w").grad == g.tolist() == plain_grads(loss_of, w)[0]
+    assert op_nodes(t.graph) == Counter({"PowBackward0": 1, "SubBackward0": 1, "MulBackward0": 1})
+
+    with backprop_lens.trace(params={"w": w}) as t2:  # keywords, and an intermediate as the input
+        y_hat = 2.0 * w
+        (g_y,) = torch.autograd.grad(outputs=(y_hat - 4.0) ** 2, inputs=y_hat)
+    assert node_for(t2.graph, "MulBackward0", y_hat).grad == g_y.tolist()
+
+
+def test_double_backprop_records_both_passes() -> None:
+    w = torch.tensor([0.5], requires_grad=True)
+    with backprop_lens.trace(params={"w": w}) as t:
+        y = (w**3).sum()
+        (g,) = torch.autograd.grad(y, w, create_graph=True)
+        (g.pow(2).sum() + y).backward()
+    assert len(t.graphs) == 2
+    expected = plain_grads(
+        lambda v: torch.autograd.grad((v**3).sum(), v, create_graph=True)[0].pow(2).sum() + (v**3).sum(), w
+    )
+    assert t.graphs[1].node("param:w").grad == w.grad.tolist() == expected[0]
+
+
+def test_backward_of_several_losses_records_every_root() -> None:
+    w = torch.tensor([1.0], requires_grad=True)
+
+    def losses(w):
+        return (3.0 * w - 1.0) ** 2, w.exp()
+
+    with backprop_lens.trace(params={"w": w}) as alone:
+        l1 = losses(w)[0]
+        l1.backward()
+    w.grad = None
+    with backprop_lens.trace(params={"w": w}) as t:
+        l1, l2 = losses(w)
+        torch.autograd.backward([l1, l2])
+    graph = t.graph
+    assert len(t.graphs) == 1
+    assert sorted(n.grad_fn for n in graph.nodes if n.is_loss) == ["ExpBackward0", "PowBackward0"]
+    assert op_nodes(graph) == reachable_ops(l1) + reachable_ops(l2)
+    assert graph.node("param:w").grad == plain_grads(lambda v: sum(losses(v)).sum(), w)[0]
+    assert {n.id: n.grad_fn for n in alone.graph.nodes}.items() <= {n.id: n.grad_fn for n in graph.nodes}.items()
