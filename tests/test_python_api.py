@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import backprop_lens
 import pytest
@@ -348,3 +349,32 @@ def test_backward_of_several_losses_records_every_root() -> None:
     assert op_nodes(graph) == reachable_ops(l1) + reachable_ops(l2)
     assert graph.node("param:w").grad == plain_grads(lambda v: sum(losses(v)).sum(), w)[0]
     assert {n.id: n.grad_fn for n in alone.graph.nodes}.items() <= {n.id: n.grad_fn for n in graph.nodes}.items()
+
+
+def test_the_readme_example_shows_what_the_readme_says() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Python API") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("```\n", start)]
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # our own README's example, run as a user would
+    t, w = scope["t"], scope["w"]
+    g = t.graph
+    (mul,) = [n for n in g.nodes if n.grad_fn == "MulBackward0"]
+    (sub,) = [n for n in g.nodes if n.grad_fn == "SubBackward0"]
+    (w_edge,) = [e for e in g.edges if e.source == "param:w"]
+    # the numbers the README's picture names, from plain PyTorch
+    x, y = scope["x"], scope["y"]
+    v = w.detach().clone().requires_grad_()
+    y_hat = x * v
+    y_hat.retain_grad()
+    diff = y_hat - y
+    diff.retain_grad()
+    (diff**2).backward()
+    assert g.node("param:w").value == v.tolist() == [1.0] and g.node("param:w").grad == v.grad.tolist() == [-8.0]
+    assert (mul.name, mul.value, mul.grad) == ("y_hat", y_hat.tolist(), y_hat.grad.tolist()) == ("y_hat", [2.0], [-4.0])
+    assert (sub.value, sub.grad) == (diff.tolist(), diff.grad.tolist()) == ([-2.0], [-4.0])
+    assert (g.root.value, g.root.grad) == ([4.0], [1.0])
+    assert (w_edge.upstream, w_edge.local, w_edge.grad) == ([-4.0], [2.0], [-8.0])
+    assert "value 1, grad -8" in section and "value 2, grad -4" in section and "-4 × 2 = -8 into w" in section
+    assert t._repr_svg_() is not None
