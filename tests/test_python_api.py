@@ -380,3 +380,20 @@ def test_the_readme_example_shows_what_the_readme_says() -> None:
     assert (w_edge.upstream, w_edge.local, w_edge.grad) == ([-4.0], [2.0], [-8.0])
     assert "value 1, grad -8" in section and "value 2, grad -4" in section and "-4 × 2 = -8 into w" in section
     assert t._repr_svg_() is not None
+
+
+def test_autograd_grad_variants() -> None:
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    u = torch.tensor([3.0], requires_grad=True)
+    with backprop_lens.trace(params={"w": w, "u": u}) as t:
+        g_w, g_u = torch.autograd.grad((w * 2).sum(), [w, u], allow_unused=True)  # u does not reach the loss
+        (g2,) = torch.autograd.grad([(w * 2).sum(), (w**2).sum()], (w,))  # two outputs: two roots
+    assert g_u is None and "param:u" not in {n.id for n in t.graphs[0].nodes}
+    assert plain_graph(t.graphs[0]).node("param:w").grad == g_w.tolist() == [2.0, 2.0]
+    second = plain_graph(t.graphs[1])
+    assert len([n for n in second.nodes if n.is_loss]) == 2
+    assert second.node("param:w").grad == g2.tolist() == plain_grads(lambda v: (v * 2).sum() + (v**2).sum(), w)[0]
+
+    with backprop_lens.trace(params={"w": w}) as t2, pytest.warns(UserWarning, match="is_grads_batched=True"):
+        (jac,) = torch.autograd.grad(w * 3, w, grad_outputs=torch.eye(2), is_grads_batched=True)
+    assert jac.tolist() == [[3.0, 0.0], [0.0, 3.0]] and t2.graphs == []  # PyTorch's answer, nothing recorded

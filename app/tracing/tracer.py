@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -225,6 +226,13 @@ class Tracer:
     def on_grad(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """`torch.autograd.grad(...)`: recorded like backward, with the returned gradients on its inputs."""
         roots, inputs = grad_call(args, kwargs)
+        if kwargs.get("is_grads_batched"):  # vmapped: a batch of gradients per node, none to show as its value
+            warnings.warn(
+                "backprop_lens: torch.autograd.grad(..., is_grads_batched=True) runs but is not recorded "
+                "(call it once per grad_outputs row to see each)",
+                stacklevel=5,  # past the mode, handle_torch_function and grad(): the user's line
+            )
+            roots = []
         return self._stepping_aside(func, args, kwargs, roots, inputs)
 
     def _stepping_aside(self, func: Any, args: Any, kwargs: dict[str, Any], roots: list[Any], inputs: Any) -> Any:
@@ -232,6 +240,8 @@ class Tracer:
         try:
             # Our dispatch mode steps aside: backward's own aten ops are not forward values (and it is faster).
             with _pop_mode_temporarily():
+                if not roots:
+                    return func(*args, **kwargs)
                 return self._traced_backward(roots, func, args, kwargs, inputs)
         finally:
             self.recording = True
