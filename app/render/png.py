@@ -15,13 +15,16 @@ from backprop_lens.render.errors import RenderError
 
 ZOOM = 3.0  # 3x: crisp on a 4K projector, and when zoomed on a laptop
 MAX_SIDE = 12000  # pixels; huge graphs get a smaller zoom rather than a 400 MB image
+# Rasterising costs per pixel: a 60-node graph at 3x was 75 Mpx (over 30 s). 24 Mpx is three 4K screens.
+MAX_PIXELS = 24e6
 # Folders to look for DejaVu in (resvg itself scans these and the user's font folders).
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "/System/Library/Fonts")
 
 
 def zoom_for(width: float, height: float) -> float:
     side = max(width, height, 1.0)
-    return max(1.0, min(ZOOM, MAX_SIDE / side))
+    area = max(width, 1.0) * max(height, 1.0)
+    return max(1.0, min(ZOOM, MAX_SIDE / side, (MAX_PIXELS / area) ** 0.5))
 
 
 def svg_to_png(svg: bytes, width: float, height: float) -> bytes:
