@@ -127,7 +127,7 @@ class _Drawer:
             self.dot.edge(self.id(var._base), self.id(var), style="dotted")
 
     def tensor_label(self, t: torch.Tensor, default: str = "") -> str:
-        lines = [self.names.get(id(t), default), _size(t.size()), "= " + _preview(t)]
+        lines = [self.names.get(id(t), default), _size(t), "= " + _preview(t)]
         if t.is_leaf and t.requires_grad and t.grad is not None:
             lines.append("grad = " + _preview(t.grad))
         return "\n".join(line for line in lines if line)
@@ -240,12 +240,22 @@ def _forward_value(fn: Any) -> str | None:
     return _preview(result) if isinstance(result, torch.Tensor) else None
 
 
-def _size(size: Any) -> str:
+def _size(t: torch.Tensor) -> str:
+    """torchviz's size text, `(2, 3)`; a nested tensor has no one size."""
+    try:
+        size = t.size()
+    except RuntimeError:
+        return "(nested)" if t.is_nested else "(?)"
     return "(" + ", ".join(str(int(d)) for d in size) + ")"
 
 
 def _preview(t: torch.Tensor) -> str:
-    """A short value (the one formatter of backprop_lens.present); no data on the meta device."""
+    """A short value (the one formatter of backprop_lens.present); none for tensors without plain data."""
     if t.is_meta:
         return "? (meta)"
-    return fmt_value(t.detach().reshape(-1)[:PREVIEW_ELEMENTS].tolist() if t.numel() > 1 else t.item())
+    if t.layout != torch.strided:  # sparse, ...: torchviz shows only the size, so do we
+        return f"? ({str(t.layout).removeprefix('torch.')})"
+    try:
+        return fmt_value(t.detach().reshape(-1)[:PREVIEW_ELEMENTS].tolist() if t.numel() > 1 else t.item())
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # quantized, nested, ...: no plain values
+        return "?"

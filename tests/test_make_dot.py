@@ -272,3 +272,15 @@ def test_signature_and_misuse() -> None:
         backprop_lens.make_dot([])
     with pytest.raises(TraceError, match=r"params\['w'\] is a float"):
         backprop_lens.make_dot(w * 2, params={"w": 1.0})
+
+
+def test_tensors_without_plain_values_still_draw() -> None:
+    emb = nn.Embedding(5, 3, sparse=True)
+    out = emb(torch.tensor([1, 2])).sum()
+    out.backward()  # a sparse .grad
+    params = dict(emb.named_parameters())
+    ours, theirs = both(out, params=params)
+    assert_same_as_torchviz(ours, theirs, params)
+    assert any(label.endswith("grad = ? (sparse_coo)") for label in labels(ours))
+    nested = torch.nested.nested_tensor([torch.ones(2), torch.ones(3)], requires_grad=True)
+    assert labels(backprop_lens.make_dot(nested * 2))[0] == "output\n(nested)\n= ?"  # torchviz raises on .size()
