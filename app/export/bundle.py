@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from backprop_lens.export.source import PageSource
-from backprop_lens.present import LANGS
-from backprop_lens.render import PHASES, THEMES, LayoutCache, render
-from backprop_lens.snapshot import to_jsonable
+from backprop_lens.present import LANGS, messages
+from backprop_lens.present.explain import explain, inspector
+from backprop_lens.render import PHASES, THEMES, LayoutCache, label_slots, render
+from backprop_lens.snapshot import Step, to_jsonable
 
 READONLY = "this file holds one recorded run: its parameters cannot change here (run backprop-lens to try others)"
 
@@ -25,6 +26,8 @@ def bundle(src: PageSource) -> dict[str, Any]:
         "/api/scenarios": [src.scenario_entry()],
         f"/api/runs/{rid}": src.summary(),
         f"/api/runs/{rid}/log": {"text": src.log_text, "type": "text/plain; charset=utf-8"},
+        f"/api/runs/{rid}/log.json": src.log_lines,
+        **{f"/api/messages?lang={lang}": messages(lang) for lang in LANGS},
     }
     return to_jsonable(
         {
@@ -36,6 +39,7 @@ def bundle(src: PageSource) -> dict[str, Any]:
             "steps": src.step_dicts(),
             "svgs": svgs,
             "topology": topology,
+            "labels": {lang: [step_labels(s, lang, src.zero_grad) for s in src.steps] for lang in LANGS},
         }
     )
 
@@ -60,3 +64,14 @@ def _templates(src: PageSource) -> tuple[list[dict[str, str]], list[int]]:
             )
         topology.append(index[key])
     return svgs, topology
+
+
+def step_labels(step: Step, lang: str, zero_grad: bool | None) -> dict[str, Any]:
+    """A step's strings as GET /api/runs/{id}/labels answers them (the present layer writes every one)."""
+    lines = explain(step, lang, zero_grad)
+    return {
+        "step": step.index,
+        "phases": {phase: label_slots(step, phase=phase, lang=lang) for phase in PHASES},
+        "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
+        "inspector": inspector(lines),
+    }

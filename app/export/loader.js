@@ -30,9 +30,16 @@
         if (asked.scenario === DATA.id && same) return json(DATA.created, 201);
         return json({ message: DATA.readonly, detail: [{ loc: ["body", "params"], field: "params", msg: DATA.readonly }] }, 422);
       }
-      var hit = DATA.fixed[path];
+      var hit = DATA.fixed[path + url.search];
+      if (hit === undefined) hit = DATA.fixed[path];
       if (hit !== undefined) return hit.text !== undefined ? new Response(hit.text, { headers: { "Content-Type": hit.type } }) : json(hit);
-      var base = "/api/runs/" + encodeURIComponent(DATA.id) + "/steps";
+      var run = "/api/runs/" + encodeURIComponent(DATA.id);
+      if (path === run + "/labels" && !q.get("collapse")) {
+        var list = DATA.labels[q.get("lang") || "en"] || [];
+        var from = Number(q.get("start") || 0);
+        return from < list.length ? json(list.slice(from, Math.min(Number(q.get("stop") || from + 100), list.length))) : missing("step " + from);
+      }
+      var base = run + "/steps";
       if (path === base) {
         var start = Number(q.get("start") || 0);
         var stop = Math.min(Number(q.get("stop") || start + 100), DATA.steps.length);
@@ -64,6 +71,17 @@
     };
   }
 
+  // In a notebook the page is an iframe's srcdoc: "about:srcdoc" is no base for the page's relative URLs.
+  var OFFLINE = "http://offline.invalid/";
+  if (!/^(https?|file):/.test(location.href)) {
+    var RealURL = window.URL;
+    window.URL = class extends RealURL {
+      constructor(url, base) {
+        super(url, base !== undefined && !/^(https?|file|blob):/.test(String(base)) ? OFFLINE : base);
+      }
+    };
+  }
+
   install(window, DATA);
 
   // In a notebook (an iframe's srcdoc) the URL cannot change: the page keeps its state, the URL stays put.
@@ -89,7 +107,8 @@
     if (loading[path]) throw new Error("import cycle through " + path + ": the offline loader needs a DAG");
     if (!(path in MODULES)) throw new Error("module " + path + " is not in this file");
     loading[path] = true;
-    var src = MODULES[path].replace(
+    // import.meta.url of a blob: module is no base for relative URLs: each module keeps its static/ address
+    var src = MODULES[path].replace(/\bimport\.meta\.url\b/g, JSON.stringify(OFFLINE + "static/" + path)).replace(
       /(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.{1,2}\/[^"'\n]+)\2/g,
       function (m, pre, q, spec) {
         return pre + q + load(resolve(path, spec)) + q;
@@ -101,7 +120,7 @@
 
   // Workers of the page's own scripts: the same script from a blob:, with the same answers installed first.
   var RealWorker = window.Worker;
-  var workerData = { id: DATA.id, params: DATA.params, readonly: DATA.readonly, created: DATA.created, fixed: DATA.fixed, steps: [], svgs: {}, topology: [] };
+  var workerData = { id: DATA.id, params: DATA.params, readonly: DATA.readonly, created: DATA.created, fixed: DATA.fixed, steps: [], svgs: {}, topology: [], labels: {} };
   window.Worker = function (href, options) {
     var path = new URL(href, location.href).pathname;
     var rel = path.replace(/^\/static\//, "");

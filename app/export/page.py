@@ -21,6 +21,7 @@ _TAG = re.compile(r"<(link|script)\b([^>]*)>(\s*</script>)?", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.{1,2}/[^"'\n]+)\1""")
 _WORKER = re.compile(r"""new\s+Worker\(\s*["']/static/([^"']+)["']""")
+_META_URL = re.compile(r"""new\s+URL\(\s*["'](\.{1,2}/[^"'\n]+)["']\s*,\s*import\.meta\.url""")
 
 
 def _static() -> Traversable:
@@ -57,6 +58,7 @@ def modules_for(entries: list[str]) -> dict[str, str]:
         for _, spec in _IMPORT.findall(source):
             todo.append(_join(base, spec))
         todo.extend(_WORKER.findall(source))
+        todo.extend(_join(base, spec) for spec in _META_URL.findall(source))  # workers, assets next to a module
     return found
 
 

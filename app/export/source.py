@@ -6,7 +6,8 @@ with the very same file, so a recording reaches the page along one data path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from typing import Any
 
 from backprop_lens.recording import Recording
@@ -32,6 +33,8 @@ class PageSource:
     steps: list[Step]
     extra: dict[str, Any]  # summary fields a run has beyond the history (progress, predictions)
     diverged_at: int | None = None
+    log_lines: list[dict[str, Any]] = field(default_factory=list)  # {"text", "step", "phase"} per printed line
+    zero_grad: bool | None = None  # the scenario's switch, when it has one (the explanation mentions it)
 
     def scenario_entry(self) -> dict[str, Any]:
         return {
@@ -96,6 +99,7 @@ def from_recording(rec: Recording, run_id: str = "recording") -> PageSource:
         steps=kept,
         extra={},
         diverged_at=next((i for i, s in enumerate(rec.steps) if not _finite(s)), None),
+        log_lines=_lines_on_kept_steps(rec),
     )
 
 
@@ -122,6 +126,8 @@ def from_run(run: Run, run_id: str, max_steps: int | None = None) -> PageSource:
         steps=steps,
         extra={k: summary[k] for k in ("progress", "predictions") if k in summary},
         diverged_at=run.diverged_at,
+        log_lines=[line for line in run.log_lines() if line["step"] is None or line["step"] < count],
+        zero_grad=getattr(run.params, "zero_grad", None),
     )
 
 
@@ -133,3 +139,13 @@ def _renumbered(step: Step, i: int) -> Step:
 
 def _finite(step: Step) -> bool:
     return is_finite(step.loss) and all(is_finite(p.after) for p in step.params.values())
+
+
+def _lines_on_kept_steps(rec: Recording) -> list[dict[str, Any]]:
+    """Each printed line on the page's step: the kept step it belongs to, or the last kept one before it."""
+    kept = [s.index for s in rec.steps]
+    out = []
+    for line in rec.lines:
+        pos = None if line.step is None else bisect.bisect_right(kept, line.step) - 1
+        out.append({"text": line.text, "step": None if pos is None or pos < 0 else pos, "phase": line.phase})
+    return out

@@ -31,7 +31,7 @@ def to_dict(rec: Recording) -> dict[str, Any]:
         "max_steps": rec.max_steps,
         "every": rec.every,
         "error": rec.error,
-        "lines": [{"text": line.text, "step": line.step} for line in rec.lines],
+        "lines": [{"text": line.text, "step": line.step, "phase": line.phase} for line in rec.lines],
         "history": [history_to_dict(h) for h in rec.history],
         "steps": [step_to_dict(s) for s in rec.steps],
     }
@@ -61,7 +61,7 @@ def from_dict(data: dict[str, Any]) -> Recording:
         title=str(data.get("title", "recording")),
         steps=[_step(s) for s in data["steps"]],
         history=[_history(h) for h in data["history"]],
-        lines=[LogLine(str(line["text"]), line["step"]) for line in data["lines"]],
+        lines=[LogLine(str(line["text"]), line["step"], line.get("phase")) for line in data["lines"]],
         error=data.get("error"),
         max_steps=int(data.get("max_steps", 0)),
         every=int(data.get("every", 1)),

@@ -16,6 +16,7 @@ class LogLine:
 
     text: str
     step: int | None
+    phase: str | None = None  # "backward" (after its backward) or "update" (after a parameter changed)
 
 
 @dataclass(frozen=True, slots=True)

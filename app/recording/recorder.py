@@ -39,6 +39,7 @@ class _Pending:
     grad_step: dict[str, Any]
     graph: Graph | None
     after: dict[str, Any] = field(default_factory=dict)
+    where: dict[str, tuple[int, int]] = field(default_factory=dict)  # storage and version after backward
 
 
 class LoopTracer(Tracer):
@@ -54,6 +55,14 @@ class LoopTracer(Tracer):
         self._awaiting: dict[int, tuple[str, torch.Tensor]] = {}  # parameters whose `after` we wait for
         self._epoch: tuple[int, int] | None = None  # (epoch, samples so far in it)
         self._current_epoch: int | None = None
+
+    def line(self, text: str) -> LogLine:
+        """A printed line, with the step whose backward came last and whether its parameters changed since."""
+        step, p = self.last_step, self._pending
+        if step is None:
+            return LogLine(text, None, None)
+        moved = p is not None and any(_where(t) != p.where.get(n) for n, t in p.leaves.items())
+        return LogLine(text, step, "update" if moved or p is None else "backward")
 
     @property
     def last_step(self) -> int | None:
@@ -91,6 +100,7 @@ class LoopTracer(Tracer):
             {n: plain(t.grad) for n, t in leaves.items()}, steps, graph,
         )  # fmt: skip
         self._awaiting = {id(t): (n, t) for n, t in leaves.items()}
+        self._pending.where = {n: _where(t) for n, t in leaves.items()}
         return result
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -163,6 +173,11 @@ class LoopTracer(Tracer):
             self.rec.steps.append(Step(p.index, p.epoch, p.sample, p.loss, states, p.graph, p.inputs))
 
 
+def _where(t: torch.Tensor) -> tuple[int, int]:
+    """Storage and version: `w.data = ...` changes the first, in-place updates (optimizer.step) the second."""
+    return t.data_ptr(), t._version
+
+
 def _builds_graph(out: Any) -> bool:
     if isinstance(out, torch.Tensor):
         return out.grad_fn is not None
@@ -202,7 +217,7 @@ class record:  # lower case: used like a function, `with backprop_lens.record() 
     def __enter__(self) -> Recording:
         self._tracer = LoopTracer(self.rec, self._stop or sys._getframe(1))
         tracer = self._tracer
-        self._tee = LineTee(sys.stdout, lambda text: self.rec.lines.append(LogLine(text, tracer.last_step)))
+        self._tee = LineTee(sys.stdout, lambda text: self.rec.lines.append(tracer.line(text)))
         sys.stdout = self._tee
         tracer.__enter__()
         return self.rec
