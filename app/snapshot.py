@@ -180,17 +180,35 @@ def plain(value: Any) -> Any:
     return tolist() if tolist is not None and not isinstance(value, (int, float)) else value
 
 
-def plain_graph(g: Graph) -> Graph:
+PREVIEW_ABOVE = 4096  # elements: a bigger tensor reaches a picture as its first PREVIEW_ELEMENTS only
+PREVIEW_ELEMENTS = 64
+
+
+def preview(value: Any) -> Any:
+    """A big tensor's first PREVIEW_ELEMENTS (row-major) as a [[...[a, b, ...]]] of the same rank: what a label
+    shows of it, without converting millions of numbers (ResNet's weights). Small values: `plain`."""
+    numel = getattr(value, "numel", None)
+    if numel is None or isinstance(value, (int, float)) or numel() <= PREVIEW_ABOVE:
+        return plain(value)
+    first = value.reshape(-1)[:PREVIEW_ELEMENTS].tolist()
+    for _ in range(value.dim() - 1):
+        first = [first]
+    return first
+
+
+def plain_graph(g: Graph, *, for_picture: bool = False) -> Graph:
     """The graph with every value as plain lists and numbers (what render's labels read). One conversion per
-    distinct tensor: an op's gradient is also the upstream of each of its input edges, and stays one object."""
+    distinct tensor: an op's gradient is also the upstream of each of its input edges, and stays one object.
+    `for_picture`: big tensors as their `preview` only (JSON always has every number)."""
     memo: dict[int, tuple[Any, Any]] = {}
+    convert = preview if for_picture else plain
 
     def conv(v: Any) -> Any:
         if v is None or isinstance(v, (int, float, list)):
             return v
         hit = memo.get(id(v))
         if hit is None:
-            hit = memo[id(v)] = (v, plain(v))  # holds v, so its id stays its own while we convert
+            hit = memo[id(v)] = (v, convert(v))  # holds v, so its id stays its own while we convert
         return hit[1]
 
     nodes = tuple(

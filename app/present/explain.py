@@ -159,7 +159,7 @@ def _backward(g: _Graph, n: Node, lang: str) -> str:
 
 def explain(step: Step, lang: str = "en", zero_grad: bool | None = None) -> list[Line]:
     """The step's lines. `zero_grad`: whether the loop zeroes `.grad` after the update (None: not known)."""
-    step = replace(step, graph=plain_graph(step.graph))  # traced tensors as lists (a no-op for plain ones)
+    step = replace(step, graph=plain_graph(step.graph, for_picture=True))  # tensors -> lists (previews)
     g = _Graph(step.graph)
     ops = [n for n in step.graph.nodes if n.kind == "op"]
     forward = sorted(ops, key=lambda n: -(n.order if n.order is not None else -1))  # inputs before outputs

@@ -68,10 +68,10 @@ __all__ = [
 def _split(step_or_graph: Step | Graph) -> tuple[Step | None, Graph]:
     # Traced values are tensors; labels read plain lists, converted here by duck typing (render imports no torch).
     if isinstance(step_or_graph, Step):
-        graph = plain_graph(step_or_graph.graph)
+        graph = plain_graph(step_or_graph.graph, for_picture=True)
         return replace(step_or_graph, graph=graph), graph
     if isinstance(step_or_graph, Graph):
-        return None, plain_graph(step_or_graph)
+        return None, plain_graph(step_or_graph, for_picture=True)
     raise RenderError(f"render() needs a Step or a Graph, got {type(step_or_graph).__name__}")
 
 
@@ -108,6 +108,7 @@ def to_dot(
     phase: str = "backward",
     theme: str = "light",
     collapse: Iterable[str] | str | None = None,
+    expand: Iterable[str] | str | None = None,
     lang: str = "en",
     context: Context | None = None,
 ) -> str:
@@ -115,7 +116,7 @@ def to_dot(
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme, lang)
     _validate(graph)
-    return to_dot_source(make_view(graph, collapse), phase=ph, theme=th, step=step, lang=lang, context=context)
+    return to_dot_source(make_view(graph, collapse, expand), phase=ph, theme=th, step=step, lang=lang, context=context)
 
 
 def label_slots(
@@ -124,6 +125,7 @@ def label_slots(
     phase: str = "backward",
     lang: str = "en",
     collapse: Iterable[str] | str | None = None,
+    expand: Iterable[str] | str | None = None,
     context: Context | None = None,
 ) -> dict[str, object]:
     """The slots of the picture `render` draws for these arguments: {"texts", "tips", "template"} (the page
@@ -131,7 +133,7 @@ def label_slots(
     ph, _ = _check(phase, "light", lang)
     plain_step, graph = _split(step)
     _validate(graph)
-    view = make_view(graph, collapse)
+    view = make_view(graph, collapse, expand)
     labels = make_labels(view, ph, plain_step, lang, context)
     return {"texts": labels.texts(), "tips": labels.tips(), "template": labels.template()}
 
@@ -144,6 +146,7 @@ def render(
     fmt: str = "svg",
     cache: LayoutCache | None = None,
     collapse: Iterable[str] | str | None = None,
+    expand: Iterable[str] | str | None = None,
     lang: str = "en",
     fit: str | None = None,
     context: Context | None = None,
@@ -152,14 +155,15 @@ def render(
 
     The first render of a topology (with its set of collapsed modules) runs Graphviz once for the layout;
     later ones reuse it (see `layout_for`). `collapse`: module paths (or "a,b.c"); an unknown one raises
-    `BadArgument` naming `collapse`, as do a bad `phase`, `theme`, `lang` or `fit`.
+    `BadArgument` naming `collapse`, as do a bad `phase`, `theme`, `lang` or `fit`. Without `collapse`, a big
+    graph opens collapsed (see `view.make_view`); `expand` keeps modules open, `expand="*"` draws everything.
     """
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme, lang, fit)
     _validate(graph)
     if fmt not in FORMATS:
         raise BadArgument("fmt", f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    view = make_view(graph, collapse)  # validates `collapse` for every format
+    view = make_view(graph, collapse, expand)  # validates `collapse` for every format
     if fmt == "json":
         data = step_to_dict(step) if step is not None else graph_to_dict(graph)
         return json.dumps(data, allow_nan=False, ensure_ascii=False).encode()

@@ -13,10 +13,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
 
 MODULE_PREFIX = "module:"  # ids of collapsed-module boxes: "module:layer1"
+FOLD_PREFIX = "fold:"  # ids of folded chains: "fold:<id of its first member>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,8 @@ def cluster_label(path: str) -> str:
     return last
 
 
-def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None) -> tuple[str, ...]:
-    """Sorted, unique module paths; RenderError naming `collapse` for an unknown one. A string is a
+def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None, field: str = "collapse") -> tuple[str, ...]:
+    """Sorted, unique module paths; RenderError naming `field` (`collapse`) for an unknown one. A string is a
     comma-separated list ("linear,cnn.conv"), as in the HTTP query and the CLI."""
     if collapse is None:
         return ()
@@ -114,11 +116,11 @@ def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None) -> tu
             names = [s.strip() if isinstance(s, str) else s for s in collapse]
         except TypeError:
             msg = "collapse must be module names (a list or a comma-separated string)"
-            raise BadArgument("collapse", msg) from None
+            raise BadArgument(field, msg.replace("collapse", field)) from None
     wanted = set()
     for name in names:
         if not isinstance(name, str):
-            raise BadArgument("collapse", f"collapse must be module names, got {type(name).__name__}")
+            raise BadArgument(field, f"{field} must be module names, got {type(name).__name__}")
         if name:
             wanted.add(name)
     if not wanted:
@@ -128,7 +130,9 @@ def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None) -> tu
     if unknown:
         have = ", ".join(known) if known else "none"
         shown = ", ".join(repr(u) for u in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        raise BadArgument("collapse", f"collapse: unknown module {shown}; this graph's modules: {have}")
+        raise BadArgument(field, f"{field}: unknown module {shown}; this graph's modules: {have}")
+    if field == "expand":  # every one stays open, nested ones too
+        return tuple(sorted(wanted))
     # a module inside another collapsed one is hidden by it anyway
     return tuple(sorted(m for m in wanted if not any(m != o and inside(m, o) for o in wanted)))
 
@@ -159,10 +163,36 @@ def placed_modules(graph: Graph) -> dict[str, str | None]:
     return placed
 
 
-def make_view(graph: Graph, collapse: Iterable[str] | str | None = None) -> View:
+def make_view(
+    graph: Graph, collapse: Iterable[str] | str | None = None, expand: Iterable[str] | str | None = None
+) -> View:
+    """The view to draw. Named `collapse` modules are drawn as boxes, exactly those. Without any, a graph of more
+    than `collapse.LIMIT` nodes opens collapsed (the deepest module level that fits, `expand` kept open; chains
+    of single-input ops folded when that is not enough); `expand="*"` draws everything."""
     collapsed = normalise_collapse(graph, collapse)
-    ids = {n.id for n in graph.nodes}
+    opened = normalise_expand(graph, expand)
     placed = placed_modules(graph)
+    if collapsed or EXPAND_ALL in opened or len(graph.nodes) <= LIMIT:
+        return _build(graph, collapsed, placed, fold=False)
+    modules = modules_of(graph)
+
+    def size_of(candidate: tuple[str, ...]) -> int:
+        hidden = sum(1 for n in graph.nodes if any(inside(placed[n.id], c) for c in candidate))
+        return len(graph.nodes) - hidden + len(candidate)
+
+    chosen = auto_collapse(graph, modules, opened, size_of)
+    return _build(graph, chosen, placed, fold=size_of(chosen) > LIMIT)
+
+
+def normalise_expand(graph: Graph, expand: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Like `normalise_collapse`, for `expand` (module paths kept open; "*" opens everything)."""
+    if expand == EXPAND_ALL or (not isinstance(expand, str) and expand is not None and EXPAND_ALL in list(expand)):
+        return (EXPAND_ALL,)
+    return normalise_collapse(graph, expand, field="expand")
+
+
+def _build(graph: Graph, collapsed: tuple[str, ...], placed: dict[str, str | None], *, fold: bool) -> View:
+    ids = {n.id for n in graph.nodes}
 
     def collapsed_root(path: str | None) -> str | None:
         if path is None:
@@ -172,42 +202,46 @@ def make_view(graph: Graph, collapse: Iterable[str] | str | None = None) -> View
                 return c
         return None
 
-    hidden_by: dict[str, str] = {}  # node id -> collapsed module path
-    members: dict[str, list[Node]] = {c: [] for c in collapsed}
-    nodes: list[Node] = []
-    for n in graph.nodes:
-        root = collapsed_root(placed[n.id])
-        if root is None:
-            nodes.append(n)
-        else:
-            hidden_by[n.id] = root
-            members[root].append(n)
+    hidden_by: dict[str, str] = {}  # node id -> drawn box id
+    members: dict[str, list[Node]] = {}
     box_id: dict[str, str] = {}
     for c in collapsed:
         bid = MODULE_PREFIX + c
         while bid in ids:  # a node id that happens to look like ours: stay unique
             bid += "'"
         box_id[c] = bid
-    boxes = tuple(
+        members[bid] = []
+    nodes: list[Node] = []
+    for n in graph.nodes:
+        root = collapsed_root(placed[n.id])
+        if root is None:
+            nodes.append(n)
+        else:
+            hidden_by[n.id] = box_id[root]
+            members[box_id[root]].append(n)
+    boxes = [
         ModuleBox(
             box_id[c],
             c,
-            tuple(n for n in members[c] if n.kind == "param"),
-            tuple(n.id for n in members[c]),
-            tuple(n.op or n.grad_fn or "op" for n in members[c] if n.kind == "op"),
+            tuple(n for n in members[box_id[c]] if n.kind == "param"),
+            tuple(n.id for n in members[box_id[c]]),
+            tuple(n.op or n.grad_fn or "op" for n in members[box_id[c]] if n.kind == "op"),
         )
         for c in collapsed
-    )
-    edges: list[DrawnEdge] = []
-    for i, e in enumerate(graph.edges):
-        s = box_id[hidden_by[e.source]] if e.source in hidden_by else e.source
-        t = box_id[hidden_by[e.target]] if e.target in hidden_by else e.target
-        if s != t:  # edges inside a collapsed module vanish with it
-            edges.append(DrawnEdge(i, e, s, t))
-
-    owner: dict[str, str | None] = {n.id: placed[n.id] for n in nodes}
+    ]
+    owner: dict[str, str | None] = {}
     for b in boxes:
         owner[b.id] = b.path.rpartition(".")[0] or None  # a collapsed box sits in its parent's cluster
+    if fold:
+        nodes = _fold(graph, nodes, hidden_by, placed, boxes, owner, ids)
+    edges: list[DrawnEdge] = []
+    for i, e in enumerate(graph.edges):
+        s = hidden_by.get(e.source, e.source)
+        t = hidden_by.get(e.target, e.target)
+        if s != t:  # edges inside a collapsed module vanish with it
+            edges.append(DrawnEdge(i, e, s, t))
+    for n in nodes:
+        owner[n.id] = placed[n.id]
     paths: dict[str, None] = {}  # insertion-ordered set, in first-appearance order
     for path in owner.values():
         if path is not None:
@@ -216,6 +250,33 @@ def make_view(graph: Graph, collapse: Iterable[str] | str | None = None) -> View
     ordered = sorted(paths, key=lambda p: p.count("."))  # stable: outer before inner, then appearance
     clusters = tuple(Cluster(p, p.rpartition(".")[0] or None, cluster_label(p)) for p in ordered)
     key = graph.topology_key()
-    if collapsed:
-        key = hashlib.sha256(json.dumps([key, collapsed]).encode()).hexdigest()[:16]
-    return View(graph, collapsed, tuple(nodes), boxes, tuple(edges), clusters, owner, key)
+    folded = [b.members[0] for b in boxes if b.id.startswith(FOLD_PREFIX)]
+    if collapsed or folded:
+        key = hashlib.sha256(json.dumps([key, collapsed, folded]).encode()).hexdigest()[:16]
+    return View(graph, collapsed, tuple(nodes), tuple(boxes), tuple(edges), clusters, owner, key)
+
+
+def _fold(
+    graph: Graph,
+    nodes: list[Node],
+    hidden_by: dict[str, str],
+    placed: dict[str, str | None],
+    boxes: list[ModuleBox],
+    owner: dict[str, str | None],
+    ids: set[str],
+) -> list[Node]:
+    """Fold chains among the visible nodes into boxes (appended to `boxes`); the nodes still visible."""
+    visible = {n.id for n in nodes}
+    links = [(e.source, e.target) for e in graph.edges if e.source in visible and e.target in visible]
+    for f in chain_folds(nodes, links, placed):
+        bid = FOLD_PREFIX + f.members[0]
+        while bid in ids:
+            bid += "'"
+        first, last = f.ops[0], f.ops[-1]
+        title = f"{len(f.ops)} ops: {first.op or first.grad_fn} … {last.op or last.grad_fn}"
+        ops = tuple(n.op or n.grad_fn or "op" for n in f.ops)
+        boxes.append(ModuleBox(bid, title, (), f.members, ops))
+        owner[bid] = placed[first.id]
+        for m in f.members:
+            hidden_by[m] = bid
+    return [n for n in nodes if n.id not in hidden_by]

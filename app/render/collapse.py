@@ -1,0 +1,108 @@
+"""Big graphs open collapsed: which modules to draw as one box, and which op chains to fold, for a first view
+that Graphviz lays out in a blink.
+
+- `auto_collapse`: with modules, the deepest module depth whose collapsed picture has at most `limit` boxes
+  (depth 1 = top-level modules); `expand` keeps named modules open (their children collapse instead).
+- `chain_folds`: without modules (or where modules are not enough), a chain of single-input ops (each feeding
+  only the next, each fed by no other op) becomes one box. Constants that feed only its members fold with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from backprop_lens.snapshot import Graph, Node
+
+LIMIT = 150  # drawn boxes of a first view: above it the graph opens collapsed
+MIN_CHAIN = 3  # shorter chains stay as they are: a fold of two saves nothing
+EXPAND_ALL = "*"  # expand=* : everything open, the full picture
+
+
+def depth(path: str) -> int:
+    return path.count(".") + 1
+
+
+def inside(path: str | None, module: str) -> bool:
+    return path is not None and (path == module or path.startswith(module + "."))
+
+
+def frontier(modules: list[str], level: int, expand: Iterable[str]) -> tuple[str, ...]:
+    """Modules to collapse at `level`: those of that depth, and for an expanded module its children instead
+    (an expanded module deeper than `level` opens its ancestors down to it)."""
+    opened = set(expand)
+    for e in list(opened):  # opening a module opens the ones around it
+        parts = e.split(".")
+        opened.update(".".join(parts[: i + 1]) for i in range(len(parts) - 1))
+    out = [
+        m
+        for m in modules
+        if m not in opened and (depth(m) == level or (depth(m) > level and m.rpartition(".")[0] in opened))
+    ]
+    return tuple(sorted(m for m in out if not any(m != o and inside(m, o) for o in out)))
+
+
+def auto_collapse(
+    graph: Graph, modules: list[str], expand: Iterable[str], size_of: Callable[[tuple[str, ...]], int]
+) -> tuple[str, ...]:
+    """The collapsed set of the deepest level that fits `LIMIT` boxes (the top level when none fits)."""
+    expand = tuple(expand)
+    if not modules:
+        return ()
+    best: tuple[str, ...] = frontier(modules, 1, expand)
+    for level in range(2, max(depth(m) for m in modules) + 1):
+        candidate = frontier(modules, level, expand)
+        if size_of(candidate) > LIMIT:
+            break
+        best = candidate
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    members: tuple[str, ...]  # node ids, graph order (consumers first, as the walk lists them)
+    ops: tuple[Node, ...]  # its op nodes, input to output
+
+
+def chain_folds(nodes: list[Node], edges: list[tuple[str, str]], placed: dict[str, str | None]) -> list[Fold]:
+    """Maximal chains of ops, each feeding only the next and fed by no op but the previous, in one module."""
+    by_id = {n.id: n for n in nodes}
+    outs: dict[str, list[str]] = {}
+    op_ins: dict[str, list[str]] = {}
+    const_out: dict[str, set[str]] = {}
+    for s, t in edges:
+        outs.setdefault(s, []).append(t)
+        kind = by_id[s].kind if s in by_id else None
+        if kind == "const":
+            const_out.setdefault(s, set()).add(t)
+        elif kind is not None:
+            op_ins.setdefault(t, []).append(s)
+
+    def foldable(n: Node) -> bool:
+        return n.kind == "op" and not n.is_loss
+
+    def link(u: str) -> str | None:
+        """The op that u alone feeds, when u is its only non-constant input and both fold."""
+        nxt = outs.get(u, [])
+        if len(nxt) != 1 or nxt[0] not in by_id:
+            return None
+        v = nxt[0]
+        ok = foldable(by_id[v]) and op_ins.get(v) == [u] and placed.get(u) == placed.get(v)
+        return v if ok else None
+
+    has_prev = {v for u in by_id if foldable(by_id[u]) for v in [link(u)] if v is not None}
+    folds = []
+    for n in nodes:
+        if not foldable(n) or n.id in has_prev:
+            continue
+        chain = [n.id]
+        while (v := link(chain[-1])) is not None:
+            chain.append(v)
+        if len(chain) < MIN_CHAIN:
+            continue
+        members = set(chain)
+        consts = [c for c, ts in const_out.items() if ts <= members and len(outs.get(c, [])) == len(ts)]
+        members.update(consts)
+        order = [x.id for x in nodes if x.id in members]
+        folds.append(Fold(tuple(order), tuple(by_id[c] for c in chain)))
+    return folds
