@@ -17,6 +17,8 @@ Errors: `RenderError` for bad arguments (message names the field) or a failing e
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Literal, get_args
@@ -68,11 +70,31 @@ __all__ = [
 def _split(step_or_graph: Step | Graph) -> tuple[Step | None, Graph]:
     # Traced values are tensors; labels read plain lists, converted here by duck typing (render imports no torch).
     if isinstance(step_or_graph, Step):
-        graph = plain_graph(step_or_graph.graph, for_picture=True)
+        graph = _plain(step_or_graph.graph)
         return replace(step_or_graph, graph=graph), graph
     if isinstance(step_or_graph, Graph):
-        return None, plain_graph(step_or_graph, for_picture=True)
+        return None, _plain(step_or_graph)
     raise RenderError(f"render() needs a Step or a Graph, got {type(step_or_graph).__name__}")
+
+
+_PLAIN: OrderedDict[int, tuple[Graph, Graph]] = OrderedDict()
+_PLAIN_LOCK = threading.Lock()
+
+
+def _plain(graph: Graph) -> Graph:
+    """`plain_graph` once per graph for its last few pictures: a step is drawn in three phases, two languages and
+    as label slots, and converting a big graph's tensors is most of a picture's cost (snapshots are immutable)."""
+    with _PLAIN_LOCK:
+        hit = _PLAIN.get(id(graph))
+        if hit is not None and hit[0] is graph:
+            _PLAIN.move_to_end(id(graph))
+            return hit[1]
+    plain = plain_graph(graph, for_picture=True)
+    with _PLAIN_LOCK:
+        _PLAIN[id(graph)] = (graph, plain)  # holds the graph, so its id stays its own while cached
+        while len(_PLAIN) > 8:
+            _PLAIN.popitem(last=False)
+    return plain
 
 
 def _validate(graph: Graph) -> None:
