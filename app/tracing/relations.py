@@ -117,15 +117,15 @@ def _jacobian_or_opaque(slot: int, ups: list[torch.Tensor], down: torch.Tensor, 
 
 
 def _elementwise_or_reduce(up: torch.Tensor, local: torch.Tensor, down: torch.Tensor) -> Found | None:
-    try:
-        product = up * local
-    except RuntimeError:  # shapes that do not broadcast
+    shape = _broadcast(tuple(up.shape), tuple(local.shape))
+    if shape is None:  # checked by shape first: a torch error costs more than the whole check
         return None
-    if up.shape == local.shape == down.shape:
-        return Found("elementwise", local=local) if close(product, down, product.abs) else None
-    dims = summed_dims(tuple(product.shape), tuple(down.shape))
+    dims = summed_dims(shape, tuple(down.shape))
     if dims is None:
         return None
+    product = up * local
+    if up.shape == local.shape == down.shape:
+        return Found("elementwise", local=local) if close(product, down, product.abs) else None
     summed = product.sum(dim=dims, keepdim=True) if dims else product
 
     def magnitude() -> torch.Tensor:
@@ -134,6 +134,15 @@ def _elementwise_or_reduce(up: torch.Tensor, local: torch.Tensor, down: torch.Te
     if summed.numel() != down.numel() or not close(summed.reshape(down.shape), down, magnitude):
         return None
     return Found("reduce", local=local, dims=dims)
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape `a * b` has, or None when they do not broadcast."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None
+    return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(a, b, strict=True))
 
 
 def summed_dims(full: tuple[int, ...], to: tuple[int, ...]) -> tuple[int, ...] | None:
