@@ -31,6 +31,7 @@ system-graphviz:
 # renderer (resvg, inside its wheel) uses the system's fonts; the zh page needs a Chinese font in screenshots.
 system-test-tools: system-graphviz
 	@command -v chromium >/dev/null || scripts/apt-install.sh chromium chromium "install Chromium and set CHROMIUM_PATH"
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || scripts/apt-install.sh nginx nginx "install nginx (tests/test_nginx.py puts it in front of two servers)"
 	@fc-list 2>/dev/null | grep -qi dejavu || scripts/apt-install.sh fc-list fonts-dejavu-core "install the DejaVu fonts"
 	@fc-list :lang=zh 2>/dev/null | grep -q . || scripts/apt-install.sh "a Chinese font" fonts-wqy-microhei "install a CJK font (e.g. Noto Sans CJK)"
 

@@ -33,6 +33,9 @@ router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
 
 StepIndex = Annotated[int, Path(description="step index, 0-based (k = epoch * samples + sample)", examples=[0])]
 NO_STORE = "no-store"
+# Set by a proxy that routes /api/runs/{id}/... by run id (deploy/nginx.conf): this POST may land on another
+# backend than the run's, so a big run is not started here but by its first status request, where it belongs.
+ROUTED_BY = "x-backprop-lens-routed-by"
 
 
 def status_url(ref: RunRef) -> str:
@@ -73,10 +76,12 @@ def answer(request: Request, ref: RunRef, got: Body | Job) -> Response:
 )
 async def create_run(request: Request, body: RunRequest, store: StoreDep) -> SafeJSONResponse:
     ref = store.ref_for(body.scenario, body.params)
-    got = await store.obtain(ref, request, loc=("body", "params", "epochs"))
+    routed = request.headers.get(ROUTED_BY) == "run-id"
+    got = await store.obtain(ref, request, loc=("body", "params", "epochs"), defer=routed)
     common = {"scenario": ref.scenario.id, "params": ref.params.model_dump(), "steps": ref.steps}
-    if isinstance(got, Job):
-        return accepted(ref, got.status(), **common, steps_per_epoch=ref.params.steps_per_epoch())
+    if isinstance(got, (Job, dict)):
+        status = got.status() if isinstance(got, Job) else got
+        return accepted(ref, status, **common, steps_per_epoch=ref.params.steps_per_epoch())
     run = got.run
     url = f"/api/runs/{ref.id}"
     content = {

@@ -78,9 +78,15 @@ def defaults_of(scenario: Scenario) -> dict[str, Any]:
 
 
 def profile_key(ref: RunRef) -> str:
-    """A configuration less its epochs: its first step, and so its profile, does not depend on them."""
-    params = {k: v for k, v in ref.params.model_dump().items() if k != "epochs"}
-    return ref.scenario.id + json.dumps(params, sort_keys=True)
+    """What a configuration's first step depends on for its size: not its numbers (lr, initial values, epochs:
+    they change values, not the graph), only its structure (expressions, names, sizes, switches, list lengths).
+    So a flood of runs differing in lr measures one profile, not one each."""
+    shape = {
+        k: len(v) if isinstance(v, list) else sorted(v) if isinstance(v, dict) else v
+        for k, v in ref.params.model_dump().items()
+        if k != "epochs" and not isinstance(v, float)
+    }
+    return ref.scenario.id + json.dumps(shape, sort_keys=True, default=str)
 
 
 class RunStore:
@@ -169,8 +175,14 @@ class RunStore:
 
     # -- runs ------------------------------------------------------------------------------------------------
 
-    async def obtain(self, ref: RunRef, request: Request, *, wait: bool | None = None, loc: Loc = ()) -> RunEntry | Job:
-        """The computed run, or its job: waited for when small (or `wait`), else (202) kept alive for a while."""
+    async def obtain(
+        self, ref: RunRef, request: Request, *, wait: bool | None = None, loc: Loc = (), defer: bool = False
+    ) -> RunEntry | Job | dict[str, Any]:
+        """The computed run, or its job: waited for when small (or `wait`), else (202) kept alive for a while.
+
+        `defer`: a big run is only validated, not started (its status, answered as a dict, says `queued`): behind
+        a router that picks the backend by run id, its first status request starts it on the right backend.
+        """
         entry = self._runs.get(ref.id)
         if entry is not None:
             return entry
@@ -182,7 +194,10 @@ class RunStore:
             entry = self._runs.get(ref.id)
             if entry is not None:
                 return entry
-            job = self.compute.jobs.get(ref.id) or self._start(ref, profile, client_of(request))
+            job = self.compute.jobs.get(ref.id)
+            if job is None and defer and profile.cost(ref.steps) > self.settings.async_cost:
+                return {"state": "queued", "progress": 0.0, "steps_done": 0, "steps": ref.steps}
+            job = job or self._start(ref, profile, client_of(request))
         if job.background if wait is None else not wait:
             job.token.touch(self.settings.abandon_s)
             return job
@@ -221,7 +236,7 @@ class RunStore:
             if failure:
                 return {"state": "failed", "progress": 0.0, "steps_done": 0, "steps": ref.steps, "message": failure}
             got = await self.obtain(ref, request, wait=False)
-            if isinstance(got, RunEntry):
+            if not isinstance(got, Job):
                 return done_status(ref.steps)
             job = got
         job.token.touch(self.settings.abandon_s)
@@ -258,7 +273,8 @@ class RunStore:
         if body is not None:
             return body
         got = await self.obtain(ref, request)
-        if isinstance(got, Job):
+        if not isinstance(got, RunEntry):
+            assert isinstance(got, Job)  # `defer` is for POST only
             return got
         entry = got
         lane = self.compute.png if png else self.compute.lane_for(cost(entry))

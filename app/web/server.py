@@ -25,6 +25,9 @@ def configure_process() -> None:
     import torch
 
     torch.set_num_threads(1)
+    # Training loops hold the GIL between torch calls; the event loop that answers cached bodies and health
+    # gets it back sooner with a shorter switch interval (5 ms by default), so cheap requests stay fast.
+    sys.setswitchinterval(0.001)
 
 
 # app/render/layout.py's private Graphviz plugin folders: backprop-lens-graphviz-<pid>-<random>.

@@ -41,7 +41,7 @@ class Settings:
     heavy_running: int = 1
     heavy_queued: int = 4
     png_running: int = 1
-    png_queued: int = 4
+    png_queued: int = 2  # a PNG takes seconds: a longer queue would only make clients time out
     max_per_client: int = 2  # heavy and PNG work of one client address at once (light work: half its lane)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)
     retry_after_s: int = 2  # Retry-After of a 503
