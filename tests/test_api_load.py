@@ -180,3 +180,18 @@ async def test_a_batch_is_bounded_in_bytes(app_factory):
         assert f"at most {most} steps" in r.json()["message"]
         ok = await c.get(f"/api/runs/lecture04/steps?start=0&stop={most}")
         assert ok.status_code == 200 and len(ok.content) <= 20_000
+
+
+async def test_a_routed_post_leaves_a_big_run_to_its_first_status_request(app_factory):
+    """Behind nginx (hash by run id) a POST may reach another backend than the run's: validate, do not start."""
+    app = app_factory(async_cost=10_000, light_cost=1_000)
+    store = app.state.store
+    async with client_for(app) as c:
+        r = await c.post("/api/runs", json=BIG, headers={"x-backprop-lens-routed-by": "run-id"})
+        assert r.status_code == 202 and r.json()["state"] == "queued" and r.json()["steps_done"] == 0
+        assert not store.compute.jobs and store.compute.started == 0
+        status = (await c.get(r.headers["location"])).json()
+        assert status["state"] in ("queued", "running", "done") and store.compute.started == 1
+        too_big = {"scenario": "lecture04", "params": {"epochs": 10_000, "x": [1.0] * 11, "y": [1.0] * 11}}
+        refused = await c.post("/api/runs", json=too_big, headers={"x-backprop-lens-routed-by": "run-id"})
+        assert refused.status_code == 422  # validated all the same

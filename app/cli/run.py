@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from backprop_lens.cli.common import add_scenario_parsers, build_run
+from backprop_lens.cli.progress import progress_bar
 
 HELP = "print a scenario's training log (Lecture 04's format)"
 
@@ -29,7 +30,14 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(line + "\n" for line in lines))
         sys.stdout.flush()
 
-    rec.on_step = flush
-    run.scenario.train(run.params, rec)
+    with progress_bar(run.step_count) as report:  # on stderr, on a terminal, for long runs
+
+        def on_step(steps_done: int) -> None:
+            flush()
+            if report is not None:
+                report(steps_done)
+
+        rec.on_step = on_step
+        run.scenario.train(run.params, rec)
     flush()
     return 0
