@@ -1,6 +1,7 @@
 """The abandoned flood in miniature, on a real server (uvicorn on a loopback port, so clients really hang up):
-12 heavy POSTs dropped after 0.5 s. A fresh small run still answers at once, the abandoned work stops within
-about a second, and nothing is left behind (jobs, lane places, reserved bytes, cached partial runs)."""
+12 heavy POSTs dropped after 0.5 s. A fresh small run still answers, the abandoned work stops mid-loop (its
+token: 0.5 s of grace after the client left, then the next step), and nothing is left behind (jobs, lane places,
+reserved bytes, cached partial runs)."""
 
 from __future__ import annotations
 
@@ -74,16 +75,19 @@ def test_an_abandoned_flood_stops_and_leaves_nothing_behind():
         assert httpx.post(f"{base}/api/runs", json={"scenario": "lecture04", "params": {"epochs": 1}}).status_code
         got = asyncio.run(flood(base, 12))
         dropped_at = time.monotonic()
-        assert got.count("dropped") == 3 and got.count("503") == 9, got  # 1 computing + 2 queued, the rest refused
-        # A fresh small run answers at once, while the abandoned work winds down.
+        jobs = list(store.compute.jobs.values())  # what was admitted: 1 computing, 2 queued
+        assert got.count("dropped") == 3 and got.count("503") == 9, got  # the rest refused at once
+        # A fresh small run answers while the abandoned work winds down. (Bounds are generous: the test
+        # machine is shared; bench/bench_load.py measures the latencies.)
         t0 = time.monotonic()
         small = httpx.post(f"{base}/api/runs", json={"scenario": "quadratic", "params": {"epochs": 1, "lr": 0.02}})
-        assert small.status_code == 201 and time.monotonic() - t0 < 2.0
-        while not idle(app) and time.monotonic() - dropped_at < 5:
+        assert small.status_code == 201 and time.monotonic() - t0 < 5.0
+        while not idle(app) and time.monotonic() - dropped_at < 10:
             time.sleep(0.02)
-        stopped_after = time.monotonic() - dropped_at
         assert idle(app), store.stats()
-        assert stopped_after < 1.5, f"abandoned work went on for {stopped_after:.2f} s"
+        assert len(jobs) == 3 and all(j.state == "failed" and "nobody" in (j.error or "") for j in jobs)
+        # Stopped mid-loop (the running one) or before starting (the queued ones), never run to the end.
+        assert all(j.token.steps_done < j.steps for j in jobs), [(j.token.steps_done, j.steps) for j in jobs]
         assert store.compute.cancelled == 3  # the running one mid-loop, the queued ones before starting
         # No partial run was kept: only the two small runs are cached.
         assert store.stats()["runs"]["entries"] == 2
