@@ -41,7 +41,7 @@ run: $(STAMP) system-graphviz
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check app tests bench
 	$(VENV)/bin/ruff format --check app tests bench
-	$(VENV)/bin/mypy app
+	$(VENV)/bin/mypy
 
 test: system-test-tools $(TEST_STAMP) lint
 	BACKPROP_LENS_NO_SKIPS=1 $(VENV)/bin/pytest

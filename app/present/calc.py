@@ -42,16 +42,37 @@ def scalar(value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def holds(op: str, operands: Sequence[float], result: float) -> bool:
-    """The op's rule at full precision (float32 rounding allowed): else the op is not what we think it is."""
+def _known(operands: Sequence[float | None], result: float | None) -> tuple[list[float], float] | None:
+    """The numbers, when every one of them is known (scalar() gives None for tensors and non-finite values)."""
+    nums = [x for x in operands if x is not None]
+    if result is None or len(nums) != len(operands):
+        return None
+    return nums, result
+
+
+def holds(op: str, operands: Sequence[float | None], result: float | None) -> bool:
+    """The op's rule at full precision (float32 rounding allowed): else the op is not what we think it is.
+
+    An unknown number never satisfies a rule."""
+    known = _known(operands, result)
+    if known is None:
+        return False
+    nums, result = known
     try:
-        value = OPS[op](operands)
+        value = OPS[op](nums)
     except (ZeroDivisionError, OverflowError):
         return False
     return math.isclose(value, result, rel_tol=1e-4, abs_tol=1e-6)
 
 
-def shown(op: str, operands: Sequence[float], result: float) -> Shown:
+def shown(op: str, operands: Sequence[float | None], result: float | None) -> Shown:
+    """The operands and result with the digits it takes for the shown arithmetic to hold (else `≈`).
+
+    Only for numbers `holds` accepted: every one of them known."""
+    known = _known(operands, result)
+    if known is None:
+        raise ValueError("shown() needs every number known: check holds() first")
+    operands, result = known
     for digits in range(4, 8):
         texts = tuple(fmt_num(x, digits) for x in operands)
         res = fmt_num(result, digits)

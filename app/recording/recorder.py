@@ -94,7 +94,7 @@ class LoopTracer(Tracer):
             result, graph = self._untraced(func, args, kwargs), None
         self.seen.clear()  # this step's forward values are in the graph now
         epoch, sample = self._epoch_of(index)
-        steps = {n.name: plain(n.grad_step) for n in graph.nodes if n.kind == "param"} if graph else {}
+        steps = {n.name: plain(n.grad_step) for n in graph.nodes if n.kind == "param" and n.name} if graph else {}
         self._pending = _Pending(
             index, epoch, sample, plain(loss.detach()), inputs, leaves, before,
             {n: plain(t.grad) for n, t in leaves.items()}, steps, graph,

@@ -37,7 +37,9 @@ class ScenarioParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     if TYPE_CHECKING:
-        epochs: int  # every scenario's parameters declare it, each with its own bounds (not a field here)
+        # Every scenario's parameters declare it, each with its own default and bounds (not a field here); the
+        # default only tells the type checker that `Params()` needs no argument.
+        epochs: int = 1
 
     def cross_field_errors(self) -> list[tuple[str, str]]:
         """Checks that involve several fields: (field, message) pairs. Subclasses extend."""
