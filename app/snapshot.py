@@ -180,20 +180,27 @@ def plain(value: Any) -> Any:
     return tolist() if tolist is not None and not isinstance(value, (int, float)) else value
 
 
-PREVIEW_ABOVE = 4096  # elements: a bigger tensor reaches a picture as its first PREVIEW_ELEMENTS only
-PREVIEW_ELEMENTS = 64
+PREVIEW_ELEMENTS = 64  # a tensor with more elements reaches a picture as its first ones only
+
+
+class Preview(list):
+    """A big tensor's first PREVIEW_ELEMENTS (row-major), nested to the tensor's rank, and its real size `total`:
+    what a label shows of it, without converting millions of numbers (ResNet's weights) for a picture."""
+
+    total: int
 
 
 def preview(value: Any) -> Any:
-    """A big tensor's first PREVIEW_ELEMENTS (row-major) as a [[...[a, b, ...]]] of the same rank: what a label
-    shows of it, without converting millions of numbers (ResNet's weights). Small values: `plain`."""
+    """`plain` for small values; a `Preview` for a tensor of more than PREVIEW_ELEMENTS elements."""
     numel = getattr(value, "numel", None)
-    if numel is None or isinstance(value, (int, float)) or numel() <= PREVIEW_ABOVE:
+    if numel is None or isinstance(value, (int, float)) or numel() <= PREVIEW_ELEMENTS:
         return plain(value)
-    first = value.reshape(-1)[:PREVIEW_ELEMENTS].tolist()
+    first: Any = value.reshape(-1)[:PREVIEW_ELEMENTS].tolist()
     for _ in range(value.dim() - 1):
         first = [first]
-    return first
+    out = Preview(first)
+    out.total = numel()
+    return out
 
 
 def plain_graph(g: Graph, *, for_picture: bool = False) -> Graph:

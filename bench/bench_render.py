@@ -4,7 +4,8 @@
     torchviz runs `make_dot(loss, params={"w": w}).pipe(format="svg")` at every step of the plain lecture loop.
     Steady state = median over steps 1..299 (the first, layout-computing render is reported separately).
     Goal: ours >= 20x faster.
-(2) A ResNet-style conv net of ~200 autograd nodes: the first SVG, ours (with values and gradients, including
+(2) A ResNet-style conv net of ~200 autograd nodes: the first SVG fully expanded (expand="*": it would open
+    collapsed otherwise, see bench_models.py for first views), ours (with values and gradients, including
     the one Graphviz layout, on a fresh cache) vs torchviz's make_dot + pipe on the same loss. Goal: <= 1.5x.
 """
 
@@ -168,7 +169,7 @@ def bench_resnet() -> float:
     for _ in range(REPEATS):  # interleaved, so both see the same machine load
         c0, t0 = cpu(), time.perf_counter()
         # a fresh cache and a fresh graph object: the Graphviz layout and the tensor conversion, every time
-        svg = render(Graph(graph.nodes, graph.edges), cache=LayoutCache())
+        svg = render(Graph(graph.nodes, graph.edges), cache=LayoutCache(), expand="*")
         ours.append(time.perf_counter() - t0)
         ours_cpu.append(cpu() - c0)
         c0, t0 = cpu(), time.perf_counter()
@@ -176,11 +177,11 @@ def bench_resnet() -> float:
         tv.append(time.perf_counter() - t0)
         tv_cpu.append(cpu() - c0)
     cache = LayoutCache()
-    render(graph, cache=cache)
+    render(graph, cache=cache, expand="*")
     again = []
     for _ in range(REPEATS):
         t0 = time.perf_counter()
-        render(graph, cache=cache)
+        render(graph, cache=cache, expand="*")
         again.append(time.perf_counter() - t0)
     ours_med, tv_med = statistics.median(ours), statistics.median(tv)
     pairs = sorted(o / t for o, t in zip(ours, tv, strict=True))  # each repeat's ratio: the spread under load

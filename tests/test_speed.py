@@ -154,3 +154,13 @@ def test_collapsed_and_expanded_agree_on_every_value() -> None:
     for d in full.edges:  # edges kept in the collapsed view carry the very gradients of the full one
         if (d.edge.source, d.edge.target) in edge_grads:
             assert edge_grads[(d.edge.source, d.edge.target)] is d.edge.grad
+
+
+def test_a_big_tensor_in_a_picture_is_previewed_with_its_real_size() -> None:
+    w = torch.randn(10, 20, requires_grad=True)
+    with trace(params={"w": w}) as t:
+        (w * 2).sum().backward()
+    svg = render(t.graph).decode()
+    assert "(200 elements)" in svg and "(64 elements)" not in svg
+    first = repr(w.detach().reshape(-1)[0].item())
+    assert first in svg  # the preview's first number is the tensor's own

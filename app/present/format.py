@@ -132,7 +132,7 @@ def describe(value: Any, width: int = PREVIEW_WIDTH, full: bool = True) -> tuple
     if not isinstance(value, (list, tuple)):
         return fmt_num(value), (_full_num(value) if value is not None else "?")
     shape = nested_shape(value)
-    total = numel(shape)
+    total = getattr(value, "total", None) or numel(shape)  # a big tensor's Preview knows its real size
     first = head(value, max(width // 3 + 1, TOOLTIP_ELEMENTS if full else 0))
     if total == 1 and first:
         return fmt_num(first[0]), (_full_num(first[0]) if full else "")
@@ -174,7 +174,7 @@ def fmt_full(value: Any) -> str:
     parts = _reprs(first[:TOOLTIP_ELEMENTS])
     if len(first) <= TOOLTIP_ELEMENTS:
         return "[" + parts + "]"
-    return "[" + parts + f", … ({numel(nested_shape(value))} elements)]"
+    return "[" + parts + f", … ({getattr(value, 'total', None) or numel(nested_shape(value))} elements)]"
 
 
 def nested_shape(value: Any) -> tuple[int, ...]:
