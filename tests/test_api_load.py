@@ -195,3 +195,20 @@ async def test_a_routed_post_leaves_a_big_run_to_its_first_status_request(app_fa
         too_big = {"scenario": "lecture04", "params": {"epochs": 10_000, "x": [1.0] * 11, "y": [1.0] * 11}}
         refused = await c.post("/api/runs", json=too_big, headers={"x-backprop-lens-routed-by": "run-id"})
         assert refused.status_code == 422  # validated all the same
+
+
+async def test_a_request_waiting_too_long_for_a_slot_gets_a_503_not_a_timeout():
+    from backprop_lens.web.admission import Full, Lane, LaneLimits
+
+    lane = Lane("heavy", LaneLimits(running=1, queued=4, per_client=4), retry_after=2)
+    release = threading.Event()
+    busy = asyncio.create_task(lane.call(lambda: release.wait(10)))
+    while lane.stats()["running"] < 1:
+        await asyncio.sleep(0.01)
+    with pytest.raises(Full) as refused:
+        await lane.call(lambda: 1, max_wait=0.2)
+    assert "waited 0.2 s" in str(refused.value) and refused.value.retry_after == 2
+    release.set()
+    assert await busy is True
+    assert await lane.call(lambda: 7, max_wait=0.2) == 7  # a free slot: no wait
+    assert lane.stats()["running"] == 0

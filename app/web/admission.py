@@ -84,9 +84,20 @@ class Lane:
         if self._inside[client] <= 0:
             del self._inside[client]
 
-    async def call(self, fn: Callable[[], T]) -> T:
-        """Run `fn` in a worker thread once one of the lane's slots is free (the caller has entered)."""
-        return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+    async def call(self, fn: Callable[[], T], max_wait: float | None = None) -> T:
+        """Run `fn` in a worker thread once one of the lane's slots is free (the caller has entered).
+
+        `max_wait`: a request that waited this long for a slot gets a 503 rather than its client's timeout.
+        """
+        with anyio.move_on_after(max_wait) as waited:
+            await self._limiter.acquire()
+        if waited.cancelled_caught:
+            self.refused += 1
+            raise Full(f"the server is busy ({self.name} work): waited {max_wait:g} s for a slot", self.retry_after)
+        try:
+            return await anyio.to_thread.run_sync(fn)
+        finally:
+            self._limiter.release()
 
     async def run(self, client: str, fn: Callable[[], T]) -> T:
         self.enter(client)

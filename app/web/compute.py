@@ -151,7 +151,7 @@ class Compute:
         client = client_of(request)
         lane.enter(client)
         token = Token(self.settings.deadline_s, GRACE_S)
-        work = asyncio.ensure_future(lane.call(lambda: fn(token)))
+        work = asyncio.ensure_future(lane.call(lambda: fn(token), self.settings.queue_wait_s))
         try:
             ended = await self._watch(work, token, request)  # a future: never cancelled here
             if not ended:

@@ -45,6 +45,7 @@ class Settings:
     max_per_client: int = 2  # heavy and PNG work of one client address at once (light work: half its lane)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)
     retry_after_s: int = 2  # Retry-After of a 503
+    queue_wait_s: float = 10.0  # a request waiting longer for a slot gets a 503 (not its client's timeout)
     deadline_s: float = 120.0  # a computation running longer is cancelled
     abandon_s: float = 10.0  # a 202 run nobody asked about (status or parts) for this long is cancelled
     static_dir: Path = field(default_factory=lambda: package_files("static"))
