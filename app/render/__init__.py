@@ -11,7 +11,7 @@ Nodes with a `module` path are drawn inside labelled (nested) module frames; `co
 as one box each (their parameters inside, their edges rerouted to the box).
 
 Errors: `RenderError` for bad arguments (message names the field) or a failing external tool;
-`GraphvizMissing` (a RenderError) when `dot` / `rsvg-convert` is not installed, with the install commands.
+`GraphvizMissing` (a RenderError) when Graphviz's `dot` is not installed, with the install commands.
 """
 
 from __future__ import annotations

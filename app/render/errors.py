@@ -16,15 +16,10 @@ class BadArgument(RenderError):
 
 
 class GraphvizMissing(RenderError):
-    """A system tool we shell out to (`dot`, `rsvg-convert`) is not installed."""
+    """Graphviz's `dot`, the one system tool we shell out to, is not installed (PNG needs none: resvg is a wheel)."""
 
 
 DOT_MISSING = (
     "Graphviz's `dot` was not found on PATH; install Graphviz "
     "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`) and try again."
-)
-RSVG_MISSING = (
-    "`rsvg-convert` (needed for PNG) was not found on PATH; install it "
-    "(Debian/Ubuntu: `sudo apt-get install librsvg2-bin`, macOS: `brew install librsvg`; "
-    "Graphviz itself: `apt-get install graphviz` / `brew install graphviz`) and try again."
 )

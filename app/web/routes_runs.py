@@ -193,7 +193,7 @@ async def get_step(request: Request, ref: RunDep, k: StepIndex) -> Response:
                 "application/json": {},
             }
         },
-        503: {"description": "Graphviz (`dot`) or `rsvg-convert` is not installed, or the server is full"},
+        503: {"description": "Graphviz (`dot`) is not installed, or the server is full"},
         **RUN_PARTS,
     },
 )
