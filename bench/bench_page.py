@@ -66,11 +66,13 @@ def measure_patch_cost(page, n: int = 200, quick: bool = False) -> float:
     playback, without the tooltips, which are written on pause)."""
     return page.evaluate(
         """([n, quick]) => {
-          const S = __lens.S, ks = [...__lens.cache.keys()].sort((a, b) => a - b).slice(0, n);
+          const S = __lens.S;
+          const ks = [...__lens.cache.keys()].filter((k) => __lens.labelsAt(k)).sort((a, b) => a - b).slice(0, n);
           const times = [];
           for (const k of ks) {
             const t = performance.now();
-            __lens.graph.draw(__lens.cache.get(k), 'backward', {theme: S.theme, reveal: null, selected: null, quick});
+            const view = {theme: S.theme, lang: S.lang, reveal: null, selected: null, quick};
+            __lens.graph.draw(__lens.cache.get(k), __lens.labelsAt(k), 'backward', view);
             document.querySelector('[data-testid=graph] svg').getBBox();  // force style and layout
             times.push(performance.now() - t);
           }

@@ -90,6 +90,10 @@ PAGE_EN: dict[str, str] = {
     "keys.hint": "← → step · space play · Home/End",
     "walk.caption": "autograd visits {i} of {n}: {node}",
     "walk.done": "backward done: every gradient is known",
+    "walk.progress": "{i} of {n} computed",
+    "explain.title": "Explain this step",
+    "explain.empty": "Run a scenario to see its steps explained.",
+    "setup.element": "element {n}: {msg}",
     "inspector.title": "Inspector",
     "inspector.empty": (
         "Click a node in the graph to see its full-precision value, its gradient and the chain rule that produced it."

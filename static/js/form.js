@@ -2,7 +2,7 @@
 // Values stay exactly as typed (nothing is lost); the server validates, and its 422 messages appear next to
 // the field they name.
 
-import { STRINGS, t } from "./i18n.js";
+import { addWords, t } from "./i18n.js";
 
 const ORDER = ["lr", "epochs"]; // then initial values, then the data, then switches
 
@@ -239,9 +239,8 @@ export class SetupForm {
     this.scenarios = list;
     this.select.innerHTML = "";
     for (const s of list) {
-      // The server's English words become the English strings; the zh table translates the known scenarios.
-      STRINGS.en[`scenario.${s.id}.title`] = s.title;
-      STRINGS.en[`scenario.${s.id}.description`] = s.description || "";
+      // the scenario's own words, where the language's messages have none
+      addWords({ [`scenario.${s.id}.title`]: s.title, [`scenario.${s.id}.description`]: s.description || "" });
       const o = document.createElement("option");
       o.value = s.id;
       o.dataset.i18n = `scenario.${s.id}.title`;
@@ -367,7 +366,6 @@ export class SetupForm {
     const helpKey = `paramhelp.${field.name}`;
     if (t(helpKey) !== helpKey) hints.push(t(helpKey));
     if (field.kind === "list") hints.push(t("setup.list.hint"));
-    if (field.schema.description) field.input.title = field.schema.description;
     field.help.textContent = hints.join(" · ");
     field.help.hidden = !hints.length;
   }

@@ -95,6 +95,8 @@ export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] 
   if (said.length) {
     html += `<div class="said" data-testid="inspector-explain">${said.map((l) => `<p class="formula">${esc(l.text)}</p>`).join("")}</div>`;
   }
+  // the chain rule first: what a student looks for after clicking a node
+  if (phase === "backward" && gradKnown) html += chainRule(step, node, nodes);
   html += "<dl>";
   if (node.grad_fn) html += row(t("inspector.class"), node.grad_fn);
   html += row(t("inspector.shape"), node.shape && node.shape.length ? `${fmtShape(node.shape)} (${JSON.stringify(node.shape)})` : "scalar");
@@ -154,29 +156,6 @@ export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] 
     }
   }
 
-  if (phase === "backward" && gradKnown) {
-    const ins = step.graph.edges.filter((e) => e.target === node.id && e.grad !== null);
-    if (ins.length) {
-      html += `<h3>${esc(t("inspector.chain"))}</h3>`;
-      for (const e of ins.sort((a, b) => a.slot - b.slot)) {
-        const src = nodes.get(e.source);
-        const name = titleOf(src);
-        html += `<div class="chain-row" data-edge="${esc(e.source)}"><span class="lbl">→ ${esc(name)} (input ${e.slot})</span>
-          dL/d(${esc(titleOf(node))}) × ∂(${esc(titleOf(node))})/∂(${esc(name)}) = dL/d(${esc(name)})<br>
-          ${part(nodes.get(e.target).grad)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
-      }
-    }
-    const outs = step.graph.edges.filter((e) => e.source === node.id && e.grad !== null);
-    if (outs.length && !node.is_loss) {
-      html += `<h3>${esc(t("inspector.chain.out"))}</h3>`;
-      for (const e of outs) {
-        const tgt = nodes.get(e.target);
-        html += `<div class="chain-row"><span class="lbl">${esc(titleOf(tgt))} → ${esc(titleOf(node))}</span>
-          ${part(nodes.get(e.target).grad)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span></div>`;
-      }
-      if (outs.length > 1) html += `<p class="help">${esc(t("inspector.chain.sum"))}</p>`;
-    }
-  }
   if (node.kind === "param" && phase === "update" && param) {
     html += `<h3>update</h3><p class="formula">${esc(node.name)} ← ${esc(node.name)} − lr · ${esc(node.name)}.grad</p>`;
   }
@@ -185,4 +164,43 @@ export function renderInspector(el, step, nodeId, { phase, reveal, explain = [] 
   if (holder) {
     for (const [label, value, kind] of figures) holder.appendChild(tensorFigure(label, value, node.shape, { kind, name }));
   }
+}
+
+/** The chain rule into the node's inputs and out of its uses, with PyTorch's numbers (backward phase). */
+function chainRule(step, node, nodes) {
+  let html = "";
+  {
+    const ins = step.graph.edges.filter((e) => e.target === node.id && e.grad !== null);
+    if (ins.length) {
+      html += `<h3>${esc(t("inspector.chain"))}</h3>`;
+      for (const e of ins.sort((a, b) => a.slot - b.slot)) {
+        const src = nodes.get(e.source);
+        const name = titleOf(src);
+        html += `<div class="chain-row" data-edge="${esc(e.source)}"><span class="lbl">→ ${esc(name)} (input ${e.slot})</span>
+          dL/d(${esc(titleOf(node))}) × ∂(${esc(titleOf(node))})/∂(${esc(name)}) = dL/d(${esc(name)})<br>
+          ${claim(e, nodes)}</div>`;
+      }
+    }
+    const outs = step.graph.edges.filter((e) => e.source === node.id && e.grad !== null);
+    if (outs.length && !node.is_loss) {
+      html += `<h3>${esc(t("inspector.chain.out"))}</h3>`;
+      for (const e of outs) {
+        const tgt = nodes.get(e.target);
+        html += `<div class="chain-row"><span class="lbl">${esc(titleOf(tgt))} → ${esc(titleOf(node))}</span>
+          ${claim(e, nodes)}</div>`;
+      }
+      if (outs.length > 1) html += `<p class="help">${esc(t("inspector.chain.sum"))}</p>`;
+    }
+  }
+  return html;
+}
+
+/** What the edge's relation says, and only that: u × l = d for an elementwise edge, else the relation's formula. */
+function claim(e, nodes) {
+  const kind = e.relation && e.relation.kind;
+  if (kind === "elementwise") {
+    return `${part(nodes.get(e.target).grad)} × ${part(e.local)} = <span class="eq">${part(e.grad)}</span>`;
+  }
+  const rule = e.relation && e.relation.formula ? `${esc(e.relation.formula)} = ` : "";
+  return `${rule}<span class="eq">${part(e.grad)}</span>`;
 }

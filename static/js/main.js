@@ -9,7 +9,7 @@ import { renderExplain, resetExplain } from "./explain.js";
 import { fmtNum, num } from "./format.js";
 import { SetupForm } from "./form.js";
 import { GraphView } from "./graph.js";
-import { applyI18n, defaultLang, setLang, t } from "./i18n.js";
+import { applyI18n, defaultLang, loadMessages, setLang, t } from "./i18n.js";
 import { renderInspector } from "./inspector.js";
 import { startRun } from "./loader.js";
 import { buildModules, setCollapse, toggleModule, updateModules } from "./modules-bar.js";
@@ -65,7 +65,7 @@ function applyClassroom() {
 
 function onChange(patch) {
   if ("theme" in patch) applyTheme();
-  if ("lang" in patch) applyLang();
+  if ("lang" in patch) loadMessages(S.lang).then(() => (applyLang(), render()), (err) => console.error(err));
   if ("classroom" in patch) applyClassroom();
   if ("collapse" in patch) {
     ui.graph.setCollapse(S.collapse);
@@ -140,10 +140,13 @@ function markDrawn(k) {
 function renderPanels(stepData, labels) {
   const key = `${S.k}|${S.phase}|${S.reveal}|${S.selected}|${S.lang}`;
   if (key !== lastInspector) {
+    const picked = S.selected && !lastInspector.endsWith(`|${S.selected}|${S.lang}`);
     lastInspector = key;
     renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal, explain: labels.explain });
     $("#inspector-close").hidden = !S.selected;
     document.documentElement.classList.toggle("has-selection", Boolean(S.selected));
+    // a node just picked: its chain rule into view (in the side panel, or the phone's sheet)
+    if (picked) ($("#inspector .chain-row") || $("#inspector")).scrollIntoView({ block: "nearest" });
   }
   renderExplain(stepData, labels);
 }
@@ -241,13 +244,23 @@ async function boot() {
   const initial = viewFromHash(view);
   S.lang = initial.lang || defaultLang();
   S.theme = initial.theme || (document.documentElement.dataset.theme === "dark" ? "dark" : "light");
+  try {
+    await loadMessages(S.lang);
+  } catch (err) {
+    showError(err);
+    return;
+  }
   makePanels();
   wire(ui);
+  // the phone's sheet sits on the transport bar, whatever its height
+  new ResizeObserver(([e]) => {
+    document.documentElement.style.setProperty("--bar-h", `${Math.ceil(e.borderBoxSize[0].blockSize)}px`);
+  }).observe($("#transport"));
   subscribe(onChange);
   set({ ...initial, lang: S.lang, theme: S.theme }, { url: false });
   ui.graph.setCollapse(S.collapse);
   // for bench/bench_page.py only (tests drive the page through its controls)
-  window.__lens = { S, cache, timing, graph: ui.graph, stats, step, go, play, pause };
+  window.__lens = { S, cache, labelsAt, timing, graph: ui.graph, stats, step, go, play, pause };
   let list;
   try {
     showProgress(t("status.loading"));

@@ -59,7 +59,7 @@ export function viewFromHash(v) {
   if (v.phase && PHASES.includes(v.phase)) out.phase = v.phase;
   if (v.step !== undefined && /^\d+$/.test(v.step)) out.k = Number(v.step);
   const phase = out.phase ?? S.phase;
-  out.reveal = v.reveal && /^\d+$/.test(v.reveal) && phase === "backward" ? Number(v.reveal) : null;
+  out.reveal = v.reveal && /^\d+$/.test(v.reveal) && phase !== "update" ? Number(v.reveal) : null;
   if (v.by && BYS.includes(v.by)) out.by = v.by;
   if (v.speed && SPEEDS.includes(Number(v.speed))) out.speed = Number(v.speed);
   out.logY = v.log === "1";
@@ -77,7 +77,7 @@ function hashOf() {
   const h = new URLSearchParams();
   h.set("step", String(S.k));
   h.set("phase", S.phase);
-  if (S.phase === "backward" && S.reveal !== null && !S.walk) h.set("reveal", String(S.reveal));
+  if (S.phase !== "update" && S.reveal !== null && !S.walk) h.set("reveal", String(S.reveal));
   h.set("by", S.by);
   h.set("speed", String(S.speed));
   h.set("log", S.logY ? "1" : "0");
