@@ -2,10 +2,10 @@
 // SVG template they fit, the step's explanation and the inspector's lines. Fetched in batches beside the steps,
 // per language and set of collapsed modules; the page computes none of it.
 
-import { getJSON, urls } from "./api.js";
+import { ApiError, getJSON, urls } from "./api.js";
 import { S } from "./store.js";
 
-const BATCH = 100;
+let batch = 100; // steps per request; halved when the server says a run's labels are too big for it
 const KEEP = 4000;
 let key = "";
 const cache = new Map(); // k -> labels of the step
@@ -30,15 +30,17 @@ export function ensureLabels(k) {
     inflight.clear();
   }
   if (!S.run) return Promise.resolve();
-  const start = Math.floor(k / BATCH) * BATCH;
-  const next = start + BATCH;
-  if (next < S.run.total && !cache.has(next)) fetchBatch(next, want);
+  const start = Math.floor(k / batch) * batch;
+  // two batches ahead, so playback never waits for words
+  for (const next of [start + batch, start + 2 * batch]) {
+    if (next < S.run.total && !cache.has(next) && !inflight.has(next)) fetchBatch(next, want).catch(() => {});
+  }
   return cache.has(k) ? Promise.resolve() : fetchBatch(start, want);
 }
 
 function fetchBatch(start, want) {
   if (inflight.has(start)) return inflight.get(start);
-  const stop = Math.min(S.run.total, start + BATCH);
+  const stop = Math.min(S.run.total, start + batch);
   const url = urls.labels(S.run.id, start, stop, S.lang, S.collapse);
   const p = getJSON(url)
     .then((list) => {
@@ -46,7 +48,14 @@ function fetchBatch(start, want) {
       for (const entry of list) cache.set(entry.step, entry);
       if (cache.size > KEEP) for (const k of [...cache.keys()].slice(0, cache.size - KEEP)) cache.delete(k);
     })
-    .finally(() => inflight.delete(start));
+    .catch((err) => {
+      // a batch over the server's byte bound: ask for fewer steps at a time
+      if (!(err instanceof ApiError) || err.status !== 422 || batch === 1) throw err;
+      batch = Math.max(1, Math.floor(batch / 2));
+      inflight.delete(start);
+      return fetchBatch(start, want);
+    })
+    .finally(() => inflight.get(start) === p && inflight.delete(start));
   inflight.set(start, p);
   return p;
 }

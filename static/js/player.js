@@ -1,6 +1,7 @@
 // The player: where one press of next/prev goes (by node, phase, sample or epoch), and playback at a speed.
 
 import { forwardCount } from "./walk.js";
+import { ensureLabels } from "./labels.js";
 import { cache, orderCount, prefetch } from "./steps.js";
 import { PHASES, S, set } from "./store.js";
 
@@ -63,6 +64,7 @@ export function step(dir, by = S.by) {
   if (!S.run) return false;
   const pos = neighbour({ k: S.k, phase: S.phase, reveal: S.reveal }, dir, by);
   if (!pos) return false;
+  ensureLabels(pos.k).catch(() => {}); // the words follow; playback keeps its pace (a step without them is not drawn)
   if (!cache.has(pos.k)) {
     prefetch(pos.k);
     if (S.playing) return false; // wait for the data rather than skip ahead
