@@ -17,7 +17,7 @@ from backprop_lens.scenarios import build_run
 from backprop_lens.snapshot import step_to_dict
 from playwright.sync_api import sync_playwright
 
-from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY
+from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY, wait_js
 
 FIXTURES = Path(__file__).parent / "fixtures"
 XSS = "<img src=x onerror=alert(1)>"
@@ -76,13 +76,13 @@ def test_the_file_works_offline(lecture: tuple[Any, Path], browser: Any) -> None
     rec, path = lecture
     view = Opened(browser, path.as_uri() + "#step=2&phase=backward")
     page = view.page
-    page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('-16.23')")
+    wait_js(page, "document.querySelector('[data-testid=graph]').textContent.includes('-16.23')", 30_000)
     graph = page.inner_text("[data-testid=graph]")
     assert "-16.23" in graph and "w" in graph
     third_grad = [line.text for line in rec.lines if line.text.startswith("\tgrad:")][2]
     assert third_grad.strip() in page.inner_text("[data-testid=console]")
     page.click("[data-testid=step-next]")  # stepping works: step 3 is epoch 1's first sample
-    page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('Step 3')")
+    wait_js(page, "document.querySelector('[data-testid=graph]').textContent.includes('Step 3')", 30_000)
     assert view.left == [] and view.csp() == [] and view.errors == []
     page.screenshot(path=str(path.with_suffix(".png")))
     view.ctx.close()
@@ -136,6 +136,6 @@ def test_a_built_in_scenario_exports_the_same_page(browser: Any, tmp_path: Path)
     out = tmp_path / "lecture04.html"
     out.write_text(export_html(from_run(run, "lecture04")), encoding="utf-8")
     view = Opened(browser, out.as_uri() + "#step=2")
-    view.page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('-16.23')")
+    wait_js(view.page, "document.querySelector('[data-testid=graph]').textContent.includes('-16.23')", 30_000)
     assert view.left == [] and view.csp() == []
     view.ctx.close()

@@ -8,7 +8,7 @@ import nbformat
 from nbclient import NotebookClient
 from playwright.sync_api import sync_playwright
 
-from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY
+from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY, wait_js
 
 LOCAL = ("file:", "blob:", "data:", "about:")
 LOOP = """\
@@ -47,11 +47,11 @@ def test_a_notebook_shows_the_recording(tmp_path: Path) -> None:
         page.set_content(f"<!doctype html><body>{html}</body>")  # the output as a notebook front end places it
         frame = page.frames[1]
         frame.wait_for_selector(READY, timeout=30_000)
-        frame.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('Step 0')")
+        wait_js(frame, "document.querySelector('[data-testid=graph]').textContent.includes('Step 0')", 30_000)
         assert "-2" in frame.inner_text("[data-testid=graph]")
         assert left == []
         page.goto((tmp_path / "run.html").as_uri() + "#step=2")  # and the saved file opens on its own
         page.wait_for_selector(READY, timeout=30_000)
-        page.wait_for_function("document.querySelector('[data-testid=graph]').textContent.includes('-16.23')")
+        wait_js(page, "document.querySelector('[data-testid=graph]').textContent.includes('-16.23')", 30_000)
         assert left == []
         browser.close()
