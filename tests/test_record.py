@@ -141,3 +141,25 @@ def test_a_raising_script_keeps_what_was_recorded() -> None:
     last = rec.steps[2].params["w"]  # updated, then raised: `after` is what w held at the end
     assert last.after == (torch.tensor(last.before) - 0.01 * torch.tensor(last.grad)).tolist()
     assert sys.stdout is not None and rec.lines[-1].text.startswith("step 2")
+
+
+def test_autograd_grad_in_a_loop_leaves_no_graphs_and_equals_plain_torch() -> None:
+    def run() -> list[float]:
+        torch.manual_seed(0)
+        w = torch.randn(3, requires_grad=True)
+        x = torch.randn(3)
+        out = []
+        for _ in range(5):
+            (g,) = torch.autograd.grad((w * x).sin().sum(), w)
+            out.extend(g.tolist())
+            w = (w - 0.1 * g).detach().requires_grad_()
+        return out
+
+    expected = run()
+    rec_ctx = record()
+    with rec_ctx as rec:
+        got = run()
+    assert rec_ctx._tracer is not None
+    assert rec_ctx._tracer.graphs == []
+    assert got == expected
+    assert rec.steps == [] and rec.history == []

@@ -103,6 +103,10 @@ class LoopTracer(Tracer):
         self._pending.where = {n: _where(t) for n, t in leaves.items()}
         return result
 
+    def on_grad(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`torch.autograd.grad` is no optimisation step (a gradient penalty, a check): run it plainly."""
+        return self._untraced(func, args, kwargs)
+
     # -- helpers ---------------------------------------------------------------------------------------------
     def _untraced(self, func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         self.recording = False
