@@ -45,26 +45,23 @@ class PageSource:
             "schema": self.schema,
         }
 
-    def created(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
+        """What the POST answer and the summary share, as the server writes them."""
         return {
             "id": self.run_id,
             "scenario": self.run_id,
             "params": self.params,
             "steps": len(self.steps),
             "epochs": self.epochs,
-            "steps_per_epoch": self.steps_per_epoch,
             "diverged_at": self.diverged_at,
-            "url": f"/api/runs/{self.run_id}",
         }
+
+    def created(self) -> dict[str, Any]:
+        return {**self._head(), "steps_per_epoch": self.steps_per_epoch, "url": f"/api/runs/{self.run_id}"}
 
     def summary(self) -> dict[str, Any]:
         return {
-            "id": self.run_id,
-            "scenario": self.run_id,
-            "params": self.params,
-            "steps": len(self.steps),
-            "epochs": self.epochs,
-            "diverged_at": self.diverged_at,
+            **self._head(),
             "history": self.history,
             "progress": [],
             "predictions": {},
