@@ -163,3 +163,58 @@ def test_autograd_grad_in_a_loop_leaves_no_graphs_and_equals_plain_torch() -> No
     assert rec_ctx._tracer.graphs == []
     assert got == expected
     assert rec.steps == [] and rec.history == []
+
+
+LECTURE05_MOMENTUM = """
+import torch
+from torch import nn
+torch.manual_seed(0)
+x_data = torch.tensor([[1.0], [2.0], [3.0]])
+y_data = torch.tensor([[2.0], [4.0], [6.0]])
+model = nn.Linear(1, 1)
+criterion = nn.MSELoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(6):
+    y_pred = model(x_data)
+    loss = criterion(y_pred, y_data)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_sgd_momentum_updates_recompute_after() -> None:
+    plain_globals: dict[str, object] = {}
+    exec(LECTURE05_MOMENTUM, plain_globals)  # the same script, plainly: its final parameters
+    with record() as rec:
+        exec(LECTURE05_MOMENTUM, {})
+    assert len(rec.history) == 6
+    model = plain_globals["model"]
+    assert isinstance(model, torch.nn.Module)
+    for step in rec.history:
+        for name, state in step.params.items():
+            up = state.update
+            assert up is not None and up.optimizer == "momentum", name
+            mu, lr = up.hyper["momentum"], up.hyper["lr"]
+            g = torch.tensor(up.grad)
+            assert up.grad == state.grad and up.grad_source == "step"
+            b0 = up.state_before.get("momentum_buffer")
+            # torch.optim.SGD's documented rule: b <- g at the first step, else b <- momentum * b + g; w <- w - lr * b
+            b = g.clone() if b0 is None else torch.tensor(b0).mul(mu).add(g)
+            assert torch.equal(b, torch.tensor(up.state_after["momentum_buffer"]))
+            after = torch.tensor(state.before).add(b, alpha=-lr)
+            assert torch.equal(after, torch.tensor(state.after)), (step.index, name)
+    weights = {n: torch.tensor(s.after) for n, s in rec.history[-1].params.items()}
+    assert sorted(torch.cat([w.flatten() for w in weights.values()]).tolist()) == sorted(
+        torch.cat([p.detach().flatten() for p in model.parameters()]).tolist()
+    )
+
+
+def test_a_plain_assignment_loop_claims_no_update() -> None:
+    w = torch.tensor([1.0], requires_grad=True)
+    with record() as rec:
+        for x in (1.0, 2.0):
+            (w * x - 2.0).pow(2).sum().backward()
+            w.data = w.data - 0.01 * w.grad.data
+            w.grad.data.zero_()
+    assert [s.params["w"].update for s in rec.history] == [None, None]

@@ -17,8 +17,10 @@ import torch
 from backprop_lens.recording.model import DEFAULT_MAX_STEPS, HistoryRecord, LogLine, Recording
 from backprop_lens.recording.names import scan, user_frames
 from backprop_lens.recording.output import LineTee
+from backprop_lens.recording.updates import StepWatch
 from backprop_lens.snapshot import Graph, ParamState, Step
 from backprop_lens.tracing import Tracer
+from backprop_lens.tracing.tracer import active_tracer
 from backprop_lens.tracing.values import plain
 from backprop_lens.tracing.walk import Walk
 from torch.utils._python_dispatch import _pop_mode_temporarily
@@ -40,6 +42,7 @@ class _Pending:
     graph: Graph | None
     after: dict[str, Any] = field(default_factory=dict)
     where: dict[str, tuple[int, int]] = field(default_factory=dict)  # storage and version after backward
+    optim: StepWatch = field(default_factory=StepWatch)  # what a torch.optim step did to the leaves
 
 
 class LoopTracer(Tracer):
@@ -86,6 +89,7 @@ class LoopTracer(Tracer):
         index = len(self.rec.history)
         keep = index % self.rec.every == 0 and len(self.rec.steps) < self.rec.max_steps
         before = {n: plain(t) for n, t in leaves.items()}
+        fresh = {n: t.grad is None or not bool(t.grad.any()) for n, t in leaves.items()}  # zero_grad ran
         inputs = self._inputs()
         if keep:
             result = super().on_backward(func, args, kwargs)
@@ -101,7 +105,13 @@ class LoopTracer(Tracer):
         )  # fmt: skip
         self._awaiting = {id(t): (n, t) for n, t in leaves.items()}
         self._pending.where = {n: _where(t) for n, t in leaves.items()}
+        self._pending.optim.fresh = fresh
         return result
+
+    def optimizer_step(self, optimizer: torch.optim.Optimizer, done: bool) -> None:
+        """A torch.optim step is about to run (or ran): read its state for the pending step's leaves."""
+        if self._pending is not None:
+            self._pending.optim.seen(optimizer, self._pending.leaves, done)
 
     def on_grad(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """`torch.autograd.grad` is no optimisation step (a gradient penalty, a check): run it plainly."""
@@ -169,12 +179,32 @@ class LoopTracer(Tracer):
             p.after.setdefault(name, plain(t))
         self._awaiting.clear()
         states = {
-            n: ParamState(before=p.before[n], grad=p.grad[n], after=p.after[n], grad_step=p.grad_step.get(n))
+            n: ParamState(
+                before=p.before[n],
+                grad=p.grad[n],
+                after=p.after[n],
+                grad_step=p.grad_step.get(n),
+                update=p.optim.update(n, p.after[n]),
+            )
             for n in p.leaves
         }
         self.rec.history.append(HistoryRecord(p.index, p.epoch, p.sample, p.loss, states, p.inputs))
         if p.graph is not None:
             self.rec.steps.append(Step(p.index, p.epoch, p.sample, p.loss, states, p.graph, p.inputs))
+
+
+def step_hooks(tracer: LoopTracer) -> list[Any]:
+    """Process-wide optimizer step hooks that report to `tracer` only from its own context (thread)."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+    def hook(done: bool) -> Any:
+        def report(optimizer: Any, args: Any, kwargs: Any) -> None:
+            if active_tracer() is tracer:
+                tracer.optimizer_step(optimizer, done)
+
+        return report
+
+    return [register_optimizer_step_pre_hook(hook(False)), register_optimizer_step_post_hook(hook(True))]
 
 
 def _where(t: torch.Tensor) -> tuple[int, int]:
@@ -217,6 +247,7 @@ class record:  # lower case: used like a function, `with backprop_lens.record() 
         self._stop = stop
         self._tracer: LoopTracer | None = None
         self._tee: LineTee | None = None
+        self._hooks: list[Any] = []
 
     def __enter__(self) -> Recording:
         self._tracer = LoopTracer(self.rec, self._stop or sys._getframe(1))
@@ -224,11 +255,14 @@ class record:  # lower case: used like a function, `with backprop_lens.record() 
         self._tee = LineTee(sys.stdout, lambda text: self.rec.lines.append(tracer.line(text)))
         sys.stdout = self._tee
         tracer.__enter__()
+        self._hooks = step_hooks(tracer)
         return self.rec
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self._tracer is not None and self._tee is not None
         try:
+            for h in self._hooks:
+                h.remove()
             self._tracer.__exit__(None, None, None)
             self._tracer.finish()
         finally:
