@@ -23,17 +23,37 @@ export class ApiError extends Error {
 
 export const stats = { requests: 0 };
 
-async function request(url, options = {}) {
+// A full server answers 503 + Retry-After at once, and a part of a run still computing answers 202 + Retry-After:
+// both mean "ask again shortly", so the page waits as told (bounded) instead of failing the view.
+const RETRY_STATUSES = new Set([202, 503]);
+const MAX_RETRIES = 60;
+const MAX_WAIT_MS = 5000;
+
+function retryDelay(res) {
+  const seconds = Number(res.headers.get("Retry-After"));
+  return Math.min(MAX_WAIT_MS, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000);
+}
+
+async function fetchOnce(url, options) {
   stats.requests += 1;
-  let res;
   try {
-    res = await fetch(url, options);
+    return await fetch(url, options);
   } catch (e) {
     const err = new ApiError(0, { message: String(e && e.message ? e.message : e) });
     err.offline = true;
     throw err;
   }
-  if (!res.ok) {
+}
+
+async function request(url, options = {}) {
+  let res = await fetchOnce(url, options);
+  const isGet = !options.method || options.method === "GET";
+  for (let tries = 0; tries < MAX_RETRIES && RETRY_STATUSES.has(res.status); tries += 1) {
+    if (res.status === 202 && !isGet) break; // a POST's 202 is its answer: the run was accepted
+    await new Promise((resolve) => setTimeout(resolve, retryDelay(res)));
+    res = await fetchOnce(url, options);
+  }
+  if (!res.ok || (res.status === 202 && isGet)) {
     let body = null;
     try {
       body = await res.json();
