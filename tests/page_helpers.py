@@ -119,17 +119,46 @@ class PageSession:
     base: str
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)  # "status url", for the diagnosis of a timeout
+
+    @classmethod
+    def attach(cls, page: Any, base: str) -> PageSession:
+        """A session that records the page's JavaScript errors, requests and responses."""
+        s = cls(page, base)
+        page.on("pageerror", lambda e: s.errors.append(str(e)))
+        page.on("request", lambda r: s.requests.append(r.url))
+        page.on("response", lambda r: s.responses.append(f"{r.status} {r.url}"))
+        return s
 
     def open(self, query: str = "", hash_: str = "lang=en&theme=light") -> None:
         url = f"{self.base}/{('?' + query) if query else ''}#{hash_}"
         self.page.goto(url)
-        self.page.wait_for_selector(READY, timeout=60_000)
+        self.wait_selector(READY, timeout=60_000)
+
+    def wait_selector(self, selector: str, timeout: float = 30_000) -> None:
+        """wait_for_selector that, on timeout, says what the page showed and what it last asked the server."""
+        try:
+            self.page.wait_for_selector(selector, timeout=timeout)
+        except Exception as e:
+            if type(e).__name__ != "TimeoutError":
+                raise
+            raise AssertionError(f"{selector} did not appear within {timeout / 1000:.0f} s\n{self.diagnosis()}") from e
+
+    def diagnosis(self) -> str:
+        shown = self.page.evaluate(
+            "(() => ['#progress-label', '#progress-elapsed', '#graph-empty', '#toast'].map((s) => {"
+            " const el = document.querySelector(s);"
+            " return `${s}: ${el ? el.textContent.trim() : '-'}`; }).join('\\n'))()"
+        )
+        graph = self.page.evaluate(f"JSON.stringify({GRAPH_JS}.dataset)")
+        last = "\n".join(self.responses[-15:])
+        return f"page shows:\n{shown}\ngraph: {graph}\nlast responses:\n{last}\nerrors: {self.errors}"
 
     def wait_step(self, k: int, phase: str | None = None) -> None:
         sel = f"[data-testid=graph][data-step='{k}']"
         if phase:
             sel += f"[data-phase='{phase}']"
-        self.page.wait_for_selector(sel, timeout=15_000)
+        self.wait_selector(sel, timeout=15_000)
 
     def wait_js(self, expression: str, timeout: float = 15_000) -> None:
         """Wait until `expression` is true in the page. (Playwright's wait_for_function evaluates its text with
@@ -197,9 +226,7 @@ def browser() -> Iterator[Any]:
 def session(browser: Any, page_server: Server) -> Iterator[PageSession]:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True, locale="en-US")
     page = context.new_page()
-    s = PageSession(page, page_server.base)
-    page.on("pageerror", lambda e: s.errors.append(str(e)))
-    page.on("request", lambda r: s.requests.append(r.url))
+    s = PageSession.attach(page, page_server.base)
     yield s
     context.close()
     assert not s.errors, f"JavaScript errors on the page: {s.errors}"

@@ -165,7 +165,7 @@ def test_url_restores_the_state_after_reload(session: PageSession) -> None:
     url = page.url
     assert "lr=0.02" in url and "step=3" in url and "phase=update" in url
     page.reload()
-    page.wait_for_selector("[data-testid=graph][data-ready='1'][data-step='3'][data-phase='update']")
+    session.wait_selector("[data-testid=graph][data-ready='1'][data-step='3'][data-phase='update']")
     st = session.state()
     assert st["by"] == "epoch" and st["theme"] == "dark" and st["selected"] == "op:2"
     assert page.get_by_test_id("param-lr").input_value() == "0.02"
@@ -186,7 +186,7 @@ def test_language_toggle_changes_labels(session: PageSession) -> None:
     assert page.locator("#console-title").text_content() == "训练日志"
     assert page.get_by_test_id("play").get_attribute("aria-label") == "播放"
     assert page.locator("label[for='param-lr']").inner_text() == "学习率 (lr)"
-    page.wait_for_selector("[data-testid=graph][data-lang='zh']")  # the server's zh labels and SVG arrived
+    session.wait_selector("[data-testid=graph][data-lang='zh']")  # the server's zh labels and SVG arrived
     assert "第 0 步" in page.locator("svg g.header text").first.text_content()
     scenario = page.get_by_test_id("scenario")
     assert scenario.locator("option:checked").text_content() == "第 04 讲：y_hat = x * w"
@@ -304,7 +304,7 @@ def test_backward_lights_up_nodes_in_autograd_order(session: PageSession) -> Non
     assert order[0] == "op:0" and order[-1] == "param:w"
     for i, node_id in enumerate(order):
         page.get_by_test_id("step-next").click()
-        page.wait_for_selector(f"[data-testid=graph][data-reveal='{i + 1}']")
+        session.wait_selector(f"[data-testid=graph][data-reveal='{i + 1}']")
         assert page.locator(f"svg g.node.lens-current[data-node-id='{node_id}']").count() == 1
         later = order[i + 1 :]
         for other in later:
@@ -533,7 +533,7 @@ def test_modules_collapse_and_expand_from_the_page(session: PageSession) -> None
     with urllib.request.urlopen(f"{session.base}/api/runs/{run_id}/steps/3/graph.svg?collapse={collapse}") as r:
         server_collapses = b'data-kind="module"' in r.read()
     if server_collapses:  # the server draws the module as one box: the page shows it and patches it in place
-        page.wait_for_selector("[data-testid=graph] g.node.module[data-module='layer1']")
+        session.wait_selector("[data-testid=graph] g.node.module[data-module='layer1']")
         session.go(7, "backward")
         page.wait_for_timeout(300)
         url = f"{session.base}/api/runs/{run_id}/steps/7/graph.svg?phase=backward&theme=light&collapse={collapse}"
@@ -542,10 +542,41 @@ def test_modules_collapse_and_expand_from_the_page(session: PageSession) -> None
         assert session.texts() == ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
         session.shot("page-two-layer-collapsed.png")
     page.reload()
-    page.wait_for_selector("[data-testid=graph][data-ready='1']")
+    session.wait_selector("[data-testid=graph][data-ready='1']")
     assert page.get_by_test_id("module-layer1").get_attribute("aria-pressed") == "true"
     assert page.get_by_test_id("module-layer2").get_attribute("aria-pressed") == "false"
     page.get_by_test_id("modules-all").click()  # collapse all, then expand all
     session.wait_js("/collapse=[^&]*layer2/.test(location.hash)")
     page.get_by_test_id("modules-all").click()
     session.wait_js("!location.hash.includes('collapse=')")
+
+
+def test_a_busy_server_delays_the_view_but_does_not_break_it(session: PageSession) -> None:
+    """The summary answers 202 (still computing) once and 503 (server full) once, a step batch and the labels
+    503 once, all with Retry-After: 1; the page waits as told, asks again, and shows the run."""
+    page = session.page
+    refused: list[str] = []
+
+    def busy(kind: str, statuses: list[int]) -> Any:
+        def handler(route: Any) -> None:
+            if route.request.method != "GET" or not statuses:
+                route.continue_()
+                return
+            code = statuses.pop(0)
+            refused.append(f"{kind} {code}")
+            body = {"state": "running", "progress": 0.5} if code == 202 else {"message": "the server is busy"}
+            headers = {"Retry-After": "1"}
+            route.fulfill(status=code, headers=headers, content_type="application/json", body=json.dumps(body))
+
+        return handler
+
+    page.route(re.compile(r".*/api/runs/[^/?]+$"), busy("run", [202, 503]))
+    page.route(re.compile(r".*/api/runs/[^/]+/steps\?.*"), busy("steps", [503]))
+    page.route(re.compile(r".*/api/runs/[^/]+/labels\?.*"), busy("labels", [503]))
+    session.open()
+    assert sorted(refused) == ["labels 503", "run 202", "run 503", "steps 503"]
+    st = session.state()
+    assert st["k"] == 0 and st["run"]
+    assert page.locator("#graph-empty").is_hidden()
+    retried = [r for r in session.requests if re.search(r"/api/runs/[^/?]+$", r)]
+    assert len(retried) == 3  # 202, 503, then the summary

@@ -81,20 +81,25 @@ export async function postJSON(url, body) {
   })).json();
 }
 
-/** A response body with download progress: onProgress(received, total|null). */
-export async function getWithProgress(url, onProgress) {
+/** A response's bytes, with download progress: onProgress(received, total|null). Retried as every GET is. */
+export async function getBytes(url, onProgress) {
   const res = await request(url);
   const total = Number(res.headers.get("Content-Length")) || null;
-  if (!res.body || !res.body.getReader) return res.text();
+  if (!res.body || !res.body.getReader) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const chunks = [];
   let received = 0;
+  let lastReport = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
     received += value.length;
-    onProgress(received, total);
+    const now = Date.now();
+    if (now - lastReport > 80) {
+      lastReport = now;
+      onProgress(received, total);
+    }
   }
   const all = new Uint8Array(received);
   let pos = 0;
@@ -102,7 +107,7 @@ export async function getWithProgress(url, onProgress) {
     all.set(c, pos);
     pos += c.length;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 export const urls = {

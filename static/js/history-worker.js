@@ -1,5 +1,6 @@
-// Fetches and parses a run's summary off the main thread (a run of 30,000 steps is megabytes of JSON),
-// reporting download progress, and hands back compact typed arrays for the charts and the timeline.
+// Parses a run's summary off the main thread (a run of 30,000 steps is megabytes of JSON) and hands back compact
+// typed arrays for the charts and the timeline. The page downloads the bytes (api.js: its retry rule for 202 and
+// 503, its progress) and transfers them here; a classic worker, as module workers fail in the offline file.
 
 const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 
@@ -15,42 +16,8 @@ function num(v) {
 }
 
 self.onmessage = async (ev) => {
-  const { url } = ev.data;
   try {
-    const res = await fetch(url);
-    if (!res.ok) {
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        body = null;
-      }
-      self.postMessage({ type: "error", status: res.status, body });
-      return;
-    }
-    const total = Number(res.headers.get("Content-Length")) || null;
-    const reader = res.body.getReader();
-    const chunks = [];
-    let received = 0;
-    let lastReport = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      received += value.length;
-      const now = Date.now();
-      if (now - lastReport > 80) {
-        lastReport = now;
-        self.postMessage({ type: "progress", received, total });
-      }
-    }
-    const all = new Uint8Array(received);
-    let pos = 0;
-    for (const c of chunks) {
-      all.set(c, pos);
-      pos += c.length;
-    }
-    const summary = JSON.parse(new TextDecoder().decode(all));
+    const summary = JSON.parse(new TextDecoder().decode(ev.data.bytes));
     const h = summary.history || [];
     const n = h.length;
     const loss = new Float64Array(n);

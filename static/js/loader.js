@@ -1,7 +1,7 @@
 // Loading a run: POST the configuration, fetch the history (in a worker, with progress) and the log, then the
 // first step and its templates. A refused configuration (422) leaves the current run on screen.
 
-import { ApiError, getJSON, postJSON, stats, urls } from "./api.js";
+import { ApiError, getBytes, getJSON, postJSON, urls } from "./api.js";
 import { t } from "./i18n.js";
 import { hideProgress, showError, showProgress } from "./progress.js";
 import { ensureLabels, labelsAt } from "./labels.js";
@@ -10,26 +10,21 @@ import { PHASES, S, set, writeUrl } from "./store.js";
 
 const $ = (sel) => document.querySelector(sel);
 
-function fetchHistory(id, onProgress) {
+async function fetchHistory(id, onProgress) {
+  const bytes = await getBytes(urls.run(id), onProgress);
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./history-worker.js", import.meta.url));
-    stats.requests += 1;
     worker.onmessage = (ev) => {
       const m = ev.data;
-      if (m.type === "progress") onProgress(m.received, m.total);
-      else if (m.type === "done") {
-        worker.terminate();
-        resolve(m);
-      } else if (m.type === "error") {
-        worker.terminate();
-        reject(new ApiError(m.status, m.body));
-      }
+      worker.terminate();
+      if (m.type === "done") resolve(m);
+      else reject(new ApiError(m.status, m.body));
     };
     worker.onerror = (e) => {
       worker.terminate();
       reject(new Error(e.message || "worker failed"));
     };
-    worker.postMessage({ url: new URL(urls.run(id), location.href).href });
+    worker.postMessage({ bytes: bytes.buffer }, [bytes.buffer]);
   });
 }
 
