@@ -62,8 +62,7 @@ def at_size(browser: Any, page_server: Server) -> Iterator[Any]:
     def open_(width: int, height: int, query: str = "", hash_: str = "lang=en&theme=light") -> PageSession:
         context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
         contexts.append(context)
-        s = PageSession(context.new_page(), page_server.base)
-        s.page.on("pageerror", lambda e: s.errors.append(str(e)))
+        s = PageSession.attach(context.new_page(), page_server.base)
         sessions.append(s)
         s.open(query, hash_)
         return s
@@ -148,7 +147,7 @@ def test_the_page_draws_what_the_server_draws_in_both_languages(at_size: Any, pa
     for scenario in scenarios:
         for lang in ("en", "zh"):
             s.open(f"scenario={scenario}", f"lang={lang}&theme=light")
-            page.wait_for_selector(f"[data-testid=graph][data-lang='{lang}']")
+            s.wait_selector(f"[data-testid=graph][data-lang='{lang}']")
             with urllib.request.urlopen(f"{page_server.base}/api/runs/{s.run_id()}") as r:
                 total = json.loads(r.read())["steps"]
             for k in sorted({0, total // 2, total - 1}):
@@ -186,7 +185,7 @@ ZH_TEXTS_JS = f"""(() => {{
 
 def test_the_zh_page_shows_no_english_words(at_size: Any) -> None:
     s = at_size(1280, 720, "scenario=lecture04", "lang=zh&theme=light&step=2&phase=backward&node=op:2")
-    s.page.wait_for_selector("[data-testid=graph][data-lang='zh']")
+    s.wait_selector("[data-testid=graph][data-lang='zh']")
     texts = s.page.evaluate(ZH_TEXTS_JS)
 
     def words(text: str) -> set[str]:
@@ -211,7 +210,9 @@ def test_the_walk_hides_what_is_not_computed(at_size: Any) -> None:
     nodes = s.step_json(2)["graph"]["nodes"]
     order = [n["id"] for n in sorted((n for n in nodes if n["order"] is not None), key=lambda n: n["order"])]
     page.locator("#phase input[value='backward']").check(force=True)
-    page.wait_for_selector("[data-testid=graph][data-phase='backward'][data-reveal='1']")
+    s.wait_selector("[data-testid=graph][data-phase='backward'][data-reveal='1']")
+    page.wait_for_timeout(1600)  # longer than an animated walk: stepping by node, the walk waits for the user
+    assert s.state()["reveal"] == 1
     page.get_by_test_id("play").focus()
     grads = dict(page.evaluate(hidden, "[data-testid=graph] g.node .k-grad tspan:last-child"))
     assert grads[order[0]] == "visible" and all(grads[n] == "hidden" for n in order[1:] if n in grads)
@@ -222,7 +223,7 @@ def test_the_walk_hides_what_is_not_computed(at_size: Any) -> None:
     explain = page.get_by_test_id("explain")
     assert explain.locator("li:visible").count() == 1 and "16.23" not in explain.inner_text()
     page.get_by_test_id("step-next").click()
-    page.wait_for_selector("[data-testid=graph][data-reveal='2']")
+    s.wait_selector("[data-testid=graph][data-reveal='2']")
     assert explain.locator("li:visible").count() == 2
 
 

@@ -18,8 +18,10 @@ function wireTransport() {
   for (const r of document.querySelectorAll("#phase input")) {
     r.addEventListener("change", () => {
       if (!r.checked) return;
-      const walked = S.by === "node" || S.by === "phase";
-      go({ phase: r.value, reveal: null }, { animate: r.value === "backward" && walked });
+      // stepping by phase, the backward pass plays its walk by itself; stepping by node, the walk waits for
+      // the user's next step at its first node
+      const byNode = S.by === "node" && r.value !== "update";
+      go({ phase: r.value, reveal: byNode ? 1 : null }, { animate: r.value === "backward" && S.by === "phase" });
     });
   }
   $("#by").addEventListener("change", (e) => set({ by: e.target.value }));
