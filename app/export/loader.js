@@ -8,7 +8,7 @@
   var DATA = read("bl-data");
   var MODULES = read("bl-modules");
 
-  // Answers the page's fetches from DATA; installed in the page and (as source) in its workers.
+  // Answers the page's fetches from DATA. (Its workers fetch nothing: the page hands them the bytes.)
   function install(scope, DATA) {
     var realFetch = scope.fetch ? scope.fetch.bind(scope) : null;
     var json = function (body, status) {
@@ -118,15 +118,13 @@
     return urls[path];
   }
 
-  // Workers of the page's own scripts: the same script from a blob:, with the same answers installed first.
+  // Workers of the page's own scripts: the same script from a blob: (a file:// page cannot start one by path).
   var RealWorker = window.Worker;
-  var workerData = { id: DATA.id, params: DATA.params, readonly: DATA.readonly, created: DATA.created, fixed: DATA.fixed, steps: [], svgs: {}, topology: [], labels: {} };
   window.Worker = function (href, options) {
     var path = new URL(href, location.href).pathname;
     var rel = path.replace(/^\/static\//, "");
     if (!(rel in MODULES)) return new RealWorker(href, options);
-    var prelude = "(" + install.toString() + ")(self, " + JSON.stringify(workerData) + ");\n";
-    var url = URL.createObjectURL(new Blob([prelude, MODULES[rel]], { type: "text/javascript" }));
+    var url = URL.createObjectURL(new Blob([MODULES[rel]], { type: "text/javascript" }));
     return new RealWorker(url, options);
   };
 

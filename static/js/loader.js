@@ -1,4 +1,4 @@
-// Loading a run: POST the configuration, fetch the history (in a worker, with progress) and the log, then the
+// Loading a run: POST the configuration, fetch the history (with progress; parsed in a worker) and the log, then the
 // first step and its templates. A refused configuration (422) leaves the current run on screen.
 
 import { ApiError, getBytes, getJSON, postJSON, urls } from "./api.js";
