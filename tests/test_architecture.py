@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,35 @@ def test_render_and_snapshot_load_without_torch() -> None:
 def test_importing_app_does_not_import_torch() -> None:
     code = "import sys, backprop_lens; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
+
+
+# What would make a number's text in the browser: Number's formatters, and the names of the deleted port.
+FORMATTERS = re.compile(r"\.toPrecision\(|\.toExponential\(|\bpyRepr\b|\bfmtNum\b|\bfmtFull\b|\bfmtPreview\b")
+
+
+def _without_function(source: str, name: str) -> str:
+    """The source minus one top-level function (up to the next line that closes a top-level block)."""
+    start = source.find(f"function {name}(")
+    if start < 0:
+        return source
+    end = source.find("\n}\n", start)
+    return source[:start] + source[end + 3 :]
+
+
+def test_the_page_formats_no_number_python_shows() -> None:
+    """One source of truth: every number of a step, the inspector, the readout and the explanation is the
+    server's text. The charts' axis ticks are the one exception: the chart library picks where they fall."""
+    js = ROOT / "static" / "js"
+    assert not (js / "format.js").exists()
+    for path in sorted(js.glob("*.js")):
+        source = path.read_text(encoding="utf-8")
+        if path.name == "charts.js":
+            source = _without_function(source, "fmtTick")
+        found = FORMATTERS.findall(source)
+        assert not found, f"{path.name} formats numbers itself: {found}"
+
+
+def test_the_formatter_check_can_fail() -> None:
+    assert FORMATTERS.findall("const s = x.toPrecision(4) + pyRepr(y);") == [".toPrecision(", "pyRepr"]
+    source = "function fmtTick(v) {\n  return v.toExponential(0);\n}\nconst k = 1;\n"
+    assert FORMATTERS.findall(_without_function(source, "fmtTick")) == []

@@ -114,3 +114,84 @@ async def test_labels_are_bounded_in_bytes():
 async def test_labels_name_an_unknown_module(client):
     r = await client.get("/api/runs/two_layer/labels?start=0&stop=1&collapse=nope")
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "collapse"
+
+
+def _plain_lecture04_step(k: int) -> dict[str, float]:
+    """Lecture 04's loop in plain PyTorch up to step k: the numbers the inspector must show."""
+    import torch
+
+    w = torch.tensor([1.0], requires_grad=True)
+    xs, ys = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]
+    out: dict[str, float] = {}
+    for i in range(k + 1):
+        x, y = xs[i % 3], ys[i % 3]
+        y_hat = x * w
+        y_hat.retain_grad()
+        loss = (y_hat - y) ** 2
+        loss.backward()
+        if i == k:
+            out = {"w": w.item(), "y_hat": y_hat.item(), "up": y_hat.grad.item(), "grad": w.grad.item(), "x": x}
+        with torch.no_grad():
+            w -= 0.01 * w.grad
+        if i == k:
+            out["after"] = w.item()
+        w.grad.zero_()
+    return out
+
+
+def _rows(model, view):
+    return {label: text for label, text, _cls, views in model["rows"] if view[0] in views}
+
+
+async def test_the_inspector_is_the_servers_with_pytorchs_numbers(client):
+    s = _plain_lecture04_step(2)
+    item = (await client.get("/api/runs/lecture04/labels?start=2&stop=3")).json()[0]
+    mul, w = item["nodes"]["op:2"], item["nodes"]["param:w"]
+    assert _rows(mul, "forward")["value"] == repr(s["y_hat"]) and _rows(mul, "forward")["grad dL/d(node)"] == "—"
+    assert _rows(mul, "backward")["grad dL/d(node)"] == repr(s["up"])
+    assert _rows(mul, "pending")["grad dL/d(node)"] == "not reached yet in the backward pass"
+    # upstream × local = downstream: the numbers shown satisfy it (float32, as autograd computed it)
+    [into] = mul["chain"]["into"]["rows"]
+    parts = [p[0] for p in into["claim"]]
+    assert parts == [repr(s["up"]), " × ", repr(s["x"]), " = ", repr(s["grad"])]
+    import torch
+
+    assert (torch.tensor(float(parts[0])) * torch.tensor(float(parts[2]))).item() == float(parts[4])
+    assert mul["local"]["lines"][:2] == ["z = a · b", "∂z/∂a = b"]
+    assert _rows(w, "update")["before update"] == repr(s["w"]) and _rows(w, "update")["after update"] == repr(
+        s["after"]
+    )
+    assert item["numbers"]["loss"] == f"{(s['y_hat'] - 6.0) ** 2:.4g}"
+    assert item["numbers"]["params"]["w"]["grad"] == repr(s["grad"])
+
+
+async def test_the_chinese_inspector_has_no_english_words(client):
+    item = (await client.get("/api/runs/lecture04/labels?start=2&stop=3&lang=zh")).json()[0]
+    words = [text for m in item["nodes"].values() for row in m["rows"] for text in row[:2]]
+    words += [line for m in item["nodes"].values() if m["local"] for line in m["local"]["lines"]]
+    words += [m["kind_text"] for m in item["nodes"].values()]
+    english = {"value", "grad", "shape", "before", "after", "update", "input", "code", "operation", "parameter"}
+    english |= {"order", "incoming", "stores", "usually"}  # identifiers (autograd, .grad) stay as they are
+    found = {w for text in words for w in english if w in text.replace(".grad", "").replace("autograd", "")}
+    assert not found, found
+
+
+async def test_tensor_figures_hold_every_element_from_pytorch(client):
+    created = await client.post("/api/runs", json={"scenario": "softmax", "params": {}})
+    rid = created.json()["id"]
+    step = (await client.get(f"/api/runs/{rid}/steps/3")).json()
+    node = next(n for n in step["graph"]["nodes"] if n["id"] == "param:linear.weight")
+    rows, cols = node["shape"]
+    figures = (await client.get(f"/api/runs/{rid}/steps/3/tensors?node=param:linear.weight")).json()
+    value = figures["value"]
+    flat = [v for row in node["value"] for v in row]
+    assert value["tips"] == [f"linear.weight[{i // cols}, {i % cols}] = {v!r}" for i, v in enumerate(flat)]
+    assert (value["rows"], value["cols"], value["grid"]) == (rows, cols, True)
+    top = max(abs(v) for v in flat)
+    assert value["shades"] == [round(v / top, 3) for v in flat] and value["high"] == f"+{top:.4g}"
+    assert [float(c) for c in value["cells"]] == pytest.approx(flat, rel=1e-3)
+    assert all(repr(g) in figures["grad"]["listing"] for row in node["grad"] for g in row)
+    missing = await client.get(f"/api/runs/{rid}/steps/3/tensors?node=op:nope")
+    assert missing.status_code == 404 and missing.json()["detail"][0]["field"] == "node"
+    assert (await client.get(f"/api/runs/{rid}/steps/3/tensors?node=op:1")).status_code == 200
+    assert (await client.get(f"/api/runs/{rid}/steps/99999/tensors?node=op:1")).status_code == 404

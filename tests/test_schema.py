@@ -111,6 +111,7 @@ def test_every_operation_is_fuzzed() -> None:
         ("GET", "/api/runs/{run_id}/steps"),
         ("GET", "/api/runs/{run_id}/steps/{k}"),
         ("GET", "/api/runs/{run_id}/steps/{k}/graph.{fmt}"),
+        ("GET", "/api/runs/{run_id}/steps/{k}/tensors"),
         ("GET", "/api/version"),
         ("GET", "/api/messages"),
         ("GET", "/api/runs/{run_id}/labels"),

@@ -6,14 +6,15 @@ so the file carries one SVG per topology, phase, theme and language instead of o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from backprop_lens.export.source import PageSource
 from backprop_lens.present import LANGS, messages
-from backprop_lens.present.explain import explain, inspector
-from backprop_lens.render import PHASES, THEMES, LayoutCache, label_slots, render
-from backprop_lens.snapshot import Step, to_jsonable
+from backprop_lens.present.inspect import tensor_figures
+from backprop_lens.render import PHASES, THEMES, LayoutCache, render, step_labels
+from backprop_lens.snapshot import Step, plain_graph, to_jsonable
 
 READONLY = "this file holds one recorded run: its parameters cannot change here (run backprop-lens to try others)"
 
@@ -40,6 +41,7 @@ def bundle(src: PageSource) -> dict[str, Any]:
             "svgs": svgs,
             "topology": topology,
             "labels": {lang: [step_labels(s, lang, src.zero_grad) for s in src.steps] for lang in LANGS},
+            "tensors": {lang: [_tensors(s, lang) for s in src.steps] for lang in LANGS},
         }
     )
 
@@ -66,12 +68,8 @@ def _templates(src: PageSource) -> tuple[list[dict[str, str]], list[int]]:
     return svgs, topology
 
 
-def step_labels(step: Step, lang: str, zero_grad: bool | None) -> dict[str, Any]:
-    """A step's strings as GET /api/runs/{id}/labels answers them (the present layer writes every one)."""
-    lines = explain(step, lang, zero_grad)
-    return {
-        "step": step.index,
-        "phases": {phase: label_slots(step, phase=phase, lang=lang) for phase in PHASES},
-        "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
-        "inspector": inspector(lines),
-    }
+def _tensors(step: Step, lang: str) -> dict[str, Any]:
+    """The inspector's tensor figures of every node of a step (the server sends them for one node on request)."""
+    plain = replace(step, graph=plain_graph(step.graph))
+    figures = {n.id: tensor_figures(plain, n, lang) for n in plain.graph.nodes}
+    return {node: f for node, f in figures.items() if f}

@@ -50,6 +50,10 @@
         var k = Number(rest[0]);
         if (!(k >= 0 && k < DATA.steps.length)) return missing("step " + rest[0]);
         if (rest.length === 1) return json(DATA.steps[k]);
+        if (rest[1] === "tensors") {
+          var figures = (DATA.tensors[q.get("lang") || "en"] || [])[k] || {};
+          return json(figures[q.get("node")] || {});
+        }
         if (rest[1] === "graph.svg") {
           var key = [q.get("phase") || "backward", q.get("theme") || "light", q.get("lang") || "en"].join("|");
           var svg = DATA.svgs[DATA.topology[k]][key];

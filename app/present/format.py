@@ -162,17 +162,17 @@ def fmt_value(value: Any, width: int = PREVIEW_WIDTH) -> str:
     return fmt_num(x) if ok else fmt_preview(value, width)
 
 
-def fmt_full(value: Any) -> str:
-    """Full precision for tooltips: repr of every float, elided after TOOLTIP_ELEMENTS elements."""
+def fmt_full(value: Any, limit: int = TOOLTIP_ELEMENTS) -> str:
+    """Full precision for tooltips: repr of every float, elided after `limit` elements."""
     if value is None:
         return "?"
     if not isinstance(value, (list, tuple)):
         return _full_num(value)
-    first = head(value, TOOLTIP_ELEMENTS + 1)  # one more than shown tells whether anything was cut
+    first = head(value, limit + 1)  # one more than shown tells whether anything was cut
     if len(first) == 1 and numel(nested_shape(value)) == 1:
         return _full_num(first[0])
-    parts = _reprs(first[:TOOLTIP_ELEMENTS])
-    if len(first) <= TOOLTIP_ELEMENTS:
+    parts = _reprs(first[:limit])
+    if len(first) <= limit:
         return "[" + parts + "]"
     return "[" + parts + f", … ({getattr(value, 'total', None) or numel(nested_shape(value))} elements)]"
 

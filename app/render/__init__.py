@@ -21,9 +21,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from backprop_lens.present import LANGS, Context, check_lang
+from backprop_lens.present.explain import explain, inspector
+from backprop_lens.present.inspect import inspector_models, step_numbers
 from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_default, layout_for
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
@@ -63,6 +65,7 @@ __all__ = [
     "make_view",
     "modules_of",
     "render",
+    "step_labels",
     "to_dot",
 ]
 
@@ -158,6 +161,24 @@ def label_slots(
     view = make_view(graph, collapse, expand)
     labels = make_labels(view, ph, plain_step, lang, context)
     return {"texts": labels.texts(), "tips": labels.tips(), "template": labels.template()}
+
+
+def step_labels(
+    traced: Step, lang: str = "en", zero_grad: bool | None = None, collapse: Iterable[str] = (), context: Any = None
+) -> dict[str, Any]:
+    """A step's strings for the page (GET /api/runs/{id}/labels, and the offline file's copy of it): per phase
+    the SVG's slots, the step's explanation, every node's inspector and the numbers shown beside the graph."""
+    step = replace(traced, graph=plain_graph(traced.graph))  # tensors to lists once, for every part
+    lines = explain(step, lang, zero_grad)
+    modules = tuple(collapse)
+    return {
+        "step": step.index,
+        "phases": {ph: label_slots(step, phase=ph, lang=lang, collapse=modules, context=context) for ph in PHASES},
+        "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
+        "inspector": inspector(lines),
+        "nodes": inspector_models(step, lang),
+        "numbers": step_numbers(step),
+    }
 
 
 def render(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
+from backprop_lens.present.format import fmt_num
 from backprop_lens.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
 from backprop_lens.snapshot import Step, param_state_to_dict
 
@@ -143,5 +144,6 @@ class Run:
                 for s in h.steps
             ],
             "progress": [{"epoch": p.epoch, "loss": p.loss} for p in h.progress],
-            "predictions": {p.when: {"x": p.x, "value": p.value} for p in h.predictions},
+            # `text`: the number as the page shows it (the server formats every number on screen)
+            "predictions": {p.when: {"x": p.x, "value": p.value, "text": fmt_num(p.value)} for p in h.predictions},
         }

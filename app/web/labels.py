@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from backprop_lens.present import Context, messages, t
-from backprop_lens.present.explain import explain, inspector
-from backprop_lens.render import BadArgument, label_slots
-from backprop_lens.snapshot import PHASES, Step, plain_graph
-from backprop_lens.web.errors import BadInput
+from backprop_lens.present.inspect import tensor_figures
+from backprop_lens.render import BadArgument, step_labels
+from backprop_lens.snapshot import Step, plain_graph
+from backprop_lens.web.errors import BadInput, NotFound
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.runs import RunRef
 
@@ -35,24 +35,23 @@ def messages_body(lang: str) -> Body:
 def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...], max_bytes: int) -> Body:
     context = None  # as graph.svg draws it without `fit` (the page's pictures)
     zero_grad = getattr(ref.params, "zero_grad", None)
-    out = []
-    for traced in steps:
-        step = replace(traced, graph=plain_graph(traced.graph))  # tensors to lists once, for every phase
-        lines = explain(step, lang, zero_grad if isinstance(zero_grad, bool) else None)
-        try:
-            phases = {ph: label_slots(step, phase=ph, lang=lang, collapse=collapse, context=context) for ph in PHASES}
-        except BadArgument as e:  # a module the graph does not have: the caller's mistake, named
-            raise BadInput([(("query", e.field), str(e))]) from None
-        out.append(
-            {
-                "step": step.index,
-                "phases": phases,
-                "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
-                "inspector": inspector(lines),
-            }
-        )
+    known = zero_grad if isinstance(zero_grad, bool) else None
+    try:
+        out = [step_labels(step, lang, known, collapse, context) for step in steps]
+    except BadArgument as e:  # a module the graph does not have: the caller's mistake, named
+        raise BadInput([(("query", e.field), str(e))]) from None
     content = dumps(out)
-    if len(content) > max_bytes:  # the estimate was short: the bound holds anyway
+    if len(content) > max_bytes and len(steps) > 1:  # the estimate was short: the bound holds (one step always answers)
         most = max(1, len(steps) * max_bytes // len(content))
         raise BadInput([(("query", "stop"), f"at most {most} steps of this run per call (max_batch_bytes)")])
     return Body.of(content, JSON)
+
+
+def tensors_body(step: Step, node_id: str, lang: str) -> Body:
+    """Every tensor figure of one node's inspector at one step (fetched when the node is selected)."""
+    plain = replace(step, graph=plain_graph(step.graph))
+    try:
+        node = plain.graph.node(node_id)
+    except KeyError:
+        raise NotFound([(("query", "node"), f"step {step.index} has no node {node_id!r}")]) from None
+    return Body.of(dumps(tensor_figures(plain, node, lang)), JSON)

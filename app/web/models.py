@@ -179,6 +179,7 @@ class ProgressOut(BaseModel):
 class PredictionOut(BaseModel):
     x: Value
     value: Value
+    text: str = Field(description="the value as the page shows it")
 
 
 class RunSummary(BaseModel):

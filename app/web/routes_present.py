@@ -13,8 +13,8 @@ from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep
 from backprop_lens.web.errors import BadInput, NotFound
 from backprop_lens.web.models import ERRORS, RUN_PARTS
 from backprop_lens.web.responses import JSON, Body, SafeJSONResponse, dumps, immutable
-from backprop_lens.web.routes_runs import answer
-from fastapi import APIRouter, Query, Request, Response
+from backprop_lens.web.routes_runs import answer, in_range
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["present"], responses=ERRORS)
@@ -45,6 +45,11 @@ class StepLabels(BaseModel):
     phases: dict[str, PhaseSlots] = Field(description="per phase (forward, backward, update)")
     explain: list[ExplainLine] = Field(description="the step worked in words and numbers, in PyTorch's order")
     inspector: dict[str, list[str]] = Field(description="per node id, its lines of the explanation")
+    nodes: dict[str, dict[str, Any]] = Field(
+        description="per node id, the inspector: title, rows (with the views that show them), chain rule, local "
+        "derivative, and which tensor figures each view shows (GET .../steps/{k}/tensors has them)"
+    )
+    numbers: dict[str, Any] = Field(description="the readout's loss and each parameter's gradients, as text")
 
 
 class LogLine(BaseModel):
@@ -108,6 +113,49 @@ async def get_labels(
         request,
         lambda e, token: labels.labels_body(ref, store.traced(e, start, stop, token), lang, modules, bound),
         lambda e: store.replay_cost(e, start, stop),
+    )
+    return answer(request, ref, got)
+
+
+class TensorFigure(BaseModel):
+    label: str
+    kind: str = Field(description="value | grad: which colour scale the page draws it with")
+    dims: str = Field(description="the shape as text")
+    rows: int
+    cols: int
+    grid: bool = Field(description="true: a grid of `cells`; false: a canvas of `shades`")
+    cells: list[str] | None = Field(description="each element's short text (grid only)")
+    shades: list[float | None] = Field(description="each element / max |element|, -1..1 (null: NaN)")
+    tips: list[str] = Field(description="each listed element at full precision, with its index")
+    low: str
+    high: str
+    summary: str
+    listing: str = Field(description="every listed element at full precision, one per line")
+
+
+@router.get(
+    "/api/runs/{run_id}/steps/{k}/tensors",
+    response_model=dict[str, TensorFigure],
+    responses=RUN_PARTS,
+    summary="The inspector's tensor figures of one node at one step",
+    description="Keyed by what they show (`value`, `grad`, `before`, `after`, `update.grad`); a node without "
+    "tensors (scalars) answers `{}`. Every text is the server's: the page formats no number.",
+)
+async def get_tensors(
+    request: Request,
+    ref: RunDep,
+    store: StoreDep,
+    k: Annotated[int, Path(description="step index, 0-based")],
+    node: Annotated[str, Query(min_length=1, max_length=500, description="the node id, as in the step JSON")],
+    lang: LangQuery = "en",
+) -> Response:
+    in_range(ref, k)
+    got = await store.body(
+        ("tensors", ref.id, k, node, lang),
+        ref,
+        request,
+        lambda e, token: labels.tensors_body(store.traced(e, k, k + 1, token)[0], node, lang),
+        lambda e: store.replay_cost(e, k, k + 1),
     )
     return answer(request, ref, got)
 

@@ -124,5 +124,7 @@ export const urls = {
     `/api/runs/${encodeURIComponent(id)}/labels?start=${start}&stop=${stop}&lang=${lang}` +
     (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
   messages: (lang) => `/api/messages?lang=${lang}`,
+  tensors: (id, k, node, lang) =>
+    `/api/runs/${encodeURIComponent(id)}/steps/${k}/tensors?node=${encodeURIComponent(node)}&lang=${lang}`,
   logJson: (id) => `/api/runs/${encodeURIComponent(id)}/log.json`,
 };

@@ -2,7 +2,6 @@
 // A cursor line follows the current step on every chart; clicking a chart jumps to that step.
 
 import uPlot from "../vendor/uPlot-1.6.32.esm.js";
-import { pyRepr } from "./format.js";
 import { t } from "./i18n.js";
 
 const SERIES_COLOURS = ["#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7a7a7a"];
@@ -282,7 +281,7 @@ export class Charts {
     const b = meta.predictions.before;
     const a = meta.predictions.after;
     document.getElementById("pred-summary").textContent =
-      b && a ? `${fmtTick(Number(b.value))} → ${fmtTick(Number(a.value))}` : "";
+      b && a ? `${b.text} → ${a.text}` : "";
     this.pred.create(
       {
         scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
@@ -356,11 +355,11 @@ export class Charts {
   }
 
   /** Move every cursor to step k; `step` (the step JSON, if loaded) feeds the L(w) chart. */
-  setStep(k, step, phase) {
+  setStep(k, step, phase, labels = null) {
     this.loss.setCursor(k);
     this.params.setCursor(k);
     this.pred.setCursor(k);
-    if (this.curveModel && step) this.updateCurve(step, phase);
+    if (this.curveModel && step) this.updateCurve(step, phase, labels);
   }
 
   setCurveRange(range) {
@@ -369,7 +368,7 @@ export class Charts {
     this.curveXs = Float64Array.from({ length: grid }, (_, i) => range[0] + ((range[1] - range[0]) * i) / (grid - 1));
   }
 
-  updateCurve(step, phase) {
+  updateCurve(step, phase, labels) {
     const m = this.curveModel;
     const p = step.params[m.param];
     if (!p) return;
@@ -420,7 +419,8 @@ export class Charts {
     }
     this.curve.u.setData([xsNow, ys, tan, pt], false);
     this.curve.u.redraw(true, false);
-    const gText = typeof g === "number" ? pyRepr(g) : String(slopeRaw);
+    const said = labels && labels.numbers.params[m.param];
+    const gText = said ? said.grad_step : "…"; // the server's text of PyTorch's number
     const note = document.getElementById("curve-note");
     const s = t("charts.curve.note", { w: m.param, g: gText });
     if (note.textContent !== s) note.textContent = s;

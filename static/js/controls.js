@@ -1,6 +1,6 @@
 // The transport's state: buttons enabled where a move exists, the phase and step-by controls, the readout.
 
-import { fmtNum } from "./format.js";
+import { labelsAt } from "./labels.js";
 import { t } from "./i18n.js";
 import { neighbour } from "./player.js";
 import { S } from "./store.js";
@@ -39,7 +39,8 @@ export function updateControls() {
 function updateReadout() {
   const a = S.run.arrays;
   const sample = a.sample[S.k];
-  const loss = fmtNum(a.loss[S.k]);
+  const labels = labelsAt(S.k);
+  const loss = labels ? labels.numbers.loss : "…"; // the server's text; drawn again when the labels arrive
   const html =
     `${esc(t("readout.step"))} <b>${S.k}</b> ${esc(t("readout.of"))} ${S.run.total - 1} · ` +
     `${esc(t("readout.epoch"))} <b>${a.epoch[S.k]}</b>` +

@@ -2,7 +2,6 @@
 // walk, what is not computed yet is hidden and the current line is marked.
 // The lines are the server's (labels.explain), in the language asked for; the page only places them.
 
-import { fmtFull } from "./format.js";
 import { t } from "./i18n.js";
 import { S } from "./store.js";
 import { walkState } from "./walk.js";
@@ -36,21 +35,21 @@ export function renderExplain(step, labels) {
   $("#explain-body").innerHTML = `<ol class="explain-lines">${items.join("")}</ol>`;
   const walking = S.reveal !== null && S.phase !== "update";
   $("#explain-progress").textContent = walking ? t("walk.progress", { i: shown, n: lines.length }) : "";
-  renderAccum(step);
+  renderAccum(labels);
 }
 
 export function resetExplain() {
   lastKey = "";
 }
 
-function renderAccum(step) {
+function renderAccum(labels) {
   const el = $("#accum");
   if (S.run.meta.params.zero_grad !== false) {
     el.hidden = true;
     return;
   }
-  const rows = Object.entries(step.params)
-    .map(([name, p]) => `<tr><td>${esc(name)}.grad</td><td>${esc(fmtFull(p.grad_step))}</td><td class="grad">${esc(fmtFull(p.grad))}</td></tr>`)
+  const rows = Object.entries(labels.numbers.params)
+    .map(([name, p]) => `<tr><td>${esc(name)}.grad</td><td>${esc(p.grad_step)}</td><td class="grad">${esc(p.grad)}</td></tr>`)
     .join("");
   el.innerHTML = `<h3>${esc(t("accum.title"))}</h3><table><thead><tr><th></th><th>${esc(t("accum.step"))}</th><th>${esc(t("accum.total"))}</th></tr></thead><tbody>${rows}</tbody></table>`;
   el.hidden = false;

@@ -3,6 +3,7 @@
 // 503, its progress) and transfers them here; a classic worker, as module workers fail in the offline file.
 
 const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+const DIVERGED = { NaN: "nan", Infinity: "inf", "-Infinity": "-inf" }; // message keys diverged.*
 
 function num(v) {
   if (typeof v === "number") return v;
@@ -100,9 +101,8 @@ self.onmessage = async (ev) => {
       progress: (summary.progress || []).map((p) => ({ epoch: p.epoch, loss: num(p.loss), raw: p.loss })),
       predictions: summary.predictions || {},
       paramNames: names,
-      divergedLoss: summary.diverged_at !== null && summary.diverged_at !== undefined && h[summary.diverged_at]
-        ? h[summary.diverged_at].loss
-        : null,
+      // what the loss became, as a message key (the page's words are the server's)
+      divergedAs: DIVERGED[summary.diverged_at !== null && summary.diverged_at !== undefined && h[summary.diverged_at] ? h[summary.diverged_at].loss : null] || "other",
     };
     const transfer = [loss.buffer, pred.buffer, epoch.buffer, sample.buffer, inputX.buffer, inputY.buffer];
     for (const a of Object.values(params)) transfer.push(a.before.buffer, a.after.buffer, a.grad.buffer, a.grad_step.buffer);

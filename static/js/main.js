@@ -6,7 +6,6 @@ import { Charts } from "./charts.js";
 import { LogConsole } from "./console.js";
 import { updateControls } from "./controls.js";
 import { renderExplain, resetExplain } from "./explain.js";
-import { fmtNum, num } from "./format.js";
 import { SetupForm } from "./form.js";
 import { GraphView } from "./graph.js";
 import { applyI18n, defaultLang, loadMessages, setLang, t } from "./i18n.js";
@@ -110,7 +109,7 @@ function renderNow() {
   const stepData = cache.get(k);
   const labels = labelsAt(k);
   timed("console", () => ui.logConsole.show(k, S.phase));
-  timed("charts", () => ui.charts.setStep(k, stepData, S.phase));
+  timed("charts", () => ui.charts.setStep(k, stepData, S.phase, labels));
   ensureLabels(k).then(() => labels || render(), () => {});
   if (!stepData || !labels) {
     prefetch(k);
@@ -142,7 +141,13 @@ function renderPanels(stepData, labels) {
   if (key !== lastInspector) {
     const picked = S.selected && !lastInspector.endsWith(`|${S.selected}|${S.lang}`);
     lastInspector = key;
-    renderInspector($("#inspector"), stepData, S.selected, { phase: S.phase, reveal: S.reveal, explain: labels.explain });
+    renderInspector($("#inspector"), stepData, S.selected, {
+      phase: S.phase,
+      reveal: S.reveal,
+      labels,
+      runId: S.run.id,
+      lang: S.lang,
+    });
     $("#inspector-close").hidden = !S.selected;
     document.documentElement.classList.toggle("has-selection", Boolean(S.selected));
     // a node just picked: its chain rule into view (in the side panel, or the phone's sheet)
@@ -160,12 +165,8 @@ function showDivergence() {
     banner.hidden = true;
     return;
   }
-  const lossNum = num(m.divergedLoss);
-  let what = "inf/NaN";
-  if (typeof lossNum === "number" && Number.isNaN(lossNum)) what = "NaN";
-  else if (lossNum === Infinity || lossNum === -Infinity) what = fmtNum(lossNum);
   banner.hidden = false;
-  $("#banner-text").textContent = t("diverged", { k: m.diverged_at, what });
+  $("#banner-text").textContent = t("diverged", { k: m.diverged_at, what: t(`diverged.${m.divergedAs}`) });
   const btn = $("#banner-goto");
   btn.textContent = t("diverged.goto", { k: m.diverged_at });
   btn.onclick = () => go({ k: m.diverged_at, reveal: null });
