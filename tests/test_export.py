@@ -139,3 +139,20 @@ def test_a_built_in_scenario_exports_the_same_page(browser: Any, tmp_path: Path)
     wait_js(view.page, "document.querySelector('[data-testid=graph]').textContent.includes('-16.23')", 30_000)
     assert view.left == [] and view.csp() == []
     view.ctx.close()
+
+
+def test_the_offline_inspector_shows_tensors_in_full(browser: Any, tmp_path: Path) -> None:
+    """The inspector's figures come from the file (the server serves them per node; the file holds them all)."""
+    run = build_run("softmax", {"epochs": 2})
+    out = tmp_path / "softmax.html"
+    out.write_text(export_html(from_run(run, "softmax")), encoding="utf-8")
+    node = next(n for n in step_to_dict(run.step(1))["graph"]["nodes"] if n["id"] == "param:linear.weight")
+    view = Opened(browser, out.as_uri() + "#step=1&phase=backward&node=param:linear.weight")
+    cells = view.page.locator("[data-testid=tensors] figure.value .heatmap .cell")
+    cells.first.wait_for(timeout=30_000)
+    cols = node["shape"][1]
+    flat = [v for row in node["value"] for v in row]
+    titles = cells.evaluate_all("els => els.map(e => e.title)")
+    assert titles == [f"linear.weight[{i // cols}, {i % cols}] = {v!r}" for i, v in enumerate(flat)]
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()

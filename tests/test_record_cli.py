@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from backprop_lens.export.page import embedded_data
 from backprop_lens.web import Settings, create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,7 +81,7 @@ def test_export_writes_a_scenario(tmp_path: Path) -> None:
     done = cli("export", "lecture04", "--epochs", "2", "-o", str(out))
     assert done.returncode == 0, done.stderr
     html = out.read_text(encoding="utf-8")
-    assert 'http-equiv="Content-Security-Policy"' in html and '"steps":6' in html
+    assert 'http-equiv="Content-Security-Policy"' in html and len(embedded_data(html)["steps"]) == 6
 
 
 async def test_serve_recording_answers_the_page(traced) -> None:
@@ -90,4 +91,4 @@ async def test_serve_recording_answers_the_page(traced) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     policy = r.headers["content-security-policy"]
     assert "'sha256-" in policy and "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
-    assert 'id="bl-data"' in r.text and "-16.228801727294922" in r.text
+    assert "-16.228801727294922" in json.dumps(embedded_data(r.text))

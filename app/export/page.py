@@ -8,6 +8,7 @@ Built from whatever static/ holds: every module the page's entry scripts import,
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import re
@@ -43,6 +44,19 @@ def embed_json(value: Any) -> str:
     """JSON that cannot end its <script> element: every `<` escaped (names from user code are data)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def embed_packed(value: Any) -> str:
+    """JSON gzipped and in base64 (no `<` can occur), unpacked by loader.js: a run's JSON repeats its keys and
+    labels step after step, so the file is ~20x smaller (Lecture 04: 10 MB of JSON, 0.6 MB packed)."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def embedded_data(html: str) -> Any:
+    """The data an exported file carries (what `page_html` packed): for tests and tools reading a file."""
+    start = html.index('id="bl-data">') + len('id="bl-data">')
+    return json.loads(gzip.decompress(base64.b64decode(html[start : html.index("</script>", start)])))
 
 
 def modules_for(entries: list[str]) -> dict[str, str]:
@@ -143,8 +157,8 @@ def page_html(data: dict[str, Any], title: str) -> str:
     html = _TAG.sub(inliner, html)
     loader = (resources.files("backprop_lens.export") / "loader.js").read_text("utf-8")
     tail = (
-        f'<script type="application/json" id="bl-data">{embed_json(data)}</script>\n'
-        f'<script type="application/json" id="bl-modules">{embed_json(modules_for(inliner.entries))}</script>\n'
+        f'<script type="application/gzip" id="bl-data">{embed_packed(data)}</script>\n'
+        f'<script type="application/gzip" id="bl-modules">{embed_packed(modules_for(inliner.entries))}</script>\n'
         f'<script type="application/json" id="bl-entries">{embed_json(inliner.entries)}</script>\n'
         + inliner.script(loader)
     )
