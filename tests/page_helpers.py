@@ -37,6 +37,9 @@ READY = "[data-testid=graph][data-ready='1']"
 # what the page shows, read from its elements (tests drive and read the page through its UI, not its globals)
 GRAPH_JS = "document.querySelector('[data-testid=graph]')"
 STEP_JS = f"Number({GRAPH_JS}.dataset.step)"
+VISIBLE_JS = f"""[...{GRAPH_JS}.querySelectorAll('svg text tspan, svg text')]
+  .filter(t => !t.children.length && getComputedStyle(t).visibility !== 'hidden' && t.getClientRects().length)
+  .map(t => t.textContent).join(' ')"""
 TEXTS_JS = f"[...{GRAPH_JS}.querySelectorAll('svg text')].map(t => t.textContent)"
 
 
@@ -179,6 +182,10 @@ class PageSession:
 
     def texts(self) -> list[str]:
         return list(self.page.evaluate(TEXTS_JS))
+
+    def visible_graph_text(self) -> str:
+        """The graph's text a student can see: what CSS hides (a pending gradient, a hidden label) left out."""
+        return str(self.page.evaluate(VISIBLE_JS))
 
     def go(self, k: int, phase: str) -> None:
         """Go to a step and phase the way a pasted link does: through the URL's hash."""

@@ -580,3 +580,37 @@ def test_a_busy_server_delays_the_view_but_does_not_break_it(session: PageSessio
     assert page.locator("#graph-empty").is_hidden()
     retried = [r for r in session.requests if re.search(r"/api/runs/[^/?]+$", r)]
     assert len(retried) == 3  # 202, 503, then the summary
+
+
+def test_practice_mode_asks_each_gradient_before_showing_it(session: PageSession) -> None:
+    """The student types ∂loss/∂(y_hat - y), ∂loss/∂y_hat, ∂loss/∂w in autograd's order; right and wrong
+    answers are judged against PyTorch's numbers (plain PyTorch here), and the answer is hidden until given."""
+    s = lecture_steps(3)[2]
+    r = 2 * ((s["x"] * s["w"]) - s["y"])  # ∂loss/∂r = 2r, by hand from the step's numbers
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward")
+    page = session.page
+    page.get_by_test_id("practice-toggle").click()
+    practice = page.get_by_test_id("practice")
+    practice.get_by_test_id("practice-input").wait_for()
+    assert "∂loss/∂(y_hat - y)" in practice.inner_text()
+    # the answer is not on screen: w's gradient and the label of the edge into w are hidden
+    assert "-16.23" not in session.visible_graph_text()
+    page.get_by_test_id("practice-input").fill(f"{r:.3f}")
+    page.get_by_test_id("practice-check").click()
+    page.get_by_text("Right: PyTorch computed").wait_for()
+    assert "∂loss/∂y_hat" in practice.inner_text()
+    page.get_by_test_id("practice-input").fill("7")  # wrong: the working is shown
+    page.get_by_test_id("practice-check").click()
+    page.get_by_text("Not quite").wait_for()
+    assert repr(s["upstream"]) in practice.inner_text() and "× 1 =" in practice.inner_text()
+    assert "∂loss/∂w" in practice.inner_text() and "-16.23" not in session.visible_graph_text()
+    page.get_by_test_id("practice-input").fill("abc")  # not a number: said, nothing judged
+    page.get_by_test_id("practice-check").click()
+    page.get_by_text("Type a number").wait_for()
+    page.get_by_test_id("practice-input").fill(f"{s['upstream'] * s['x']:.2f}")  # -16.23, within 1 %
+    page.get_by_test_id("practice-check").click()
+    page.get_by_text("Every gradient of this step is shown").wait_for()
+    assert page.get_by_test_id("practice-score").inner_text() == "This step: 2 of 3 right"
+    assert "-16.23" in session.visible_graph_text()
+    assert "practice=1" in page.url
+    session.shot("page-practice.png")

@@ -182,3 +182,9 @@ def inspector(lines: list[Line]) -> dict[str, list[str]]:
         if ln.node is not None:
             out.setdefault(ln.node, []).append(ln.text)
     return out
+
+
+def gradient_symbols(graph: Graph) -> dict[str, str]:
+    """Each node's gradient as the explanation writes it: `∂loss/∂y_hat`."""
+    g = _Graph(graph)
+    return {n.id: g.d(n) for n in graph.nodes}

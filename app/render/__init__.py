@@ -26,6 +26,7 @@ from typing import Any, Literal, get_args
 from backprop_lens.present import LANGS, Context, check_lang
 from backprop_lens.present.explain import explain, inspector
 from backprop_lens.present.inspect import inspector_models, step_numbers
+from backprop_lens.present.practice import practice
 from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_default, layout_for
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
@@ -178,6 +179,7 @@ def step_labels(
         "inspector": inspector(lines),
         "nodes": inspector_models(step, lang),
         "numbers": step_numbers(step),
+        "practice": practice(step, lines, lang),
     }
 
 

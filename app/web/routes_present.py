@@ -50,6 +50,10 @@ class StepLabels(BaseModel):
         "derivative, and which tensor figures each view shows (GET .../steps/{k}/tensors has them)"
     )
     numbers: dict[str, Any] = Field(description="the readout's loss and each parameter's gradients, as text")
+    practice: dict[str, dict[str, Any]] = Field(
+        description="per node of the backward walk, practice mode's question: the words, the accepted interval "
+        "`low`..`high` around PyTorch's gradient, the answer and the working"
+    )
 
 
 class LogLine(BaseModel):

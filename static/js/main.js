@@ -10,6 +10,7 @@ import { SetupForm } from "./form.js";
 import { GraphView } from "./graph.js";
 import { applyI18n, defaultLang, loadMessages, setLang, t } from "./i18n.js";
 import { renderInspector } from "./inspector.js";
+import { renderPractice } from "./practice.js";
 import { startRun } from "./loader.js";
 import { buildModules, setCollapse, toggleModule, updateModules } from "./modules-bar.js";
 import { go, pause, play, runWalk, step } from "./player.js";
@@ -66,6 +67,7 @@ function onChange(patch) {
   if ("theme" in patch) applyTheme();
   if ("lang" in patch) loadMessages(S.lang).then(() => (applyLang(), render()), (err) => console.error(err));
   if ("classroom" in patch) applyClassroom();
+  if ("practice" in patch) $("#practice-toggle").setAttribute("aria-pressed", String(S.practice));
   if ("collapse" in patch) {
     ui.graph.setCollapse(S.collapse);
     updateModules();
@@ -116,7 +118,15 @@ function renderNow() {
     if (!stepData) fetchBatch(batchStart(k)).then(() => render());
     return;
   }
-  const view = { theme: S.theme, lang: S.lang, reveal: S.reveal, selected: S.selected, quick: S.playing };
+  const view = {
+    theme: S.theme,
+    lang: S.lang,
+    reveal: S.reveal,
+    selected: S.selected,
+    quick: S.playing,
+    practice: S.practice,
+    collapsed: S.collapse.length > 0,
+  };
   const drawn = timed("graph", () => ui.graph.draw(stepData, labels, S.phase, view));
   if (drawn) markDrawn(k);
   timed("panels", () => renderPanels(stepData, labels));
@@ -154,6 +164,7 @@ function renderPanels(stepData, labels) {
     if (picked) ($("#inspector .chain-row") || $("#inspector")).scrollIntoView({ block: "nearest" });
   }
   renderExplain(stepData, labels);
+  renderPractice(stepData, labels);
 }
 
 // ---------------------------------------------------------------- a run arrived

@@ -4,7 +4,7 @@
 import { setClass } from "./graph-template.js";
 import { walkState } from "./walk.js";
 
-/** Draw a step: `labels` = {texts, tips} of its phase; view: {phase, reveal, selected, quick, onPath}. */
+/** Draw a step: `labels` = {texts, tips} of its phase; view: {phase, reveal, selected, quick, onPath, practice}. */
 export function patchStep(tpl, step, labels, view) {
   for (const s of tpl.slots) {
     const text = labels.texts[s.id] ?? ""; // a slot the step does not fill is blank
@@ -24,6 +24,8 @@ function patchTips(tpl, step, tips, view) {
     const node = s.id.startsWith("n:") ? byId.get(s.id.slice(2)) : null;
     let text = tips[s.id] ?? "";
     if (node && walkState(step, node, view) === "pending") text = text.split("\n")[0];
+    const edge = s.id.startsWith("e:") && !view.collapsed ? step.graph.edges[Number(s.id.slice(2))] : null;
+    if (edge && hidden(step, edge, byId, view)) text = text.split("\n")[0];
     if (s.last !== text) {
       s.el.textContent = text;
       s.last = text;
@@ -50,8 +52,15 @@ function patchClasses(tpl, step, view) {
     const entry = tpl.edges.get(ends);
     if (entry) setClass(entry, cls.trim());
     const chain = tpl.chains.get(ends);
-    if (chain) setClass(chain, state ? `lens-${state}` : "");
+    const chainState = hidden(step, edge, byId, view) ? "pending" : state;
+    if (chain) setClass(chain, chainState ? `lens-${chainState}` : "");
   }
+}
+
+/** Practice mode: an edge into the node being asked carries its answer (× local = the gradient): hidden. */
+function hidden(step, edge, byId, view) {
+  if (!view.practice || !edge) return false;
+  return walkState(step, byId.get(edge.source), view) === "pending";
 }
 
 /** Every node on a path from `id` to the loss (following edges forward), and `id` itself. */

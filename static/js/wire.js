@@ -4,6 +4,7 @@ import { startRun } from "./loader.js";
 import { wireExport } from "./exporter.js";
 import { wireModules } from "./modules-bar.js";
 import { go, pause, play, step } from "./player.js";
+import { togglePractice } from "./practice.js";
 import { S, set, SPEEDS, readUrl, viewFromHash } from "./store.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -46,6 +47,7 @@ function wireView(ui) {
   $("#zoom-out").addEventListener("click", () => ui.graph.zoomBy(0.8));
   $("#zoom-fit").addEventListener("click", () => ui.graph.fit());
   $("#classroom").addEventListener("click", () => set({ classroom: !S.classroom }));
+  $("#practice-toggle").addEventListener("click", togglePractice);
   $("#classroom-exit").addEventListener("click", () => set({ classroom: false }));
   $("#theme-toggle").addEventListener("click", () => set({ theme: S.theme === "dark" ? "light" : "dark" }));
   $("#lang-toggle").addEventListener("click", () => set({ lang: S.lang === "zh" ? "en" : "zh" }));
