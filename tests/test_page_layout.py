@@ -263,6 +263,8 @@ def test_axe_finds_nothing_serious(at_size: Any) -> None:
         (390, 844, "lang=zh&theme=dark&step=2"),
         (1024, 768, "lang=en&theme=dark&step=2&phase=update"),
         (1440, 900, "lang=zh&theme=light&step=2&phase=forward"),
+        (1280, 720, "lang=en&theme=dark&step=2&phase=backward&by=node&reveal=1&practice=1"),
+        (390, 844, "lang=zh&theme=light&step=2&phase=backward&by=node&reveal=2&practice=1"),
     ]
     found = {}
     for width, height, hash_ in views:
