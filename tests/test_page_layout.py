@@ -129,6 +129,15 @@ def test_graph_text_is_readable_at_fit(at_size: Any) -> None:
         s.page.wait_for_timeout(300)
         normal[scenario] = s.page.evaluate(MIN_TEXT_PX_JS)
         assert normal[scenario] >= 9, (scenario, normal[scenario])
+    # a phone held upright gets the graph laid out tall (fit=tall): Lecture 04 top-down, 2.5x the strip's text
+    s = at_size(390, 844, "scenario=lecture04", "lang=en&theme=light&step=1")
+    s.page.wait_for_timeout(300)
+    box = s.page.evaluate(
+        f"(() => {{ const r = {GRAPH_JS}.querySelector('svg g.node').parentNode.getBBox(); "
+        "return [r.width, r.height]; })()"
+    )
+    assert box[0] / box[1] < 1.2, box
+    assert s.page.evaluate(MIN_TEXT_PX_JS) >= 7
     s = at_size(1280, 720, "scenario=lecture04", "lang=en&theme=light&step=1&classroom=1")
     s.page.wait_for_timeout(300)
     presenter = s.page.evaluate(MIN_TEXT_PX_JS)

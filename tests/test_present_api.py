@@ -77,6 +77,19 @@ async def test_slide_exports_are_16_9_and_titled(client):
     assert (await client.get("/api/runs/two_layer/steps/2/graph.svg?fit=wide")).status_code == 422
 
 
+async def test_a_tall_picture_is_laid_out_for_a_phone(client):
+    """Lecture 04 is a left-right strip (about 3.5:1); `fit=tall` lays it out top-down, closer to 3:4, with the
+    same strings in the same slots (the page patches either)."""
+    base = "/api/runs/lecture04/steps/2/graph.svg?phase=backward"
+    wide, tall = [ET.fromstring((await client.get(base + q)).content) for q in ("", "&fit=tall")]
+    aspect = [float(r.get("width")) / float(r.get("height")) for r in (wide, tall)]
+    assert aspect[0] > 2 and aspect[1] < 1.2, aspect
+    slots = [
+        {el.get("data-label"): "".join(el.itertext()) for el in r.iter() if el.get("data-label")} for r in (wide, tall)
+    ]
+    assert slots[0] == slots[1]
+
+
 async def test_a_changed_version_changes_etags_and_immutable_urls(monkeypatch):
     async def fetch(path: str) -> tuple[str, str]:
         import httpx

@@ -29,7 +29,7 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=PHASES, default="backward", help="what the graph shows")
     parser.add_argument("--theme", choices=tuple(THEMES), default="light", help="colour theme")
     parser.add_argument("--lang", choices=LANGS, default="en", help="language of every word in the picture")
-    parser.add_argument("--fit", choices=FITS, default=None, help="slide: laid out and padded to 16:9, titled")
+    parser.add_argument("--fit", choices=FITS, default=None, help="slide: 16:9, titled; tall: closest to 3:4")
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="output file (format from its extension), or - for stdout"
     )
@@ -66,7 +66,7 @@ def handle(args: argparse.Namespace) -> int:
             collapse=",".join(args.collapse or ()),
             lang=args.lang,
             fit=args.fit,
-            context=_context(run, args.lang) if args.fit else None,
+            context=_context(run, args.lang) if args.fit == "slide" else None,
         )
     except BadArgument as e:  # an unknown module name: a usage error (exit 2), like any bad option
         raise CliError(str(e)) from None

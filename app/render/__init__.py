@@ -5,7 +5,8 @@ Never imports torch: input is the plain `backprop_lens.snapshot` dataclasses.
     render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=(), lang="en", fit=None) -> bytes
 
 Every word comes from `backprop_lens.present` (the LabelSet of the step, in `lang`); render only lays out and
-draws. `fit="slide"` picks the layout direction closest to 16:9 and pads the canvas to exactly 16:9.
+draws. `fit="slide"` picks the layout direction closest to 16:9 and pads the canvas to exactly 16:9; `fit="tall"`
+picks the direction closest to 3:4 (the page on a phone held upright).
 
 Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
 as one box each (their parameters inside, their edges rerouted to the box).
@@ -32,7 +33,7 @@ from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.render.layout import Layout
 from backprop_lens.render.png import svg_to_png
-from backprop_lens.render.slide import FITS, slide_layout
+from backprop_lens.render.slide import FITS, fitted_layout
 from backprop_lens.render.svg import canvas_size, make_labels, render_svg
 from backprop_lens.render.theme import THEMES, Theme
 from backprop_lens.render.version import RENDER_VERSION
@@ -41,7 +42,7 @@ from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, pl
 
 Format = Literal["svg", "png", "dot", "json"]
 ThemeName = Literal["light", "dark"]
-Fit = Literal["slide"]
+Fit = Literal["slide", "tall"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 
 __all__ = [
@@ -217,7 +218,7 @@ def render(
     cache = cache_or_default(cache)
     pending = cache.get_future(view)  # a new topology: `dot` starts in the background ...
     labels = make_labels(view, ph, step, lang, context)  # ... while we format this step's numbers
-    layout = pending.result() if fit is None else slide_layout(cache, view, pending)
+    layout = pending.result() if fit is None else fitted_layout(cache, view, pending, fit)
     svg = render_svg(view, layout, phase=ph, theme=th, step=step, labels=labels, fit=fit).encode()
     if fmt == "svg":
         return svg

@@ -1,4 +1,7 @@
-"""Slide exports (`fit="slide"`): of the two layout directions, the one whose canvas is closest to 16:9."""
+"""Fitted pictures: of the two layout directions, the one whose canvas is closest to a shape.
+
+`fit="slide"` (exports): 16:9, padded to exactly 16:9 and titled; `fit="tall"` (the page on a phone held
+upright): 3:4, nothing added. Both layouts are cached like any other."""
 
 from __future__ import annotations
 
@@ -9,20 +12,22 @@ from backprop_lens.render.cache import LayoutCache
 from backprop_lens.render.layout import Layout
 from backprop_lens.render.view import View
 
-FITS: tuple[str, ...] = ("slide",)  # render.Fit, as a tuple for messages and the CLI
+FITS: tuple[str, ...] = ("slide", "tall")  # render.Fit, as a tuple for messages and the CLI
 SLIDE = 16 / 9
+ASPECT = {"slide": SLIDE, "tall": 3 / 4}
 
 
-def _misfit(layout: Layout) -> float:
+def _misfit(layout: Layout, aspect: float) -> float:
     w, h = max(layout.width, 1.0), max(layout.height, 1.0)
-    return abs(math.log((w / h) / SLIDE))
+    return abs(math.log((w / h) / aspect))
 
 
-def slide_layout(cache: LayoutCache, view: View, default: Future[Layout]) -> Layout:
-    """Both directions (each cached like any layout), the better fit wins; ties keep the default."""
+def fitted_layout(cache: LayoutCache, view: View, default: Future[Layout], fit: str = "slide") -> Layout:
+    """Both directions (each cached like any layout), the better fit for `fit`'s shape wins; ties keep the default."""
     first = default.result()
     other = cache.get(view, "TB" if first.rankdir == "LR" else "LR")
-    return other if _misfit(other) < _misfit(first) else first
+    aspect = ASPECT[fit]
+    return other if _misfit(other, aspect) < _misfit(first, aspect) else first
 
 
 def pad_to_slide(width: float, height: float) -> tuple[float, float]:

@@ -214,7 +214,10 @@ async def get_graph(
         ),
     ] = None,
     lang: Annotated[Lang, Query(description="language of every word in the picture")] = "en",
-    fit: Annotated[Fit | None, Query(description="`slide`: laid out and padded to 16:9, titled with the run")] = None,
+    fit: Annotated[
+        Fit | None,
+        Query(description="`slide`: 16:9, padded and titled with the run; `tall`: laid out closest to 3:4 (a phone)"),
+    ] = None,
 ) -> Response:
     in_range(ref, k)
     modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))

@@ -393,7 +393,7 @@ class RunStore:
         """`look`: (fmt, phase, theme, collapse, lang, fit), as render() takes them."""
         fmt, phase, theme, collapse, lang, fit = look
         step = self._step(entry, k, token)
-        context = self.context_of(ref, lang) if fit is not None else None  # slides: scenario and lr in the title
+        context = self.context_of(ref, lang) if fit == "slide" else None  # slides: scenario and lr in the title
         try:
             data = render(
                 step,

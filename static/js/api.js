@@ -117,9 +117,10 @@ export const urls = {
   log: (id) => `/api/runs/${encodeURIComponent(id)}/log`,
   step: (id, k) => `/api/runs/${encodeURIComponent(id)}/steps/${k}`,
   steps: (id, start, stop) => `/api/runs/${encodeURIComponent(id)}/steps?start=${start}&stop=${stop}`,
-  image: (id, k, fmt, phase, theme, collapse = [], lang = "en") =>
+  image: (id, k, fmt, phase, theme, collapse = [], lang = "en", fit = null) =>
     `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}&lang=${lang}` +
-    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
+    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : "") +
+    (fit ? `&fit=${fit}` : ""),
   labels: (id, start, stop, lang, collapse = []) =>
     `/api/runs/${encodeURIComponent(id)}/labels?start=${start}&stop=${stop}&lang=${lang}` +
     (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),

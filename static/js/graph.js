@@ -22,6 +22,14 @@ export class GraphView {
     this.pending = new Map(); // key -> Promise
     this.current = null;
     this.collapse = []; // module paths drawn as one box each (graph.svg?collapse=)
+    this.shape = null; // "tall": the server lays the graph out closest to 3:4 (a phone held upright)
+  }
+
+  /** The layout's shape for the viewport: a change fetches the pictures again (the steps' strings stay). */
+  setShape(shape) {
+    if (this.shape === shape) return false;
+    this.shape = shape;
+    return true;
   }
 
   setCollapse(paths) {
@@ -38,7 +46,7 @@ export class GraphView {
   }
 
   keyOf(phase, theme, lang, template) {
-    return `${phase}|${theme}|${lang}|${this.collapse.join(",")}|${template}`;
+    return `${phase}|${theme}|${lang}|${this.collapse.join(",")}|${this.shape || ""}|${template}`;
   }
 
   /** Fetch (once) the SVG of step k as the template `template`; resolves when it is ready. */
@@ -47,7 +55,7 @@ export class GraphView {
     if (this.templates.has(key)) return Promise.resolve(this.templates.get(key));
     if (this.pending.has(key)) return this.pending.get(key);
     const runId = this.runId;
-    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang);
+    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang, this.shape);
     const p = (async () => {
       stats.requests += 1;
       const res = await fetch(url);

@@ -238,6 +238,11 @@ function makePanels() {
     onTemplate: () => render(),
     onError: (err) => console.error(err),
   });
+  // a phone held upright gets the graph laid out tall (top-down when that fits better), not a thin strip
+  const upright = matchMedia("(max-width: 760px) and (orientation: portrait)");
+  const applyShape = () => ui.graph.setShape(upright.matches ? "tall" : null) && (ensureTemplates(), render());
+  upright.addEventListener("change", applyShape);
+  applyShape();
   ui.charts = new Charts(document, { onPick: (k) => (pause(), go({ k, reveal: null })) });
   ui.logConsole = new LogConsole($("#console"));
   ui.onLoaded = onLoaded;
