@@ -614,3 +614,32 @@ def test_practice_mode_asks_each_gradient_before_showing_it(session: PageSession
     assert "-16.23" in session.visible_graph_text()
     assert "practice=1" in page.url
     session.shot("page-practice.png")
+
+
+def test_hovering_a_chart_shows_the_steps_numbers_and_marks_it_everywhere(session: PageSession) -> None:
+    """The hover readout is the server's text of PyTorch's numbers; the step is marked on the timeline and in
+    the log too, and the log's lines mark it back."""
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward")
+    page = session.page
+    over = page.locator("#chart-loss .u-over")
+    box = over.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] / 2)
+    readout = page.get_by_test_id("chart-hover")
+    session.wait_js("!document.querySelector('[data-testid=chart-hover]').textContent.includes('…')")
+    text = readout.inner_text()
+    k = int(re.match(r"step (\d+): loss", text).group(1))  # type: ignore[union-attr]
+    s = lecture_steps(k + 1)[k]
+    torch = pytest.importorskip("torch")
+    loss = ((torch.tensor([s["x"]]) * torch.tensor([s["w"]]) - s["y"]) ** 2).item()
+    assert text == f"step {k}: loss {loss:.4g} · w {s['w']:.4g}", text
+    assert page.locator("#timeline-hover").is_visible()
+    page.mouse.move(0, 0)
+    session.wait_js("document.querySelector('[data-testid=chart-hover]').textContent === ''")
+    assert not page.locator("#timeline-hover").is_visible()
+    # the log marks back: the first gradient line (printed by step 0) marks step 0 in the charts' readout
+    page.evaluate("""() => {
+        const line = [...document.querySelectorAll('#console .line')].find(l => l.textContent.startsWith('\\tgrad:'));
+        line.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); }""")
+    session.wait_js("document.querySelector('[data-testid=chart-hover]').textContent.startsWith('step 0:')")
+    assert page.locator("#console .line.hovered").count() >= 1

@@ -273,6 +273,7 @@ def step_numbers(step: Step) -> dict[str, Any]:
         "loss": fmt_value(step.loss),
         "params": {
             name: {
+                "value": fmt_value(p.before),  # during the step, before its update (the parameter chart's point)
                 "grad": fmt_full(p.grad),
                 "grad_step": fmt_full(p.grad_step if p.grad_step is not None else p.grad),
             }

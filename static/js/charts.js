@@ -52,16 +52,30 @@ function asinhSplits(u, i, min, max) {
   return out.filter((v) => v >= min && v <= max).sort((x, y) => x - y);
 }
 
-function axes(kind = "linear") {
+/** The axes of a chart; `x`, `y`: the axis titles (message keys, or a name as it is). */
+function axes(kind = "linear", x = "charts.axis.step", y = "charts.axis.loss") {
   const stroke = css("--muted");
   const grid = { stroke: css("--border"), width: 1 };
   const all = (u, splits) => splits; // uPlot's log filter would hide all but a few of our ticks
   const ySplits =
     kind === "log" ? { splits: logSplits, filter: all } : kind === "asinh" ? { splits: asinhSplits, filter: all } : {};
   return [
-    { stroke, grid, ticks: { stroke: grid.stroke, width: 1 }, size: 28, font: "11px " + css("--font"), values: (u, vals) => vals.map(fmtTick) },
     {
       stroke,
+      grid,
+      ticks: { stroke: grid.stroke, width: 1 },
+      size: 28,
+      font: "11px " + css("--font"),
+      values: (u, vals) => vals.map(fmtTick),
+      label: t(x),
+      labelSize: 16,
+      labelFont: "11px " + css("--font"),
+    },
+    {
+      stroke,
+      label: t(y),
+      labelSize: 16,
+      labelFont: "11px " + css("--font"),
       grid,
       ticks: { stroke: grid.stroke, width: 1 },
       size: kind === "asinh" ? 60 : 52,
@@ -73,15 +87,24 @@ function axes(kind = "linear") {
   ];
 }
 
+function place(u, line, x) {
+  const px = x === null || !Number.isFinite(x) ? NaN : u.valToPos(x, "x");
+  line.style.display = Number.isFinite(px) ? "" : "none";
+  if (Number.isFinite(px)) line.style.transform = `translateX(${px}px)`;
+}
+
 class Chart {
-  constructor(fig, { height = 130, onPick = null } = {}) {
+  constructor(fig, { height = 130, onPick = null, onHover = null } = {}) {
     this.fig = fig;
     this.plotEl = fig.querySelector(".plot");
     this.height = height;
     this.onPick = onPick;
+    this.onHover = onHover; // the step under the pointer (-1 when it leaves)
     this.u = null;
     this.cursorX = null;
+    this.hoverX = null;
     this.line = null;
+    this.hoverLine = null;
     new ResizeObserver(() => {
       if (this.u && this.plotEl.clientWidth) this.u.setSize({ width: this.plotEl.clientWidth, height: this.height });
       this.placeCursor();
@@ -94,12 +117,21 @@ class Chart {
     this.u = new uPlot({ width, height: this.height, legend: { show: false }, axes: axes(), ...opts }, data, this.plotEl);
     this.line = document.createElement("div");
     this.line.className = "cursor-line";
-    this.u.over.appendChild(this.line);
+    this.hoverLine = document.createElement("div");
+    this.hoverLine.className = "cursor-line hover-line";
+    this.u.over.append(this.line, this.hoverLine);
     if (this.onPick) {
       this.u.over.addEventListener("click", (e) => {
         const v = this.u.posToVal(e.offsetX, "x");
         if (Number.isFinite(v)) this.onPick(Math.round(v));
       });
+    }
+    if (this.onHover) {
+      this.u.over.addEventListener("mousemove", (e) => {
+        const v = this.u.posToVal(e.offsetX, "x");
+        if (Number.isFinite(v)) this.onHover(Math.round(v));
+      });
+      this.u.over.addEventListener("mouseleave", () => this.onHover(-1));
     }
     this.placeCursor();
   }
@@ -114,28 +146,44 @@ class Chart {
     this.placeCursor();
   }
 
+  /** The step the pointer rests on (here, in another chart or in the log); null: none. */
+  setHover(x) {
+    if (this.hoverX === x) return;
+    this.hoverX = x;
+    this.placeCursor();
+  }
+
   placeCursor() {
     if (!this.u || !this.line) return;
-    if (this.cursorX === null || !Number.isFinite(this.cursorX)) {
-      this.line.style.display = "none";
-      return;
-    }
-    const px = this.u.valToPos(this.cursorX, "x");
-    this.line.style.display = Number.isFinite(px) ? "" : "none";
-    this.line.style.transform = `translateX(${px}px)`;
+    place(this.u, this.line, this.cursorX);
+    place(this.u, this.hoverLine, this.hoverX);
   }
 }
 
 export class Charts {
-  constructor(root, { onPick }) {
+  constructor(root, { onPick, onHover }) {
     this.root = root;
-    this.loss = new Chart(root.querySelector("#chart-loss"), { onPick });
-    this.params = new Chart(root.querySelector("#chart-params"), { onPick });
-    this.pred = new Chart(root.querySelector("#chart-pred"), { height: 110, onPick });
+    this.loss = new Chart(root.querySelector("#chart-loss"), { onPick, onHover });
+    this.params = new Chart(root.querySelector("#chart-params"), { onPick, onHover });
+    this.pred = new Chart(root.querySelector("#chart-pred"), { height: 110, onPick, onHover });
     this.curveFig = root.querySelector("#chart-curve");
     this.curve = new Chart(this.curveFig, { height: 160 });
     this.run = null;
     this.logScale = false;
+  }
+
+  /** The hovered step in every chart, and its numbers (the server's text) under them; k < 0: none. */
+  showHover(k, labels) {
+    const on = this.run !== null && k !== null && k >= 0;
+    for (const c of [this.loss, this.params, this.pred]) c.setHover(on ? k : null);
+    let text = "";
+    if (on) {
+      const loss = labels ? labels.numbers.loss : "…";
+      const params = labels ? Object.entries(labels.numbers.params).map(([n, p]) => `${n} ${p.value}`) : [];
+      text = [t("charts.hover", { k, loss }), ...params].join(" · ");
+    }
+    const el = document.getElementById("chart-hover");
+    if (el.textContent !== text) el.textContent = text;
   }
 
   /** run: {meta, arrays} from the history worker. */
@@ -228,7 +276,7 @@ export class Charts {
     this.loss.create(
       {
         scales: { x: { time: false }, y: log ? { distr: 3 } : { auto: true } },
-        axes: axes(log ? "log" : "linear"),
+        axes: axes(log ? "log" : "linear", "charts.axis.step", "charts.axis.loss"),
         series: [
           {},
           { label: "loss", stroke: css("--op"), width: 1.25, points: { show: false } },
@@ -257,7 +305,7 @@ export class Charts {
       {
         // log scale: asinh (values may be negative or zero), linear within ±1
         scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
-        axes: axes(this.logScale ? "asinh" : "linear"),
+        axes: axes(this.logScale ? "asinh" : "linear", "charts.axis.step", "charts.axis.value"),
         series: [
           {},
           ...names.map((nm, i) => ({ label: nm, stroke: SERIES_COLOURS[i % SERIES_COLOURS.length], width: 2, points: { show: false } })),
@@ -285,7 +333,7 @@ export class Charts {
     this.pred.create(
       {
         scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
-        axes: axes(this.logScale ? "asinh" : "linear"),
+        axes: axes(this.logScale ? "asinh" : "linear", "charts.axis.step", "charts.axis.prediction"),
         series: [{}, { label: "prediction", stroke: css("--data"), width: 2, points: { show: false } }],
         cursor: { show: false },
       },
@@ -334,6 +382,7 @@ export class Charts {
     document.getElementById("curve-title").textContent = t("charts.curve", { w: wname });
     this.curve.create(
       {
+        axes: axes("linear", wname, "charts.axis.loss"),
         scales: { x: { time: false, range: (u) => this.wRange }, y: { range: (u, mn, mx) => [0, Math.max(mx, 1e-9) * 1.05] } },
         series: [
           {},

@@ -20,7 +20,7 @@ function placeOf(entries, total) {
 }
 
 export class LogConsole {
-  constructor(el) {
+  constructor(el, { onHover = null } = {}) {
     this.el = el;
     this.inner = el.querySelector(".console-inner");
     this.lines = [];
@@ -36,6 +36,22 @@ export class LogConsole {
       this.paint();
     });
     new ResizeObserver(() => this.paint()).observe(el);
+    this.hovered = null; // a step the pointer rests on (here or in a chart): its lines are marked
+    if (onHover) {
+      this.inner.addEventListener("mouseover", (e) => {
+        const line = e.target.closest(".line");
+        const step = line ? this.steps[Number(line.dataset.ln) - 1] : null;
+        onHover(step === null || step === undefined ? -1 : step);
+      });
+      this.inner.addEventListener("mouseleave", () => onHover(-1));
+    }
+  }
+
+  setHovered(k) {
+    const h = k !== null && k >= 0 ? k : null;
+    if (h === this.hovered) return;
+    this.hovered = h;
+    this.paint();
   }
 
   /** entries: the run's log.json ([{text, step, phase}]); total: the run's steps. */
@@ -104,7 +120,11 @@ export class LogConsole {
       const text = this.lines[i];
       if (div.lastChild.data !== text) div.lastChild.data = text;
       if (div.dataset.ln !== String(i + 1)) div.dataset.ln = String(i + 1);
-      const cls = "line" + (i === this.current ? " current" : "") + (this.steps[i] === null ? " outside" : "");
+      const cls =
+        "line" +
+        (i === this.current ? " current" : "") +
+        (this.steps[i] === null ? " outside" : "") +
+        (this.hovered !== null && this.steps[i] === this.hovered ? " hovered" : "");
       if (div.className !== cls) div.className = cls;
       if (i === this.current) div.setAttribute("aria-current", "step");
       else div.removeAttribute("aria-current");

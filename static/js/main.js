@@ -75,6 +75,7 @@ function onChange(patch) {
   if ("collapse" in patch || "lang" in patch) ensureLabels(S.k).then(() => (ensureTemplates(), render()), () => {});
   if ("logY" in patch && S.run) ui.charts.setLog(S.logY);
   if ("playing" in patch) updateControls(); // the play button answers the click at once
+  if ("hovered" in patch && S.run && S.hovered >= 0) ensureLabels(S.hovered).then(() => render(), () => {});
   render();
   if ("walk" in patch) runWalk();
 }
@@ -111,6 +112,8 @@ function renderNow() {
   const stepData = cache.get(k);
   const labels = labelsAt(k);
   timed("console", () => ui.logConsole.show(k, S.phase));
+  ui.logConsole.setHovered(S.hovered);
+  ui.charts.showHover(S.hovered, S.hovered >= 0 ? labelsAt(S.hovered) : null);
   timed("charts", () => ui.charts.setStep(k, stepData, S.phase, labels));
   ensureLabels(k).then(() => labels || render(), () => {});
   if (!stepData || !labels) {
@@ -243,8 +246,10 @@ function makePanels() {
   const applyShape = () => ui.graph.setShape(upright.matches ? "tall" : null) && (ensureTemplates(), render());
   upright.addEventListener("change", applyShape);
   applyShape();
-  ui.charts = new Charts(document, { onPick: (k) => (pause(), go({ k, reveal: null })) });
-  ui.logConsole = new LogConsole($("#console"));
+  // hover in a chart or the log marks the step in the charts, the log and the timeline
+  const onHover = (k) => S.hovered !== k && set({ hovered: k }, { url: false });
+  ui.charts = new Charts(document, { onPick: (k) => (pause(), go({ k, reveal: null })), onHover });
+  ui.logConsole = new LogConsole($("#console"), { onHover });
   ui.onLoaded = onLoaded;
   ui.form = new SetupForm($("#setup"), {
     onRun: () => startRun(ui, { keepView: true }),
