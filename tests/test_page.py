@@ -643,3 +643,18 @@ def test_hovering_a_chart_shows_the_steps_numbers_and_marks_it_everywhere(sessio
         line.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); }""")
     session.wait_js("document.querySelector('[data-testid=chart-hover]').textContent.startsWith('step 0:')")
     assert page.locator("#console .line.hovered").count() >= 1
+
+
+def test_the_source_panel_shows_the_line_that_made_the_node(session: PageSession) -> None:
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward&node=op:2")
+    page = session.page
+    line = page.get_by_test_id("source-line")
+    line.wait_for()
+    node = next(n for n in session.step_json(2)["graph"]["nodes"] if n["id"] == "op:2")
+    assert line.inner_text().strip() == node["source"]["code"].strip() == 'return x * p["w"]'
+    assert page.locator("#source-file").inner_text() == f"{node['source']['file']}:{node['source']['line']}"
+    # six lines of context each side (fewer at the file's ends), the node's line among them
+    before = page.evaluate("[...document.querySelectorAll('.src-line')].findIndex(e => e.classList.contains('here'))")
+    assert before == min(node["source"]["line"] - 1, 6) and page.locator(".src-line").count() <= 13
+    page.locator("svg g.node[data-node-id='param:w']").click()  # w was not made by a line: said so
+    page.get_by_text("was not made by a line of this code").wait_for()

@@ -110,6 +110,9 @@ PAGE_EN: dict[str, str] = {
     "practice.score": "This step: {right} of {asked} right",
     "practice.start": "Step into the backward pass (›): each gradient is asked before it is shown.",
     "practice.done": "Every gradient of this step is shown.",
+    "source.title": "Code",
+    "source.hint": "Select a node (or walk the backward pass) to see the line of the scenario's code that made it.",
+    "source.none": "{node} was not made by a line of this code (a parameter or data).",
     "inspector.title": "Inspector",
     "inspector.empty": (
         "Click a node in the graph to see its full-precision value, its gradient and the chain rule that produced it."

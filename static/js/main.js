@@ -11,6 +11,7 @@ import { GraphView } from "./graph.js";
 import { applyI18n, defaultLang, loadMessages, setLang, t } from "./i18n.js";
 import { renderInspector } from "./inspector.js";
 import { renderPractice } from "./practice.js";
+import { renderSource } from "./source-panel.js";
 import { startRun } from "./loader.js";
 import { buildModules, setCollapse, toggleModule, updateModules } from "./modules-bar.js";
 import { go, pause, play, runWalk, step } from "./player.js";
@@ -168,6 +169,7 @@ function renderPanels(stepData, labels) {
   }
   renderExplain(stepData, labels);
   renderPractice(stepData, labels);
+  renderSource(stepData, labels);
 }
 
 // ---------------------------------------------------------------- a run arrived
