@@ -37,7 +37,8 @@ function lines(text, line) {
   const all = text.split("\n");
   const from = Math.max(1, line - AROUND);
   const to = Math.min(all.length, line + AROUND);
-  let html = `<pre class="source-code">`;
+  // focusable: a region that scrolls sideways must be reachable by keyboard (WCAG, axe)
+  let html = `<pre class="source-code" tabindex="0" aria-label="${esc(t("source.title"))}">`;
   for (let i = from; i <= to; i++) {
     const cls = i === line ? "src-line here" : "src-line";
     html += `<span class="${cls}"${i === line ? ' data-testid="source-line"' : ""}>${esc(all[i - 1])}</span>`;
