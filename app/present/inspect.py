@@ -47,6 +47,11 @@ def _part(value: Any, cls: str = "") -> Part:
     return [fmt_full(value), None, cls]
 
 
+def _param_of(step: Step, node: Node) -> ParamState | None:
+    """A parameter node's state across the step (before, grad, after); None for any other node."""
+    return step.params.get(node.name) if node.kind == "param" and node.name else None
+
+
 def _kind(node: Node) -> str:
     return "loss" if node.is_loss else node.kind
 
@@ -167,7 +172,7 @@ def _local(node: Node, lang: str) -> dict[str, Any] | None:
 def inspector_model(step: Step, node: Node, lang: str = "en") -> dict[str, Any]:
     """Everything the inspector shows of `node` (values as plain lists: `plain_graph` first)."""
     by_id = {n.id: n for n in step.graph.nodes}
-    param = step.params.get(node.name) if node.kind == "param" and node.name else None
+    param = _param_of(step, node)
     return {
         "title": title_of(node, lang),
         "kind": _kind(node),
@@ -249,7 +254,7 @@ def tensor_figure(value: Any, name: str, label: str, kind: str, lang: str = "en"
 
 def tensor_figures(step: Step, node: Node, lang: str = "en") -> dict[str, dict[str, Any]]:
     """Every figure any view of the node's inspector shows, by `what` (values as plain lists)."""
-    param = step.params.get(node.name) if node.kind == "param" and node.name else None
+    param = _param_of(step, node)
     name = title_of(node, lang)
     out: dict[str, dict[str, Any]] = {}
     for view in VIEWS:
