@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,16 @@ def test_long_run_prints_as_it_goes() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_command_line_titles_a_slide_as_the_web_app_does(tmp_path: Path) -> None:
+    """`render --fit slide` writes the words `graph.svg?fit=slide` writes: scenario, model, loss and lr."""
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "slide.svg"
+    args = ["render", "gd_vs_sgd", "--step", "1", "--fit", "slide", "--lang", "zh", "-o", str(out)]
+    subprocess.run([sys.executable, "-m", "backprop_lens", *args], check=True, capture_output=True, timeout=120)
+    root = ET.fromstring(out.read_bytes())
+    context = next("".join(el.itertext()) for el in root.iter() if el.get("data-label") == "h:context")
+    assert context == "第 03 讲：梯度下降 vs. 逐样本 SGD · y_hat = x * w · loss = mean((y_hat - y)**2) · lr 0.01"
+    assert "".join(root.find("{http://www.w3.org/2000/svg}title").itertext()).startswith(context)

@@ -77,6 +77,33 @@ async def test_slide_exports_are_16_9_and_titled(client):
     assert (await client.get("/api/runs/two_layer/steps/2/graph.svg?fit=wide")).status_code == 422
 
 
+def _slide_title(svg: bytes) -> tuple[str, float, str]:
+    root = ET.fromstring(svg)
+    title = "".join(root.find("{http://www.w3.org/2000/svg}title").itertext())
+    context = next("".join(el.itertext()) for el in root.iter() if el.get("data-label") == "h:context")
+    return title, float(root.get("width")), context
+
+
+async def test_a_slide_names_the_model_the_loss_and_the_lr_it_was_made_with(client):
+    """The typed model and loss of a custom run, Lecture 04's squared error, a non-plain optimizer: in the
+    picture's title and its context line, which the canvas is wide enough to hold (a long model widens it)."""
+    model = " + ".join(f"w*x*{k}" for k in range(1, 13))  # a long line: wider than the graph
+    r = await client.post(
+        "/api/runs", json={"scenario": "custom", "params": {"model": model, "loss": "abs(y_hat - y)", "params": "w=1"}}
+    )
+    run = r.json()["id"]
+    title, width, context = _slide_title(
+        (await client.get(f"/api/runs/{run}/steps/0/graph.svg?fit=slide&phase=backward")).content
+    )
+    assert f"y_hat = {model}" in title and "loss = abs(y_hat - y)" in title and "lr 0.01" in title
+    assert context in title and width >= 0.6 * 13 * len(context)  # DejaVu Sans averages ~0.6 em a character
+    title, _, _ = _slide_title((await client.get("/api/runs/lecture04/steps/2/graph.svg?fit=slide")).content)
+    assert "(y_hat - y)**2" in title and "lr 0.01" in title
+    r = await client.post("/api/runs", json={"scenario": "linear_module", "params": {"optimizer": "adam"}})
+    title, _, _ = _slide_title((await client.get(f"/api/runs/{r.json()['id']}/steps/1/graph.svg?fit=slide")).content)
+    assert "MSELoss" in title and "lr 0.01 (adam)" in title
+
+
 async def test_a_tall_picture_is_laid_out_for_a_phone(client):
     """Lecture 04 is a left-right strip (about 3.5:1); `fit=tall` lays it out top-down, closer to 3:4, with the
     same strings in the same slots (the page patches either)."""

@@ -86,10 +86,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _context(run: Any, lang: str) -> Context:
-    """A slide's title: the scenario (in `lang`) and the learning rate, as the web app's `?fit=slide` gives."""
-    from backprop_lens.present import Context, t
+    """A slide's title, as the web app's `?fit=slide` writes it."""
+    from backprop_lens.present import slide_context
 
-    s = run.scenario
-    title = t(lang, f"scenario.{s.id}.title") if lang != "en" else s.title
-    lr = getattr(run.params, "lr", None)
-    return Context(scenario=title if not title.startswith("scenario.") else s.title, lr=f"{lr:g}" if lr else "")
+    return slide_context(run.scenario, run.params, lang)

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from backprop_lens.present.build import build_labels
 from backprop_lens.present.catalog import LANGS, Lang, check_lang, messages, t
-from backprop_lens.present.header import Context
+from backprop_lens.present.header import Context, scenario_words, slide_context
 from backprop_lens.present.labelset import LabelSet
 from backprop_lens.present.nodes import NodeLabel
 
-__all__ = ["LANGS", "Context", "LabelSet", "Lang", "NodeLabel", "build_labels", "check_lang", "messages", "t"]
+__all__ = [
+    "LANGS",
+    "Context",
+    "LabelSet",
+    "Lang",
+    "NodeLabel",
+    "build_labels",
+    "check_lang",
+    "messages",
+    "scenario_words",
+    "slide_context",
+    "t",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from backprop_lens.present.catalog import t
 from backprop_lens.present.format import fmt_full, fmt_value
@@ -20,6 +21,26 @@ class Context:
     model: str = ""
     loss: str = ""
     lr: str = ""
+
+
+def scenario_words(lang: str, scenario_id: str, field: str, english: str) -> str:
+    """A scenario's title or description: the catalog's translation, the scenario's own English otherwise."""
+    key = f"scenario.{scenario_id}.{field}"
+    text = t(lang, key)
+    return english if lang == "en" or text == key else text
+
+
+def slide_context(scenario: Any, params: Any, lang: str) -> Context:
+    """What a slide's title says of a run (the web app's `?fit=slide` and `render --fit slide` alike): the
+    scenario's title, its model and loss as the code writes them, the learning rate and a non-plain optimizer."""
+    model, loss = scenario.formulas(params)
+    lr = getattr(params, "lr", None)
+    lr_text = f"{lr:g}" if isinstance(lr, (int, float)) else ""
+    optimizer = getattr(params, "optimizer", None)
+    if lr_text and isinstance(optimizer, str) and optimizer != "sgd":
+        lr_text += f" ({optimizer})"
+    title = scenario_words(lang, scenario.id, "title", scenario.title)
+    return Context(scenario=title, model=model, loss=loss, lr=lr_text)
 
 
 @dataclass(frozen=True, slots=True)

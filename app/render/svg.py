@@ -38,8 +38,12 @@ def canvas_size(
 ) -> tuple[float, float, float, float]:
     """(width, height, graph x offset, graph y offset): from the layout and the legend's room in any language,
     so identical for every step of a run. `fit="slide"`: padded to 16:9, the graph centred."""
-    top = TOP + (CONTEXT_H if labels is not None and labels.header.context else 0)
-    w = max(layout.width + 2 * MARGIN, 460.0, legend_width(labels.legend if labels else None) + 2 * MARGIN)
+    context = labels.header.context if labels is not None else ""
+    top = TOP + (CONTEXT_H if context else 0)
+    # a slide's context line (a custom model may be long) widens the canvas rather than leaving it
+    text_w = sans_width(context, 13) if context else 0.0
+    legend_w = legend_width(labels.legend if labels else None)
+    w = max(layout.width + 2 * MARGIN, 460.0, legend_w + 2 * MARGIN, text_w + 2 * MARGIN)
     h = top + layout.height + LEGEND_H + MARGIN / 2
     w, h = float(int(w + 0.999)), float(int(h + 0.999))
     extra_y = 0.0

@@ -186,6 +186,13 @@ class Scenario(ABC, Generic[P]):
         return int(params.epochs) * params.steps_per_epoch()
 
     def source_files(self) -> dict[str, str]:
+    # The loss as the code writes it, for a slide's title (the model is in `title`, or in `formulas`).
+    loss_text: ClassVar[str] = ""
+
+    def formulas(self, params: P) -> tuple[str, str]:
+        """(model, loss) as a slide's title says them; "" where the title already says it."""
+        return "", self.loss_text
+
         """The code this scenario runs, by the file names node sources use (`backprop_lens/scenarios/lecture.py`):
         its own module and the loops it inherits, so a node's `source.line` can be shown in its file."""
         files: dict[str, str] = {}

@@ -137,6 +137,9 @@ class Custom(PerSampleSgd[CustomParams]):
         expr = compile_model(params)
         return lambda x, p: expr({"x": x, **p})
 
+    def formulas(self, params: CustomParams) -> tuple[str, str]:
+        return f"y_hat = {params.model}", f"loss = {params.loss}"
+
     def loss(self, params: CustomParams) -> Loss:
         expr = compile_loss(params)
         return lambda y_hat, y, x, p: expr({"y_hat": y_hat, "y": y, "x": x, **p})

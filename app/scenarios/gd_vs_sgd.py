@@ -40,6 +40,10 @@ class GdVsSgd(Scenario[GdVsSgdParams]):
     )
     Params = GdVsSgdParams
 
+    def formulas(self, params: GdVsSgdParams) -> tuple[str, str]:
+        loss = "mean((y_hat - y)**2)" if params.mode == "gd" else "(y_hat - y)**2"
+        return "y_hat = x * w", f"loss = {loss}"
+
     def train(self, params: GdVsSgdParams, rec: Recorder) -> None:
         other: Mode = "sgd" if params.mode == "gd" else "gd"
         beside = _train(other, params, None)

@@ -24,6 +24,7 @@ class LinearModuleParams(PairedBatchParams):
 
 class LinearModule(FullBatch[LinearModuleParams]):
     id = "linear_module"
+    loss_text = "criterion = MSELoss(reduction='sum')"
     title = "Lecture 05: nn.Linear(1, 1) with torch.optim"
     description = (
         "The PyTorch way: model = nn.Linear(1, 1), criterion = MSELoss(reduction='sum'), an optimizer from "

@@ -34,6 +34,7 @@ class Logistic(FullBatch[LogisticParams]):
     id = "logistic"
     title = "Lecture 06: logistic regression, sigmoid + BCELoss"
     description = "y_hat = sigmoid(nn.Linear(1, 1)(x)), BCELoss, full-batch steps: will a student pass?"
+    loss_text = "criterion = BCELoss()"
     Params = LogisticParams
     predict_x = 7.0  # the lecture asks about 7 hours of study
 

@@ -61,6 +61,7 @@ S = TypeVar("S", bound=SgdParams)
 
 
 class PerSampleSgd(Scenario[S], Generic[S]):
+    loss_text = "loss = (y_hat - y)**2"
     """A scenario defined by its parameter names (in declaration order) and its forward function."""
 
     param_names: ClassVar[tuple[str, ...]]

@@ -29,6 +29,7 @@ class SoftmaxParams(BatchParams):
 
 class Softmax(FullBatch[SoftmaxParams]):
     id = "softmax"
+    loss_text = "criterion = CrossEntropyLoss()"
     title = "Lecture 09: softmax classifier with CrossEntropyLoss"
     description = (
         "Three classes of 2-d points, logits = nn.Linear(2, 3)(x), CrossEntropyLoss (log-softmax + NLL), "

@@ -40,6 +40,7 @@ class TwoLayerParams(PairedBatchParams):
 
 class TwoLayer(FullBatch[TwoLayerParams]):
     id = "two_layer"
+    loss_text = "criterion = MSELoss()"
     title = "Two layers: y = W2 act(W1 x + b1) + b2"
     description = (
         "Two nn.Linear layers with a sigmoid between them, or none: without the nonlinearity the net is a "

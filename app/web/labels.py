@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from backprop_lens.present import Context, messages, t
+from backprop_lens.present import Context, messages, slide_context
 from backprop_lens.present.inspect import tensor_figures
 from backprop_lens.render import BadArgument, step_labels
 from backprop_lens.snapshot import Step, plain_graph
@@ -15,17 +15,9 @@ from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.runs import RunRef
 
 
-def translated(lang: str, key: str, english: str) -> str:
-    """A scenario's title or description: the catalog's translation, the scenario's own English otherwise."""
-    return english if lang == "en" else t(lang, key) if t(lang, key) != key else english
-
-
 def context_of(ref: RunRef, lang: str) -> Context:
-    """What a slide's title says of the run: scenario (its title holds the model) and learning rate."""
-    s = ref.scenario
-    title = translated(lang, f"scenario.{s.id}.title", s.title)
-    lr = getattr(ref.params, "lr", None)
-    return Context(scenario=title, lr=f"{lr:g}" if isinstance(lr, float) else "")
+    """What a slide's title says of the run (the same words `render --fit slide` writes)."""
+    return slide_context(ref.scenario, ref.params, lang)
 
 
 def messages_body(lang: str) -> Body:

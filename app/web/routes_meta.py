@@ -7,11 +7,10 @@ import hashlib
 import re
 from typing import Annotated, Any
 
-from backprop_lens.present import Lang
+from backprop_lens.present import Lang, scenario_words
 from backprop_lens.scenarios import SCENARIOS, get_scenario
 from backprop_lens.web.deps import SettingsDep
 from backprop_lens.web.errors import NotFound
-from backprop_lens.web.labels import translated
 from backprop_lens.web.models import ERRORS, Health, Readiness, ScenarioInfo, ScenarioSource
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.settings import Settings
@@ -29,8 +28,8 @@ def scenario_list(lang: str = "en") -> list[dict[str, Any]]:
     return [
         {
             "id": s.id,
-            "title": translated(lang, f"scenario.{s.id}.title", s.title),
-            "description": translated(lang, f"scenario.{s.id}.description", s.description),
+            "title": scenario_words(lang, s.id, "title", s.title),
+            "description": scenario_words(lang, s.id, "description", s.description),
             "params": s.Params().model_dump(),
             "schema": s.Params.model_json_schema(),
         }
