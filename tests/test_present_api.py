@@ -141,6 +141,23 @@ async def test_a_changed_version_changes_etags_and_immutable_urls(monkeypatch):
         assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
 
 
+async def test_a_created_run_hands_out_urls_that_cannot_go_stale(monkeypatch, client):
+    """POST answers the run's `?v=` URLs: each is served `immutable` (with the bytes the unversioned URL has),
+    and after a code change the same POST hands out other URLs."""
+    body = {"scenario": "lecture04", "params": {"epochs": 2}}
+    created = (await client.post("/api/runs", json=body)).json()
+    links = created["links"]
+    assert created["version"] == (await client.get("/api/version")).json()["version"]
+    for name, url in links.items():
+        url = url.replace("{k}", "1")
+        r, plain = await client.get(url), await client.get(url.split("?")[0])
+        assert r.status_code == 200 and r.headers["cache-control"].endswith("immutable"), (name, r.status_code)
+        assert r.content == plain.content and plain.headers["cache-control"] == "no-cache", name
+    monkeypatch.setattr(version, "RENDER_VERSION", "changed-code")
+    again = (await client.post("/api/runs", json=body)).json()
+    assert again["id"] == created["id"] and set(again["links"].values()).isdisjoint(links.values())
+
+
 async def test_labels_are_bounded_in_bytes():
     import httpx
 

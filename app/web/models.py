@@ -103,6 +103,12 @@ class RunRequest(BaseModel):
     )
 
 
+LINKS = (
+    "the run's URLs under `?v=version`, served `immutable` (a new version changes them): `summary`, `log`, "
+    "`log_lines`, `labels`, and per step (`{k}`, an RFC 6570 template) `step`, `graph_svg`, `graph_png`"
+)
+
+
 class RunCreated(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -116,6 +122,11 @@ class RunCreated(BaseModel):
                     "steps_per_epoch": 3,
                     "diverged_at": None,
                     "url": "/api/runs/lecture04",
+                    "version": "3f2a9c1e",
+                    "links": {
+                        "summary": "/api/runs/lecture04?v=3f2a9c1e",
+                        "graph_svg": "/api/runs/lecture04/steps/{k}/graph.svg?v=3f2a9c1e",
+                    },
                 }
             ]
         }
@@ -127,7 +138,9 @@ class RunCreated(BaseModel):
     epochs: int
     steps_per_epoch: int
     diverged_at: int | None = Field(description="first step whose loss or parameters are not finite, or null")
-    url: str
+    url: str = Field(description="the summary; revalidated (`no-cache` + ETag), stable across versions")
+    version: str = Field(description="this code's version (`GET /api/version`): what the `links` name")
+    links: dict[str, str] = Field(description=LINKS)
 
 
 class RunStatus(BaseModel):
@@ -149,6 +162,8 @@ class RunAccepted(RunStatus):
     id: str
     url: str
     status_url: str
+    version: str
+    links: dict[str, str] = Field(description=LINKS)
 
 
 class ParamStateOut(BaseModel):

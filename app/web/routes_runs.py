@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from backprop_lens.present import Lang
-from backprop_lens.render import Fit, Format, ThemeName
+from backprop_lens.render import Fit, Format, ThemeName, version
 from backprop_lens.scenarios import StepOutOfRange
 from backprop_lens.snapshot import Phase
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
@@ -42,9 +42,26 @@ def status_url(ref: RunRef) -> str:
     return f"/api/runs/{ref.id}/status"
 
 
+def versioned_links(ref: RunRef) -> dict[str, str]:
+    """The run's URLs that name this code's version (`?v=`): served `immutable`, and a new version (a changed
+    label or layout) changes them, so a slide that embeds one never mixes old bytes with new ones. `{k}` is a
+    step index (an RFC 6570 template)."""
+    base, v = f"/api/runs/{ref.id}", f"v={version.RENDER_VERSION}"
+    return {
+        "summary": f"{base}?{v}",
+        "log": f"{base}/log?{v}",
+        "log_lines": f"{base}/log.json?{v}",
+        "labels": f"{base}/labels?{v}",
+        "step": f"{base}/steps/{{k}}?{v}",
+        "graph_svg": f"{base}/steps/{{k}}/graph.svg?{v}",
+        "graph_png": f"{base}/steps/{{k}}/graph.png?{v}",
+    }
+
+
 def accepted(ref: RunRef, status: dict[str, Any], **extra: Any) -> SafeJSONResponse:
     """202: the run is computing; its status now, `Location` to poll (each poll keeps the run alive)."""
     content = {"id": ref.id, "url": f"/api/runs/{ref.id}", "status_url": status_url(ref), **extra, **status}
+    content |= {"version": version.RENDER_VERSION, "links": versioned_links(ref)}
     headers = {"Location": status_url(ref), "Cache-Control": NO_STORE, "Retry-After": "1"}
     return SafeJSONResponse(content, status_code=202, headers=headers)
 
@@ -93,6 +110,8 @@ async def create_run(request: Request, body: RunRequest, store: StoreDep) -> Saf
         "steps_per_epoch": ref.params.steps_per_epoch(),
         "diverged_at": run.diverged_at,
         "url": url,
+        "version": version.RENDER_VERSION,
+        "links": versioned_links(ref),
     }
     return SafeJSONResponse(content, status_code=201, headers={"Location": url})
 
