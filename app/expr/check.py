@@ -1,15 +1,19 @@
 """Checking a user's expression: `ast` parse, then a whitelist walk with limits. No torch here.
 
 Every refusal names the field and quotes the offending part of the text with its column (1-based), e.g.
-"model: `__import__` is not allowed (column 1): ...".
+"model: `__import__` is not allowed (column 1): ...". The refusal is a Problem (catalog keys `error.expr.*`,
+worded in English by `str()`, in the request's language by the web layer) with the part's span in the text.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
+
+from backprop_lens.problems import Arg, Problem, number
 
 # Kept here (not imported from functions.py) so that checking needs no torch; functions.py must agree.
 FUNCTION_NAMES = (
@@ -39,31 +43,39 @@ _REFUSED_OPERATORS: dict[type[ast.AST], str] = {
     ast.BitAnd: "&",
     ast.BitXor: "^",
 }
-# Why a construct is refused, in words a student understands.
+# Why a construct is refused, in words a student understands: catalog keys (app/present/errors_*.py).
 _REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Attribute: "attribute access (`.`) is not part of the language",
-    ast.Subscript: "subscripts (`[...]`) are not part of the language",
-    ast.Lambda: "lambda is not part of the language",
-    ast.ListComp: "comprehensions are not part of the language",
-    ast.SetComp: "comprehensions are not part of the language",
-    ast.DictComp: "comprehensions are not part of the language",
-    ast.GeneratorExp: "comprehensions are not part of the language",
-    ast.List: "lists are not part of the language",
-    ast.Tuple: "tuples are not part of the language",
-    ast.Set: "sets are not part of the language",
-    ast.Dict: "dicts are not part of the language",
-    ast.Compare: "comparisons are not part of the language",
-    ast.BoolOp: "`and`/`or` are not part of the language",
-    ast.IfExp: "`if`/`else` is not part of the language",
-    ast.NamedExpr: "assignment (`:=`) is not part of the language",
-    ast.Starred: "`*` unpacking is not part of the language",
-    ast.Await: "`await` is not part of the language",
-    ast.Yield: "`yield` is not part of the language",
-    ast.YieldFrom: "`yield` is not part of the language",
-    ast.JoinedStr: "strings are not part of the language",
-    ast.FormattedValue: "strings are not part of the language",
-    ast.Slice: "subscripts (`[...]`) are not part of the language",
+    ast.Attribute: "error.expr.no_attribute",
+    ast.Subscript: "error.expr.no_subscript",
+    ast.Lambda: "error.expr.no_lambda",
+    ast.ListComp: "error.expr.no_comprehension",
+    ast.SetComp: "error.expr.no_comprehension",
+    ast.DictComp: "error.expr.no_comprehension",
+    ast.GeneratorExp: "error.expr.no_comprehension",
+    ast.List: "error.expr.no_list",
+    ast.Tuple: "error.expr.no_tuple",
+    ast.Set: "error.expr.no_set",
+    ast.Dict: "error.expr.no_dict",
+    ast.Compare: "error.expr.no_compare",
+    ast.BoolOp: "error.expr.no_boolop",
+    ast.IfExp: "error.expr.no_ifexp",
+    ast.NamedExpr: "error.expr.no_walrus",
+    ast.Starred: "error.expr.no_starred",
+    ast.Await: "error.expr.no_await",
+    ast.Yield: "error.expr.no_yield",
+    ast.YieldFrom: "error.expr.no_yield",
+    ast.JoinedStr: "error.expr.no_string",
+    ast.FormattedValue: "error.expr.no_string",
+    ast.Slice: "error.expr.no_subscript",
 }
+# Python's own syntax messages, for the common ones: the key says it in both languages (the rest stay Python's).
+_SYNTAX: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"invalid syntax"), "error.syntax.invalid"),
+    (re.compile(r"'(?P<char>.)' was never closed"), "error.syntax.never_closed"),
+    (re.compile(r"unmatched '(?P<char>.)'"), "error.syntax.unmatched"),
+    (re.compile(r"invalid (decimal|hexadecimal|octal|binary) literal"), "error.syntax.bad_number"),
+    (re.compile(r"unterminated string literal"), "error.syntax.unterminated_string"),
+]
 
 
 @dataclass(frozen=True)
@@ -79,34 +91,51 @@ LIMITS = Limits()
 
 
 class ExprError(ValueError):
-    """A refused expression: `field` (`model`, `loss`), the message, and the 1-based column when known."""
+    """A refused expression: `field` (`model`, `loss`), the Problem (`message`: its English words), and the
+    1-based column when known (the start of the Problem's span)."""
 
-    def __init__(self, field: str, message: str, column: int | None = None) -> None:
-        self.field, self.message, self.column = field, message, column
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, problem: Problem) -> None:
+        self.field, self.problem, self.message = field, problem, str(problem)
+        self.column = problem.span[0] + 1 if problem.span is not None else None
+        super().__init__(f"{field}: {self.message}")
+
+
+def _at(i: int, length: int = 1) -> tuple[int, int]:
+    return (i, i + length)
+
+
+def _syntax(e: SyntaxError, text: str) -> Problem:
+    col = e.offset or 1
+    reason: Problem = Problem("error.syntax.other", {"text": e.msg})
+    for pattern, key in _SYNTAX:
+        m = pattern.search(e.msg)
+        if m:
+            reason = Problem(key, m.groupdict())
+            break
+    start = min(col - 1, len(text))  # the character Python stopped at (none past the end: an empty span there)
+    return Problem("error.expr.syntax", {"column": col, "reason": reason}, span=(start, min(start + 1, len(text))))
 
 
 def check(text: object, names: Collection[str], *, field: str, limits: Limits = LIMITS) -> ast.expr:
     """Parse and check `text`; return the checked expression tree or raise `ExprError`."""
     if not isinstance(text, str):
-        raise ExprError(field, f"must be text, got {type(text).__name__}")
+        raise ExprError(field, Problem("error.expr.not_text", {"type": type(text).__name__}))
     if not text.strip():
-        raise ExprError(field, "is empty: type an expression such as `w*x + b`")
+        raise ExprError(field, Problem("error.expr.empty"))
     if len(text) > limits.max_length:
-        raise ExprError(field, f"is too long: {len(text)} characters, at most {limits.max_length}")
+        raise ExprError(field, Problem("error.expr.too_long", {"length": len(text), "most": limits.max_length}))
     for i, ch in enumerate(text):
         if not (ch.isascii() and (ch.isprintable() or ch == " ")):
-            raise ExprError(field, f"character {ch!r} is not allowed (column {i + 1})", i + 1)
+            raise ExprError(field, Problem("error.expr.character", {"char": repr(ch), "column": i + 1}, _at(i)))
     if "#" in text:  # a comment would be stored and echoed, and give one model endless ids
-        col = text.index("#") + 1
-        raise ExprError(field, f"`#` is not allowed (column {col}): comments are not part of an expression", col)
+        i = text.index("#")
+        raise ExprError(field, Problem("error.expr.comment", {"column": i + 1}, _at(i)))
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
-        col = e.offset or 1
-        raise ExprError(field, f"syntax error (column {col}): {e.msg}", col) from None
+        raise ExprError(field, _syntax(e, text)) from None
     except (ValueError, RecursionError, MemoryError):  # the parser's own limits (e.g. nesting)
-        raise ExprError(field, "cannot be parsed: too deeply nested") from None
+        raise ExprError(field, Problem("error.expr.too_deep")) from None
     _Checker(text, set(names), field, limits).visit(tree.body, 1)
     return tree.body
 
@@ -116,19 +145,25 @@ class _Checker:
         self.text, self.names, self.field, self.limits = text, names, field, limits
         self.nodes = 0
 
-    def refuse(self, node: ast.AST, why: str, part: str | None = None) -> ExprError:
-        col = getattr(node, "col_offset", 0) + 1
-        shown = part if part is not None else (ast.get_source_segment(self.text, node) or type(node).__name__)
-        if len(shown) > 40:
-            shown = shown[:37] + "..."
-        return ExprError(self.field, f"`{shown}` is not allowed (column {col}): {why}", col)
+    def refuse(self, node: ast.AST, why: str, part: str | None = None, **args: Arg) -> ExprError:
+        """`why`: the reason's catalog key, `args` its placeholders; the span covers the part in the text."""
+        start = getattr(node, "col_offset", 0)
+        segment = ast.get_source_segment(self.text, node)
+        whole = part if part is not None else (segment or type(node).__name__)
+        end = start + len(whole) if part is not None or segment else start + 1
+        shown = whole if len(whole) <= 40 else whole[:37] + "..."
+        reason = Problem(why, args)
+        span = (start, min(end, len(self.text)))
+        return ExprError(
+            self.field, Problem("error.expr.refused", {"part": shown, "column": start + 1, "why": reason}, span)
+        )
 
     def visit(self, node: ast.AST, depth: int) -> None:
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
-            raise self.refuse(node, f"the expression has more than {self.limits.max_nodes} parts")
+            raise self.refuse(node, "error.expr.too_many_parts", most=self.limits.max_nodes)
         if depth > self.limits.max_depth:
-            raise self.refuse(node, f"nesting deeper than {self.limits.max_depth} levels")
+            raise self.refuse(node, "error.expr.too_nested", most=self.limits.max_depth)
         if isinstance(node, ast.Constant):
             self.constant(node)
         elif isinstance(node, ast.Name):
@@ -137,7 +172,7 @@ class _Checker:
             self.binop(node, depth)
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise self.refuse(node, "only unary - and + are allowed")
+                raise self.refuse(node, "error.expr.unary")
             self.visit(node.operand, depth + 1)
         elif isinstance(node, ast.Call):
             self.call(node, depth)
@@ -150,41 +185,43 @@ class _Checker:
             marker = ast.Pass()
             marker.col_offset = start
             part = self.text[start : node.end_col_offset]
-            raise self.refuse(marker, _REFUSED_NODES[type(node)] + "; " + self.allowed(), part=part)
+            raise self.refuse(marker, _REFUSED_NODES[type(node)], part=part, allowed=self.allowed())
         else:
-            why = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not part of the language")
-            raise self.refuse(node, why + "; " + self.allowed())
+            why = _REFUSED_NODES.get(type(node), "error.expr.no_construct")
+            raise self.refuse(node, why, construct=type(node).__name__, allowed=self.allowed())
 
-    def allowed(self) -> str:
-        return "use numbers, " + ", ".join(sorted(self.names)) + ", + - * / ** and " + ", ".join(FUNCTION_NAMES)
+    def allowed(self) -> Problem:
+        names, functions = ", ".join(sorted(self.names)), ", ".join(FUNCTION_NAMES)
+        return Problem("error.expr.allowed", {"names": names, "functions": functions})
 
     def constant(self, node: ast.Constant) -> None:
         v = node.value
+        if isinstance(v, (str, bytes)):
+            raise self.refuse(node, "error.expr.no_strings")
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            kind = "strings" if isinstance(v, (str, bytes)) else f"{type(v).__name__} values"
-            raise self.refuse(node, f"{kind} are not part of the language; only real numbers")
+            raise self.refuse(node, "error.expr.no_values", type=type(v).__name__)
         if not math.isfinite(v) or abs(v) > self.limits.max_number:
-            raise self.refuse(node, f"numbers must be at most {self.limits.max_number:g} in size")
+            raise self.refuse(node, "error.expr.number_size", most=number(self.limits.max_number))
 
     def name(self, node: ast.Name) -> None:
         if node.id in self.names:
             return
         if node.id.startswith("_"):
-            raise self.refuse(node, "names starting with `_` are never allowed")
+            raise self.refuse(node, "error.expr.underscore")
         if node.id in FUNCTION_NAMES:
-            raise self.refuse(node, f"{node.id} is a function: call it, e.g. {node.id}(x)")
-        raise self.refuse(node, "unknown name; known names are " + ", ".join(sorted(self.names)))
+            raise self.refuse(node, "error.expr.uncalled", name=node.id)
+        raise self.refuse(node, "error.expr.unknown_name", names=", ".join(sorted(self.names)))
 
     def binop(self, node: ast.BinOp, depth: int) -> None:
         op = type(node.op)
         if op not in _OPERATORS:
             sym = _REFUSED_OPERATORS.get(op, type(node.op).__name__)
-            raise self.refuse(self.operator_at(node, sym), f"operator {sym} is not allowed; use + - * / **", part=sym)
+            raise self.refuse(self.operator_at(node, sym), "error.expr.operator", part=sym, op=sym)
         if op is ast.Pow and not _has_name(node.right):
             value = _constant_value(node.right)
             if value is None or abs(value) > self.limits.max_exponent:
-                limit = self.limits.max_exponent
-                raise self.refuse(node, f"a constant exponent must be a number between {-limit:g} and {limit:g}")
+                limit = number(self.limits.max_exponent)
+                raise self.refuse(node, "error.expr.exponent", low=-limit, high=limit)
         # A chain `a + b + c + d` is flat to a reader, though ast nests it to the left: only the right operand
         # counts as one level deeper. (The length limit bounds the chain, so recursion stays shallow.)
         self.visit(node.left, depth)
@@ -202,11 +239,11 @@ class _Checker:
         func = node.func
         if not isinstance(func, ast.Name):
             self.visit(func, depth + 1)  # refuses the attribute or subscript that makes the callee
-            raise self.refuse(func, "only the functions " + ", ".join(FUNCTION_NAMES) + " can be called")
+            raise self.refuse(func, "error.expr.only_functions", functions=", ".join(FUNCTION_NAMES))
         if func.id not in FUNCTION_NAMES:
-            raise self.refuse(func, "only the functions " + ", ".join(FUNCTION_NAMES) + " can be called")
+            raise self.refuse(func, "error.expr.only_functions", functions=", ".join(FUNCTION_NAMES))
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise self.refuse(node, f"{func.id} takes exactly one argument, e.g. {func.id}(x)")
+            raise self.refuse(node, "error.expr.one_argument", name=func.id)
         self.visit(node.args[0], depth + 1)
 
 

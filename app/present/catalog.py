@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from backprop_lens.present.errors_en import ERRORS_EN
+from backprop_lens.present.errors_zh import ERRORS_ZH
 from backprop_lens.present.graph_en import GRAPH_EN
 from backprop_lens.present.graph_zh import GRAPH_ZH
 from backprop_lens.present.page_en import PAGE_EN
@@ -16,7 +18,10 @@ from backprop_lens.present.page_zh import PAGE_ZH
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
-CATALOG: dict[str, dict[str, str]] = {"en": {**PAGE_EN, **GRAPH_EN}, "zh": {**PAGE_ZH, **GRAPH_ZH}}
+CATALOG: dict[str, dict[str, str]] = {
+    "en": {**PAGE_EN, **GRAPH_EN, **ERRORS_EN},
+    "zh": {**PAGE_ZH, **GRAPH_ZH, **ERRORS_ZH},
+}
 
 
 class _Vars(dict[str, object]):

@@ -6,9 +6,10 @@ run.log_text; run.step(3).graph; run.summary()
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from backprop_lens.problems import Problem, from_pydantic
 from backprop_lens.scenarios.affine import Affine
 from backprop_lens.scenarios.base import MAX_STEPS, Recorder, Scenario, ScenarioParams, StepRecord
 from backprop_lens.scenarios.custom import Custom
@@ -44,11 +45,13 @@ class UnknownScenario(LookupError):
 
 
 class InvalidParams(ValueError):
-    """Bad parameters: `errors` is a list of (field, message), the field as a dotted path (`x.2`)."""
+    """Bad parameters: `problems` is a list of (field, Problem), the field as a dotted path (`x.2`); `errors` the
+    same with each Problem in English (the command line's words)."""
 
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{f}: {m}" for f, m in errors))
+    def __init__(self, problems: Sequence[tuple[str, Problem]]) -> None:
+        self.problems = list(problems)
+        self.errors = [(f, str(p)) for f, p in self.problems]
+        super().__init__("; ".join(f"{f}: {m}" for f, m in self.errors))
 
 
 def get_scenario(name: str) -> Scenario:
@@ -63,7 +66,7 @@ def validate_params(scenario: Scenario, raw: Mapping[str, Any], *, strict: bool 
     try:
         params = scenario.Params.model_validate(dict(raw), strict=strict)
     except ValidationError as e:
-        errors = [(".".join(str(p) for p in err["loc"]) or "params", err["msg"]) for err in e.errors()]
+        errors = [(".".join(str(p) for p in err["loc"]) or "params", from_pydantic(err)) for err in e.errors()]
         raise InvalidParams(errors) from None
     errors = params.cross_field_errors()
     if errors:

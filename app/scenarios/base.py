@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
+from backprop_lens.problems import Problem
 from backprop_lens.snapshot import ParamState, Step
 from backprop_lens.tracing import Tracer
 from backprop_lens.tracing.sources import display_path
@@ -41,8 +42,8 @@ class ScenarioParams(BaseModel):
         # default only tells the type checker that `Params()` needs no argument.
         epochs: int = 1
 
-    def cross_field_errors(self) -> list[tuple[str, str]]:
-        """Checks that involve several fields: (field, message) pairs. Subclasses extend."""
+    def cross_field_errors(self) -> list[tuple[str, Problem]]:
+        """Checks that involve several fields: (field, Problem) pairs. Subclasses extend."""
         return []
 
     def steps_per_epoch(self) -> int:
@@ -185,7 +186,6 @@ class Scenario(ABC, Generic[P]):
     def step_count(self, params: P) -> int:
         return int(params.epochs) * params.steps_per_epoch()
 
-    def source_files(self) -> dict[str, str]:
     # The loss as the code writes it, for a slide's title (the model is in `title`, or in `formulas`).
     loss_text: ClassVar[str] = ""
 
@@ -193,6 +193,7 @@ class Scenario(ABC, Generic[P]):
         """(model, loss) as a slide's title says them; "" where the title already says it."""
         return "", self.loss_text
 
+    def source_files(self) -> dict[str, str]:
         """The code this scenario runs, by the file names node sources use (`backprop_lens/scenarios/lecture.py`):
         its own module and the loops it inherits, so a node's `source.line` can be shown in its file."""
         files: dict[str, str] = {}
@@ -207,11 +208,18 @@ class Scenario(ABC, Generic[P]):
         return files
 
 
-def paired_data_errors(x: list[float], y: list[float]) -> list[tuple[str, str]]:
-    """Per-sample data comes in pairs: one target per input."""
+def paired_data_errors(x: list[float], y: list[float]) -> list[tuple[str, Problem]]:
+    """Per-sample data comes in pairs: one target per input (the message names both: either may be the wrong one)."""
     if len(x) == len(y):
         return []
-    return [("y", f"y has {len(y)} values but x has {len(x)}: give one target per input")]
+    return [("y", Problem("error.pair_length", {"ny": len(y), "nx": len(x)}, related=("x",)))]
+
+
+def too_many_steps(epochs: int, points: int) -> list[tuple[str, Problem]]:
+    """epochs x data points bounds a run's steps (and its time and memory)."""
+    if epochs * points <= MAX_STEPS:
+        return []
+    return [("epochs", Problem("error.too_many_steps", {"most": MAX_STEPS}, related=("x",)))]
 
 
 def is_finite(value: Any) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import torch
+from backprop_lens.problems import Problem
 from backprop_lens.scenarios.base import (
-    MAX_STEPS,
     Prediction,
     Progress,
     Recorder,
@@ -24,6 +24,7 @@ from backprop_lens.scenarios.base import (
     StepRecord,
     grad_of,
     paired_data_errors,
+    too_many_steps,
 )
 from backprop_lens.scenarios.sgd import DataList
 from backprop_lens.scenarios.updates import optimizer_update, read_state
@@ -72,10 +73,8 @@ class BatchParams(ScenarioParams):
     def data_points(self) -> int:
         return 1
 
-    def cross_field_errors(self) -> list[tuple[str, str]]:
-        if self.epochs * self.data_points() > MAX_STEPS:
-            return [("epochs", f"epochs x data points must be at most {MAX_STEPS}")]
-        return []
+    def cross_field_errors(self) -> list[tuple[str, Problem]]:
+        return too_many_steps(self.epochs, self.data_points())
 
 
 class PairedBatchParams(BatchParams):
@@ -87,7 +86,7 @@ class PairedBatchParams(BatchParams):
     def data_points(self) -> int:
         return len(self.x)
 
-    def cross_field_errors(self) -> list[tuple[str, str]]:
+    def cross_field_errors(self) -> list[tuple[str, Problem]]:
         return super().cross_field_errors() + paired_data_errors(self.x, self.y)
 
 

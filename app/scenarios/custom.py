@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from backprop_lens.expr import Expr, ExprError, compile_expr
 from backprop_lens.expr.check import FUNCTION_NAMES
+from backprop_lens.problems import Problem, problem_error
 from backprop_lens.scenarios.base import Finite
 from backprop_lens.scenarios.sgd import Loss, Model, PerSampleSgd, SgdParams
 from backprop_lens.tracing import Datum
 from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
 
 MAX_PARAMS = 10
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
@@ -45,27 +45,31 @@ class CustomParams(SgdParams):
     @classmethod
     def _params_from_text(cls, value: Any) -> Any:
         """Also accept "w1=1, w2=1 b=1" (the command line) and [["w1", 1], {"name": "b", "value": 0}]."""
-        if isinstance(value, str):
-            value = [part for part in re.split(r"[,\s]+", value.strip()) if part]
+        spans: list[tuple[int, int] | None] = []
+        if isinstance(value, str):  # where each part is in the text: the message can point at it
+            found = list(re.finditer(r"[^,\s]+", value))
+            value, spans = [m.group() for m in found], [m.span() for m in found]
         if not isinstance(value, list):
             return value
         pairs: dict[str, Any] = {}
-        for item in value:
+        for i, item in enumerate(value):
+            span = spans[i] if i < len(spans) else None
             if isinstance(item, str) and "=" in item:
                 name, _, number = item.partition("=")
                 try:
                     pairs[name.strip()] = float(number)
                 except ValueError:
-                    raise PydanticCustomError("params", f"`{item}` is not name=number, e.g. w=1.0") from None
+                    args = {"item": item, "name": name.strip()}
+                    raise problem_error(Problem("error.params.not_pair", args, span=span)) from None
             elif isinstance(item, (list, tuple)) and len(item) == 2:
                 pairs[str(item[0])] = item[1]
             elif isinstance(item, dict) and set(item) == {"name", "value"}:
                 pairs[str(item["name"])] = item["value"]
             else:
-                raise PydanticCustomError("params", "write each parameter as name=number, e.g. w=1.0", {})
+                raise problem_error(Problem("error.params.write_pairs", span=span))
         return pairs
 
-    def cross_field_errors(self) -> list[tuple[str, str]]:
+    def cross_field_errors(self) -> list[tuple[str, Problem]]:
         errors = super().cross_field_errors()
         name_errors = _name_errors(self.params)
         if name_errors:
@@ -73,7 +77,7 @@ class CustomParams(SgdParams):
         try:
             model, loss = compile_model(self), compile_loss(self)
         except ExprError as e:
-            return [*errors, (e.field, e.message)]
+            return [*errors, (e.field, e.problem)]
         return errors + _reach_errors(self, model, loss)
 
 
@@ -85,38 +89,38 @@ def compile_loss(p: CustomParams) -> Expr:
     return compile_expr(p.loss, [*DATA_NAMES, *p.params], field="loss")
 
 
-def _name_errors(params: Mapping[str, float]) -> list[tuple[str, str]]:
+def _name_errors(params: Mapping[str, float]) -> list[tuple[str, Problem]]:
     if not params:
-        return [("params", "declare at least one parameter, e.g. w=1.0")]
+        return [("params", Problem("error.params.none"))]
     if len(params) > MAX_PARAMS:
-        return [("params", f"at most {MAX_PARAMS} parameters; got {len(params)}")]
-    for name in params:
+        return [("params", Problem("error.params.too_many", {"most": MAX_PARAMS, "count": len(params)}))]
+    for name in params:  # `name` in the args: the page marks that parameter's row
         if not NAME.fullmatch(name):
-            return [("params", f"`{name}` is not a valid name: a letter, then letters, digits or _ (16 at most)")]
+            return [("params", Problem("error.params.bad_name", {"name": name}))]
         if name in DATA_NAMES or name in FUNCTION_NAMES or keyword.iskeyword(name):
-            return [("params", f"`{name}` is reserved: choose another parameter name")]
+            return [("params", Problem("error.params.reserved", {"name": name}))]
     return []
 
 
-def _reach_errors(p: CustomParams, model: Expr, loss: Expr) -> list[tuple[str, str]]:
+def _reach_errors(p: CustomParams, model: Expr, loss: Expr) -> list[tuple[str, Problem]]:
     """Every parameter must reach the loss (or its .grad stays None), and one dry step must give a number."""
     uses_model = "y_hat" in loss.names
     unused = [n for n in p.params if n not in loss.names and not (uses_model and n in model.names)]
     if unused:
-        where = "the model or the loss" if uses_model else "the loss (which does not use y_hat)"
-        return [("params", f"{', '.join(unused)}: not used in {where}, so no gradient reaches it")]
+        key = "error.params.unused" if uses_model else "error.params.unused_by_loss"
+        return [("params", Problem(key, {"names": ", ".join(unused)}))]
     tensors = {n: torch.tensor([v], requires_grad=True) for n, v in p.params.items()}
     x, y = Datum(p.x[0]), Datum(p.y[0])
     try:
         y_hat = model({"x": x, **tensors})
     except (RuntimeError, ValueError, TypeError) as e:
-        return [("model", f"cannot be computed: {e}")]
+        return [("model", Problem("error.cannot_compute", {"reason": str(e)}))]  # PyTorch's own words
     try:
         value = loss({"x": x, "y": y, "y_hat": y_hat, **tensors})
     except (RuntimeError, ValueError, TypeError) as e:
-        return [("loss", f"cannot be computed: {e}")]
+        return [("loss", Problem("error.cannot_compute", {"reason": str(e)}))]
     if not isinstance(value, torch.Tensor) or value.grad_fn is None:
-        return [("loss", "does not depend on any parameter")]
+        return [("loss", Problem("error.no_parameter"))]
     return []
 
 
@@ -133,12 +137,12 @@ class Custom(PerSampleSgd[CustomParams]):
     def initial_values(self, params: CustomParams) -> dict[str, float]:
         return {name: float(v) for name, v in params.params.items()}
 
+    def formulas(self, params: CustomParams) -> tuple[str, str]:
+        return f"y_hat = {params.model}", f"loss = {params.loss}"
+
     def model(self, params: CustomParams) -> Model:
         expr = compile_model(params)
         return lambda x, p: expr({"x": x, **p})
-
-    def formulas(self, params: CustomParams) -> tuple[str, str]:
-        return f"y_hat = {params.model}", f"loss = {params.loss}"
 
     def loss(self, params: CustomParams) -> Loss:
         expr = compile_loss(params)

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import torch
+from backprop_lens.problems import Problem
 from backprop_lens.scenarios.base import (
-    MAX_STEPS,
     Finite,
     Prediction,
     Progress,
@@ -19,6 +19,7 @@ from backprop_lens.scenarios.base import (
     StepRecord,
     grad_of,
     paired_data_errors,
+    too_many_steps,
 )
 from backprop_lens.scenarios.updates import plain_sgd
 from backprop_lens.snapshot import ParamState
@@ -40,12 +41,8 @@ class SgdParams(ScenarioParams):
     def steps_per_epoch(self) -> int:
         return len(self.x)
 
-    def cross_field_errors(self) -> list[tuple[str, str]]:
-        errors = []
-        errors += paired_data_errors(self.x, self.y)
-        if self.epochs * len(self.x) > MAX_STEPS:
-            errors.append(("epochs", f"epochs x data points must be at most {MAX_STEPS}"))
-        return errors
+    def cross_field_errors(self) -> list[tuple[str, Problem]]:
+        return paired_data_errors(self.x, self.y) + too_many_steps(self.epochs, len(self.x))
 
 
 def squared_error(y_hat: torch.Tensor, y: Any, x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -61,10 +58,10 @@ S = TypeVar("S", bound=SgdParams)
 
 
 class PerSampleSgd(Scenario[S], Generic[S]):
-    loss_text = "loss = (y_hat - y)**2"
     """A scenario defined by its parameter names (in declaration order) and its forward function."""
 
     param_names: ClassVar[tuple[str, ...]]
+    loss_text = "loss = (y_hat - y)**2"
 
     @staticmethod
     def forward(x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -1,7 +1,12 @@
 """The one place that maps errors to status codes and to one JSON shape:
 
-    {"detail": [{"loc": ["body", "params", "lr"], "field": "lr", "msg": "...", "type": "..."}],
-     "message": "lr: Input should be greater than 0"}
+    {"detail": [{"loc": ["body", "params", "lr"], "field": "lr", "msg": "lr must be greater than 0", "type": "...",
+                 "key": "error.greater_than", "args": {"what": "lr", "gt": 0}}],
+     "message": "lr: lr must be greater than 0"}
+
+`msg` and `message` are in the request's language (`?lang=zh`, else an `Accept-Language` starting with zh, else
+English); `key`/`args` say the same as data, with `span` (the character range in the field's text) and `related`
+(the other fields involved) where known, so a page places a message without reading its words.
 
 404: unknown scenario (in a URL), run id or step. 422: bad input, naming the field. 413: body too large.
 503: a system tool for rendering is missing or failed. Anything unexpected: a JSON 500 without a traceback (a bug).
@@ -13,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from backprop_lens.problems import Problem, from_pydantic
 from backprop_lens.render import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
 from backprop_lens.web.admission import Full, Unavailable
@@ -25,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("backprop_lens.web")
 
 Loc = tuple[str | int, ...]
+Message = str | Problem  # our own checks give Problems; a plain text is shown as it is, in any language
 
 # Where a request's value came from: not part of the field's name.
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
@@ -36,7 +43,7 @@ class ApiError(Exception):
     status_code = 400
     kind = "error"
 
-    def __init__(self, errors: Sequence[tuple[Loc, str]]) -> None:
+    def __init__(self, errors: Sequence[tuple[Loc, Message]]) -> None:
         self.errors = list(errors)
         super().__init__(message_of(self.errors))
 
@@ -71,30 +78,47 @@ def field_of(loc: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in parts) or (str(loc[0]) if loc else "request")
 
 
-def message_of(errors: Sequence[tuple[Loc, str]]) -> str:
-    return "; ".join(f"{field_of(loc)}: {msg}" for loc, msg in errors)
+def _problem(msg: Message) -> Problem:
+    return msg if isinstance(msg, Problem) else Problem("error.plain", {"text": msg})
+
+
+def message_of(errors: Sequence[tuple[Loc, Message]], lang: str = "en") -> str:
+    return "; ".join(f"{field_of(loc)}: {_problem(msg).text(lang)}" for loc, msg in errors)
 
 
 MAX_ERRORS = 20  # a body with thousands of unknown keys gets a readable answer, not thousands of lines
 
 
-def error_body(errors: Sequence[tuple[Loc, str]], kind: str) -> dict[str, Any]:
+def error_body(errors: Sequence[tuple[Loc, Message]], kind: str, lang: str = "en") -> dict[str, Any]:
     if len(errors) > MAX_ERRORS:
         rest = len(errors) - MAX_ERRORS
-        errors = [*errors[:MAX_ERRORS], (errors[MAX_ERRORS][0], f"... and {rest} more errors")]
+        errors = [*errors[:MAX_ERRORS], (errors[MAX_ERRORS][0], Problem("error.more", {"n": rest}))]
     return {
-        "detail": [{"loc": list(loc), "field": field_of(loc), "msg": msg, "type": kind} for loc, msg in errors],
-        "message": message_of(errors),
+        "detail": [_item(loc, _problem(msg), kind, lang) for loc, msg in errors],
+        "message": message_of(errors, lang),
     }
 
 
-def _respond(status: int, errors: Sequence[tuple[Loc, str]], kind: str, headers: dict[str, str] | None = None):
-    return SafeJSONResponse(error_body(errors, kind), status_code=status, headers=headers)
+def _item(loc: Loc, problem: Problem, kind: str, lang: str) -> dict[str, Any]:
+    return {"loc": list(loc), "field": field_of(loc), "msg": problem.text(lang), "type": kind, **problem.to_json()}
 
 
-def params_errors(e: InvalidParams) -> list[tuple[Loc, str]]:
+def request_lang(request: Request) -> str:
+    """The page says `?lang=zh` (its own convention); other clients may say it in Accept-Language."""
+    asked = request.query_params.get("lang")
+    if asked in ("en", "zh"):
+        return asked
+    return "zh" if request.headers.get("accept-language", "").strip().lower().startswith("zh") else "en"
+
+
+def params_errors(e: InvalidParams) -> list[tuple[Loc, Message]]:
     """InvalidParams fields are dotted paths (`x.2`): back to a loc under the request body's `params`."""
-    return [(("body", "params", *_parts(f)), m) for f, m in e.errors]
+    return [(("body", "params", *_parts(f)), p) for f, p in e.problems]
+
+
+def _validation_problem(err: Any) -> Problem:
+    loc = tuple(err.get("loc", ()))
+    return from_pydantic(err, params="params" in loc[:2])
 
 
 def _parts(dotted: str) -> list[str | int]:
@@ -104,56 +128,68 @@ def _parts(dotted: str) -> list[str | int]:
     return [name, *(int(p) if p.isascii() and p.isdecimal() else p for p in rest)]
 
 
+def _respond(
+    request: Request,
+    status: int,
+    errors: Sequence[tuple[Loc, Message]],
+    kind: str,
+    headers: dict[str, str] | None = None,
+):
+    return SafeJSONResponse(error_body(errors, kind, request_lang(request)), status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, e: ApiError):
-        return _respond(e.status_code, e.errors, e.kind)
+    async def _api_error(request: Request, e: ApiError):
+        return _respond(request, e.status_code, e.errors, e.kind)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, e: RequestValidationError):
-        errors = [(tuple(err.get("loc", ())), str(err.get("msg", "invalid"))) for err in e.errors()]
-        return _respond(422, errors or [(("body",), "invalid request")], "invalid")
+    async def _validation(request: Request, e: RequestValidationError):
+        errors: list[tuple[Loc, Message]] = [
+            (tuple(err.get("loc", ())), _validation_problem(err)) for err in e.errors()
+        ]
+        return _respond(request, 422, errors or [(("body",), "invalid request")], "invalid")
 
     @app.exception_handler(InvalidParams)
-    async def _invalid_params(_: Request, e: InvalidParams):
-        return _respond(422, params_errors(e), "invalid")
+    async def _invalid_params(request: Request, e: InvalidParams):
+        return _respond(request, 422, params_errors(e), "invalid")
 
     @app.exception_handler(UnknownScenario)
-    async def _unknown_scenario(_: Request, e: UnknownScenario):
-        return _respond(404, [(("path", "scenario"), str(e))], "not_found")
+    async def _unknown_scenario(request: Request, e: UnknownScenario):
+        return _respond(request, 404, [(("path", "scenario"), str(e))], "not_found")
 
     @app.exception_handler(StepOutOfRange)
-    async def _step_out_of_range(_: Request, e: StepOutOfRange):
-        return _respond(404, [(("path", "k"), str(e))], "not_found")
+    async def _step_out_of_range(request: Request, e: StepOutOfRange):
+        return _respond(request, 404, [(("path", "k"), str(e))], "not_found")
 
     @app.exception_handler(Full)
-    async def _full(_: Request, e: Full):
-        return _respond(503, [(("server",), str(e))], "busy", {"Retry-After": str(e.retry_after)})
+    async def _full(request: Request, e: Full):
+        return _respond(request, 503, [(("server",), str(e))], "busy", {"Retry-After": str(e.retry_after)})
 
     @app.exception_handler(Unavailable)
-    async def _unavailable(_: Request, e: Unavailable):
-        return _respond(503, [(("server",), str(e))], "cancelled", {"Retry-After": str(e.retry_after)})
+    async def _unavailable(request: Request, e: Unavailable):
+        return _respond(request, 503, [(("server",), str(e))], "cancelled", {"Retry-After": str(e.retry_after)})
 
     @app.exception_handler(Redirect)
-    async def _redirect(_: Request, e: Redirect):
+    async def _redirect(request: Request, e: Redirect):
         return Response(status_code=308, headers={"Location": e.location, "Cache-Control": IMMUTABLE})
 
     @app.exception_handler(BadArgument)
-    async def _bad_argument(_: Request, e: BadArgument):  # the caller's mistake (a module name), not a tool's
-        return _respond(422, [(("query", e.field), str(e))], "invalid")
+    async def _bad_argument(request: Request, e: BadArgument):  # the caller's mistake (a module name), not a tool's
+        return _respond(request, 422, [(("query", e.field), str(e))], "invalid")
 
     @app.exception_handler(RenderError)
-    async def _render_error(_: Request, e: RenderError):
+    async def _render_error(request: Request, e: RenderError):
         kind = "graphviz_missing" if isinstance(e, GraphvizMissing) else "render_failed"
         log.error("render failed: %s", e)
-        return _respond(503, [(("render",), str(e))], kind)
+        return _respond(request, 503, [(("render",), str(e))], kind)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException):
+    async def _http(request: Request, e: StarletteHTTPException):
         if e.status_code == 400:  # FastAPI could not parse the body (too deeply nested JSON, ...): bad input
-            return _respond(422, [(("body",), f"the body is not valid JSON ({e.detail})")], "invalid")
+            return _respond(request, 422, [(("body",), Problem("error.json_invalid"))], "invalid")
         loc: Loc = ("path",) if e.status_code in (404, 405) else ("request",)
-        return _respond(e.status_code, [(loc, str(e.detail))], "http", dict(e.headers or {}))
+        return _respond(request, e.status_code, [(loc, str(e.detail))], "http", dict(e.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception):
@@ -161,4 +197,6 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers come along here.
         headers = {k.decode(): v.decode() for k, v in security_headers(b"application/json")}
-        return _respond(500, [(("server",), "internal error; the server log has the details")], "internal", headers)
+        return _respond(
+            request, 500, [(("server",), "internal error; the server log has the details")], "internal", headers
+        )
