@@ -156,3 +156,23 @@ def test_the_offline_inspector_shows_tensors_in_full(browser: Any, tmp_path: Pat
     assert titles == [f"linear.weight[{i // cols}, {i % cols}] = {v!r}" for i, v in enumerate(flat)]
     assert view.left == [] and view.csp() == [] and view.errors == []
     view.ctx.close()
+
+
+def test_the_offline_source_panel_shows_the_scripts_own_line(lecture: tuple[Any, Path], browser: Any) -> None:
+    """A recording carries the code its nodes name: the file opened anywhere shows the lecture script's line that
+    made `y_hat` (read here from the script itself), and the JSON keeps it."""
+    rec, path = lecture
+    script = FIXTURES / "lecture04.py"
+    node = next(n for n in rec.steps[2].graph.nodes if n.source is not None and "x * w" in n.source.code)
+    expected = script.read_text(encoding="utf-8").splitlines()[node.source.line - 1]
+    assert rec.sources[node.source.file] == script.read_text(encoding="utf-8")
+    view = Opened(browser, path.as_uri() + f"#step=2&phase=backward&node={node.id}")
+    line = view.page.get_by_test_id("source-line")
+    line.wait_for(timeout=30_000)
+    assert line.inner_text().strip() == expected.strip()
+    assert view.page.locator("#source-file").inner_text() == f"{node.source.file}:{node.source.line}"
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()
+    saved = path.with_name("lecture-sources.json")
+    rec.save(saved)
+    assert load_recording(saved).sources == rec.sources

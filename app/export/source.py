@@ -35,6 +35,7 @@ class PageSource:
     diverged_at: int | None = None
     log_lines: list[dict[str, Any]] = field(default_factory=list)  # {"text", "step", "phase"} per printed line
     zero_grad: bool | None = None  # the scenario's switch, when it has one (the explanation mentions it)
+    sources: dict[str, str] = field(default_factory=dict)  # the code nodes' `source.file` names, by that name
 
     def scenario_entry(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ def from_recording(rec: Recording, run_id: str = "recording") -> PageSource:
         extra={},
         diverged_at=next((i for i, s in enumerate(rec.steps) if not _finite(s)), None),
         log_lines=_lines_on_kept_steps(rec),
+        sources=rec.sources,
     )
 
 
@@ -125,6 +127,7 @@ def from_run(run: Run, run_id: str, max_steps: int | None = None) -> PageSource:
         diverged_at=run.diverged_at,
         log_lines=[line for line in run.log_lines() if line["step"] is None or line["step"] < count],
         zero_grad=getattr(run.params, "zero_grad", None),
+        sources=run.scenario.source_files(),
     )
 
 

@@ -34,6 +34,7 @@ def to_dict(rec: Recording) -> dict[str, Any]:
         "lines": [{"text": line.text, "step": line.step, "phase": line.phase} for line in rec.lines],
         "history": [history_to_dict(h) for h in rec.history],
         "steps": [step_to_dict(s) for s in rec.steps],
+        "sources": rec.sources,
     }
 
 
@@ -65,7 +66,15 @@ def from_dict(data: dict[str, Any]) -> Recording:
         error=data.get("error"),
         max_steps=int(data.get("max_steps", 0)),
         every=int(data.get("every", 1)),
+        sources=_sources(data.get("sources", {})),
     )
+
+
+def _sources(d: Any) -> dict[str, str]:
+    """Text by file name; anything else is a malformed recording (read as data, never run)."""
+    if not isinstance(d, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in d.items()):
+        raise ValueError("sources must map file names to their text")
+    return dict(d)
 
 
 def _num(v: Any) -> Any:

@@ -42,6 +42,9 @@ class Recording:
     error: str | None = None  # the traceback of a script that raised
     max_steps: int = DEFAULT_MAX_STEPS
     every: int = 1
+    # The code the kept nodes name (`source.file` -> its text), read when the block ends: a recording, and the
+    # page exported from it, show the line that made a node without the script beside them.
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def log(self) -> str:

@@ -7,6 +7,7 @@ and nothing of the optimizer's own arithmetic (under no_grad) is mistaken for a 
 
 from __future__ import annotations
 
+import linecache
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -193,6 +194,23 @@ class LoopTracer(Tracer):
             self.rec.steps.append(Step(p.index, p.epoch, p.sample, p.loss, states, p.graph, p.inputs))
 
 
+MAX_SOURCE_CHARS = 200_000  # a file bigger than a script (generated code) stays out of the recording
+
+
+def files_named(steps: list[Step]) -> dict[str, str]:
+    """The text of every file a node's source names, as Python ran it (linecache also holds notebook cells)."""
+    files: dict[str, str] = {}
+    for step in steps:
+        for node in step.graph.nodes:
+            name = node.source.file if node.source is not None else None
+            if name is None or name in files:
+                continue
+            text = "".join(linecache.getlines(name))
+            if text and len(text) <= MAX_SOURCE_CHARS:
+                files[name] = text
+    return files
+
+
 def step_hooks(tracer: LoopTracer) -> list[Any]:
     """Process-wide optimizer step hooks that report to `tracer` only from its own context (thread)."""
     from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
@@ -270,5 +288,6 @@ class record:  # lower case: used like a function, `with backprop_lens.record() 
             if sys.stdout is tee:
                 sys.stdout = inner
             tee.close()
+        self.rec.sources = files_named(self.rec.steps)
         if exc is not None and not (isinstance(exc, SystemExit) and exc.code in (None, 0)):
             self.rec.error = "".join(traceback.format_exception(kind, exc, tb))
