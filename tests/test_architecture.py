@@ -57,3 +57,19 @@ def test_the_formatter_check_can_fail() -> None:
     assert FORMATTERS.findall("const s = x.toPrecision(4) + pyRepr(y);") == [".toPrecision(", "pyRepr"]
     source = "function fmtTick(v) {\n  return v.toExponential(0);\n}\nconst k = 1;\n"
     assert FORMATTERS.findall(_without_function(source, "fmtTick")) == []
+
+
+# What a JavaScript copy of a scenario's model or loss looks like (the L(w) chart had one: DISPLAY_MODELS).
+MODEL_PORT = re.compile(r"\bDISPLAY_MODELS\b|\*\*\s*2\b")
+
+
+def test_the_page_ports_no_model_or_loss() -> None:
+    """L(w) is the server's: PyTorch runs the scenario's model and loss on a grid of w; the page only draws it."""
+    for path in sorted((ROOT / "static" / "js").glob("*.js")):
+        found = MODEL_PORT.findall(path.read_text(encoding="utf-8"))
+        assert not found, f"{path.name} computes a model or a loss itself: {found}"
+
+
+def test_the_model_port_check_can_fail() -> None:
+    old = "export const DISPLAY_MODELS = { lecture04: { loss: (yhat, y) => (yhat - y) ** 2 } };"
+    assert MODEL_PORT.findall(old) == ["DISPLAY_MODELS", "** 2"]

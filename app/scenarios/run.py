@@ -15,6 +15,7 @@ from typing import Any
 
 from backprop_lens.present.format import fmt_num
 from backprop_lens.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
+from backprop_lens.scenarios.curve import loss_curve, predict_target
 from backprop_lens.snapshot import Step, param_state_to_dict
 
 
@@ -146,4 +147,7 @@ class Run:
             "progress": [{"epoch": p.epoch, "loss": p.loss} for p in h.progress],
             # `text`: the number as the page shows it (the server formats every number on screen)
             "predictions": {p.when: {"x": p.x, "value": p.value, "text": fmt_num(p.value)} for p in h.predictions},
+            # what the charts draw besides the history: L(w) per sample and the prediction's target (or None)
+            "curve": loss_curve(self.scenario, self.params, h),
+            "predict_target": predict_target(self.scenario, self.params, h.predictions[0].x) if h.predictions else None,
         }

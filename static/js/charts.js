@@ -6,12 +6,6 @@ import { t } from "./i18n.js";
 
 const SERIES_COLOURS = ["#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7a7a7a"];
 
-// Display-only models for the L(w) curve of one-parameter scenarios: plotting the parabola of a known model
-// is illustration; the point and the tangent's slope come from PyTorch (the step's loss and w.grad).
-export const DISPLAY_MODELS = {
-  lecture04: { param: "w", predict: (x, w) => x * w, loss: (yhat, y) => (yhat - y) ** 2 },
-};
-
 function css(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
@@ -53,7 +47,7 @@ function asinhSplits(u, i, min, max) {
 }
 
 /** The axes of a chart; `x`, `y`: the axis titles (message keys, or a name as it is). */
-function axes(kind = "linear", x = "charts.axis.step", y = "charts.axis.loss") {
+function axes(kind = "linear", x = "charts.axis.step", y = "charts.axis.loss", ySpace = 30) {
   const stroke = css("--muted");
   const grid = { stroke: css("--border"), width: 1 };
   const all = (u, splits) => splits; // uPlot's log filter would hide all but a few of our ticks
@@ -81,6 +75,7 @@ function axes(kind = "linear", x = "charts.axis.step", y = "charts.axis.loss") {
       size: kind === "asinh" ? 60 : 52,
       font: "11px " + css("--font"),
       incrs: INCRS,
+      space: ySpace, // px between y ticks at the least
       values: (u, vals) => vals.map(fmtTick),
       ...ySplits,
     },
@@ -165,9 +160,9 @@ export class Charts {
     this.root = root;
     this.loss = new Chart(root.querySelector("#chart-loss"), { onPick, onHover });
     this.params = new Chart(root.querySelector("#chart-params"), { onPick, onHover });
-    this.pred = new Chart(root.querySelector("#chart-pred"), { height: 110, onPick, onHover });
+    this.pred = new Chart(root.querySelector("#chart-pred"), { onPick, onHover });
     this.curveFig = root.querySelector("#chart-curve");
-    this.curve = new Chart(this.curveFig, { height: 160 });
+    this.curve = new Chart(this.curveFig);
     this.run = null;
     this.logScale = false;
   }
@@ -236,6 +231,7 @@ export class Charts {
     this.buildParams();
     this.buildPred();
     this.buildCurve();
+    this.layoutGrid();
   }
 
   xs() {
@@ -320,6 +316,7 @@ export class Charts {
     const { arrays, meta } = this.run;
     const fig = this.pred.fig;
     fig.hidden = !arrays.pred.some((v) => Number.isFinite(v));
+    this.layoutGrid();
     if (fig.hidden) {
       this.pred.destroy();
       return;
@@ -330,60 +327,57 @@ export class Charts {
     const a = meta.predictions.after;
     document.getElementById("pred-summary").textContent =
       b && a ? `${b.text} → ${a.text}` : "";
+    const target = this.showTarget(meta.predictTarget);
+    const n = arrays.pred.length;
     this.pred.create(
       {
         scales: { x: { time: false }, y: this.logScale ? { distr: 4, asinh: 1 } : { auto: true } },
-        axes: axes(this.logScale ? "asinh" : "linear", "charts.axis.step", "charts.axis.prediction"),
-        series: [{}, { label: "prediction", stroke: css("--data"), width: 2, points: { show: false } }],
+        // a prediction moves over a few units in a short chart: ticks closer than elsewhere, so more than one
+        axes: axes(this.logScale ? "asinh" : "linear", "charts.axis.step", "charts.axis.prediction", 18),
+        series: [
+          {},
+          { label: "prediction", stroke: css("--data"), width: 2, points: { show: false } },
+          { label: "target", stroke: css("--muted"), width: 1.5, dash: [6, 4], points: { show: false }, show: target !== null },
+        ],
         cursor: { show: false },
       },
-      [this.xs(), Array.from(arrays.pred, finiteOrNull)],
+      [this.xs(), Array.from(arrays.pred, finiteOrNull), new Array(n).fill(target)],
     );
+    // what the chart draws, for people and tests: the series' names, the target as the server wrote it
+    fig.querySelector(".plot").dataset.series = target === null ? "prediction" : "prediction target";
   }
 
+  /** The prediction's target (the server's: where the data's line goes), as a legend key; its value or null. */
+  showTarget(target) {
+    const key = document.getElementById("pred-target");
+    key.hidden = !target;
+    if (!target) {
+      delete key.dataset.value;
+      return null;
+    }
+    key.dataset.value = target.text;
+    document.getElementById("pred-target-text").textContent = t("charts.pred.target", { value: target.text });
+    return target.value;
+  }
+
+  /** L(w) of the step's sample: the server's points (PyTorch's loss at each w of a grid), drawn as they come. */
   buildCurve() {
-    const { meta, arrays } = this.run;
-    const model = DISPLAY_MODELS[meta.scenario];
-    const ok = model && meta.paramNames.length === 1 && meta.paramNames[0] === model.param && arrays.params[model.param].scalar;
-    this.curveFig.hidden = !ok;
-    this.curveModel = ok ? model : null;
-    if (!ok) {
+    const c = this.run.meta.curve;
+    this.curveFig.hidden = !c;
+    this.curveModel = c; // main.js rebuilds the curve on a language change when there is one
+    this.layoutGrid();
+    if (!c) {
       this.curve.destroy();
       return;
     }
-    // a w range that holds the whole trajectory and every sample's optimum, so the point moves along one picture
-    const ws = arrays.params[model.param].before;
-    const d = meta.diverged_at;
-    // a diverging run: the picture of its first epochs (later ones widen it as w runs away, see updateCurve)
-    const upto = d === null || d === undefined ? ws.length : Math.min(ws.length, Math.max(1, Math.min(d, 3 * (this.run.perEpoch || 1))));
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < upto; i++) {
-      const w = ws[i];
-      if (Number.isFinite(w) && Math.abs(w) < 1e6) {
-        lo = Math.min(lo, w);
-        hi = Math.max(hi, w);
-      }
-    }
-    for (let i = 0; i < arrays.inputX.length && i < 1000; i++) {
-      const opt = arrays.inputY[i] / arrays.inputX[i];
-      if (Number.isFinite(opt)) {
-        lo = Math.min(lo, opt);
-        hi = Math.max(hi, opt);
-      }
-    }
-    if (!Number.isFinite(lo)) {
-      lo = -1;
-      hi = 3;
-    }
-    const pad = Math.max((hi - lo) * 0.25, 0.5);
-    this.setCurveRange([lo - pad, hi + pad]);
-    const wname = model.param;
-    document.getElementById("curve-title").textContent = t("charts.curve", { w: wname });
+    this.curveWs = Float64Array.from(c.w);
+    this.wRange = [c.view[0], c.view[1]]; // a diverging run opens on its first epochs (see updateCurve)
+    document.getElementById("curve-title").textContent = t("charts.curve", { w: c.param });
+    const lossRange = (u, mn, mx) => [Math.min(0, mn), Math.max(mx, 1e-9) * 1.05];
     this.curve.create(
       {
-        axes: axes("linear", wname, "charts.axis.loss"),
-        scales: { x: { time: false, range: (u) => this.wRange }, y: { range: (u, mn, mx) => [0, Math.max(mx, 1e-9) * 1.05] } },
+        axes: axes("linear", c.param, "charts.axis.loss"),
+        scales: { x: { time: false, range: () => this.wRange }, y: { range: lossRange } },
         series: [
           {},
           { label: "L", stroke: css("--op"), width: 2, points: { show: false } },
@@ -398,7 +392,7 @@ export class Charts {
         ],
         cursor: { show: false },
       },
-      [this.curveXs, ...[0, 1, 2].map(() => new Array(this.curveXs.length).fill(null))],
+      [this.curveWs, ...[0, 1, 2].map(() => new Array(this.curveWs.length).fill(null))],
     );
     this.curve.line.remove();
   }
@@ -411,68 +405,61 @@ export class Charts {
     if (this.curveModel && step) this.updateCurve(step, phase, labels);
   }
 
-  setCurveRange(range) {
-    this.wRange = range;
-    const grid = 120;
-    this.curveXs = Float64Array.from({ length: grid }, (_, i) => range[0] + ((range[1] - range[0]) * i) / (grid - 1));
-  }
-
+  /** The sample's curve with the step's point and tangent: the loss and the slope are this step's, from PyTorch. */
   updateCurve(step, phase, labels) {
-    const m = this.curveModel;
-    const p = step.params[m.param];
-    if (!p) return;
+    const c = this.curveModel;
+    const p = step.params[c.param];
+    const ys = c.loss[step.sample];
+    if (!p || !ys || !this.curve.u) return;
     const unwrap = (v) => {
       let x = v;
       while (Array.isArray(x)) x = x[0];
       return typeof x === "number" ? x : Number(x);
     };
-    const x = unwrap(step.inputs.x);
-    const y = unwrap(step.inputs.y);
     const w0 = unwrap(p.before);
     const L0 = unwrap(step.loss);
-    // w left the picture (a diverging run): widen it around the new w, so the point stays on the curve
-    if (Number.isFinite(w0) && Math.abs(w0) < 1e12 && (w0 < this.wRange[0] || w0 > this.wRange[1])) {
-      const lo = Math.min(this.wRange[0], w0);
-      const hi = Math.max(this.wRange[1], w0);
-      const pad = (hi - lo) * 0.15;
-      this.setCurveRange([lo - (w0 < this.wRange[0] ? pad : 0), hi + (w0 > this.wRange[1] ? pad : 0)]);
-    }
+    this.widenTo(w0);
     // the slope is PyTorch's: this step's own gradient (equal to w.grad when zero_grad is on)
-    const slopeRaw = p.grad_step !== null && p.grad_step !== undefined ? p.grad_step : p.grad;
-    const g = unwrap(slopeRaw);
-    const xs = this.curveXs;
-    const ys = Array.from(xs, (w) => {
-      const v = m.loss(m.predict(x, w), y);
-      return Number.isFinite(v) ? v : null;
-    });
+    const g = unwrap(p.grad_step !== null && p.grad_step !== undefined ? p.grad_step : p.grad);
     const showTangent = phase !== "forward" && Number.isFinite(g) && Number.isFinite(L0);
     const span = (this.wRange[1] - this.wRange[0]) * 0.22;
-    const tan = Array.from(xs, (w) => (showTangent && Math.abs(w - w0) <= span ? L0 + g * (w - w0) : null));
-    const pt = new Array(xs.length).fill(null);
-    // the current point sits at the grid position nearest w0; its height is the step's loss from PyTorch
-    let best = -1;
-    let bd = Infinity;
-    xs.forEach((w, i) => {
-      const d = Math.abs(w - w0);
-      if (d < bd) {
-        bd = d;
-        best = i;
-      }
-    });
-    const xsNow = Float64Array.from(xs);
-    if (best >= 0 && Number.isFinite(L0)) {
-      xsNow[best] = w0;
-      pt[best] = L0;
-      ys[best] = L0;
-      if (tan[best] !== null) tan[best] = L0;
-    }
-    this.curve.u.setData([xsNow, ys, tan, pt], false);
-    this.curve.u.redraw(true, false);
-    const said = labels && labels.numbers.params[m.param];
+    // the step's w joins the grid, where the point sits at the step's loss (the curve's own value there)
+    const ws = this.curveWs;
+    const on = Number.isFinite(w0) && Number.isFinite(L0);
+    const after = ws.findIndex((w) => w > w0);
+    const cut = on && after >= 0 ? after : ws.length;
+    const xs = on ? [...ws.slice(0, cut), w0, ...ws.slice(cut)] : [...ws];
+    const curve = on ? [...ys.slice(0, cut), L0, ...ys.slice(cut)] : [...ys];
+    const tan = xs.map((w) => (showTangent && Math.abs(w - w0) <= span ? L0 + g * (w - w0) : null));
+    const pt = xs.map((_, i) => (on && i === cut ? L0 : null));
+    this.curve.u.setData([xs, curve, tan, pt]); // scales again: the x range may have widened
+    const said = labels && labels.numbers.params[c.param];
     const gText = said ? said.grad_step : "…"; // the server's text of PyTorch's number
     const note = document.getElementById("curve-note");
-    const s = t("charts.curve.note", { w: m.param, g: gText });
+    const s = t("charts.curve.note", { w: c.param, g: gText });
     if (note.textContent !== s) note.textContent = s;
+  }
+
+  /** w left the picture (a diverging run): widen it around the new w, up to the whole curve the server sent
+   * (a w beyond that has run away: the picture shows all of the curve, without the point). */
+  widenTo(w0) {
+    const [lo, hi] = this.wRange;
+    const first = this.curveWs[0];
+    const last = this.curveWs[this.curveWs.length - 1];
+    if (Number.isNaN(w0) || (w0 >= lo && w0 <= hi)) return;
+    if (!Number.isFinite(w0)) {
+      this.wRange = [first, last];
+      return;
+    }
+    const pad = (Math.max(hi, w0) - Math.min(lo, w0)) * 0.15;
+    this.wRange = [Math.max(first, Math.min(lo, w0 - pad)), Math.min(last, Math.max(hi, w0 + pad))];
+  }
+
+  /** The grid's columns follow how many charts it holds (app.css): rows stay full on a laptop or a projector. */
+  layoutGrid() {
+    const grid = this.root.querySelector(".chart-grid");
+    const n = [...grid.children].filter((f) => !f.hidden).length;
+    if (grid.dataset.charts !== String(n)) grid.dataset.charts = String(n);
   }
 
   retheme() {
@@ -485,6 +472,8 @@ export class Charts {
     for (const c of [this.loss, this.params, this.pred, this.curve]) c.destroy();
     this.pred.fig.hidden = true;
     this.curveFig.hidden = true;
+    this.curveModel = null;
     this.params.fig.querySelector(".series-keys").replaceChildren();
+    this.layoutGrid();
   }
 }

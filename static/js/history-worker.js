@@ -101,6 +101,9 @@ self.onmessage = async (ev) => {
       progress: (summary.progress || []).map((p) => ({ epoch: p.epoch, loss: num(p.loss), raw: p.loss })),
       predictions: summary.predictions || {},
       paramNames: names,
+      // drawn as they come: L(w) per sample from PyTorch, the prediction's target (the server's, or null)
+      curve: summary.curve || null,
+      predictTarget: summary.predict_target || null,
       // what the loss became, as a message key (the page's words are the server's)
       divergedAs: DIVERGED[summary.diverged_at !== null && summary.diverged_at !== undefined && h[summary.diverged_at] ? h[summary.diverged_at].loss : null] || "other",
     };
