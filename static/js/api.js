@@ -6,7 +6,8 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
     this.body = body;
-    // [{field, msg}] from a 422; "field" may be dotted ("x.2")
+    // [{field, msg, key, args, span, related}] from a 422; "field" may be dotted ("x.2"); msg is the server's
+    // words in the page's language, the rest says the same as data (span: [start, end) in the field's text)
     this.fields = [];
     if (body && Array.isArray(body.detail)) {
       for (const d of body.detail) {
@@ -15,7 +16,14 @@ export class ApiError extends Error {
           const loc = d.loc.filter((p) => p !== "body" && p !== "params");
           field = loc.join(".");
         }
-        this.fields.push({ field: field || "", msg: d.msg || String(d) });
+        this.fields.push({
+          field: field || "",
+          msg: d.msg || String(d),
+          key: d.key || "",
+          args: d.args && typeof d.args === "object" ? d.args : {},
+          span: Array.isArray(d.span) && d.span.length === 2 ? d.span : null,
+          related: Array.isArray(d.related) ? d.related : [],
+        });
       }
     }
   }
@@ -73,10 +81,16 @@ export async function getText(url, options) {
   return (await request(url, options)).text();
 }
 
+/** The page's language (i18n.js sets <html lang>): the server words a refusal in it. */
+function pageLang() {
+  const lang = globalThis.document ? document.documentElement.lang : "";
+  return String(lang || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
 export async function postJSON(url, body) {
   return (await request(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "Accept-Language": pageLang() },
     body: JSON.stringify(body),
   })).json();
 }

@@ -1,6 +1,7 @@
 // The scenario picker and the parameter form, generated from GET /api/scenarios (defaults and JSON schema).
-// Values stay exactly as typed (nothing is lost); the server validates, and its 422 messages appear next to
-// the field they name.
+// Values stay exactly as typed (nothing is lost); the server validates, and its 422 messages (in the page's
+// language) appear next to the field they name, placed by the data they carry (span, related, args), never by
+// reading their words.
 
 import { addWords, t } from "./i18n.js";
 
@@ -185,11 +186,10 @@ class KeyValueEditor {
     this.input.value = parts.join(", ");
   }
 
-  /** Mark the row a 422 names (by its field path, or the first `name` its message quotes; "" = all, null = none). */
-  setInvalid(name, msg = "") {
-    const quoted = /`([^`]+)`/.exec(msg);
+  /** Mark the row a 422 names (a parameter's name; "" or a name no row has = all rows, null = none). */
+  setInvalid(name) {
     const names = [...this.rows.children].map((r) => r.name.value.trim());
-    if (name === "" && quoted && names.includes(quoted[1])) name = quoted[1];
+    if (name && !names.includes(name)) name = "";
     for (const r of this.rows.children) {
       const bad = name === "" || (name !== null && r.name.value.trim() === name);
       if (bad) r.classList.add("invalid");
@@ -438,21 +438,21 @@ export class SetupForm {
   showErrors(apiError) {
     this.clearErrors();
     const rest = [];
-    for (const { field, msg } of apiError.fields) {
+    for (const item of apiError.fields) {
+      const { field, msg, args, span } = item;
       const [named, ...sub] = String(field).split(".");
-      const name = this.editedPartner(named, msg);
+      const name = this.editedPartner(named, item.related || []);
       const f = this.fields.find((x) => x.name === name);
       if (!f) {
         rest.push(field ? `${field}: ${msg}` : msg);
         continue;
       }
-      // an element counted from 1, as a person counts
-      const text = sub.length && /^\d+$/.test(sub[0]) ? t("setup.element", { n: Number(sub[0]) + 1, msg }) : msg;
-      f.err.textContent = f.err.textContent ? `${f.err.textContent}; ${text}` : text;
+      // the server's words say which element ("element 3 of x"): placed as they are
+      f.err.textContent = f.err.textContent ? `${f.err.textContent}; ${msg}` : msg;
       f.err.hidden = false;
       f.input.setAttribute("aria-invalid", "true");
-      if (f.editor) f.editor.setInvalid(sub.length ? sub.join(".") : "", msg);
-      if (f.kind === "string") this.pointAt(f, msg);
+      if (f.editor) f.editor.setInvalid(sub.length ? sub.join(".") : typeof args.name === "string" ? args.name : "");
+      if (f.kind === "string" && span) this.pointAt(f, span);
     }
     if (!apiError.fields.length) rest.push(apiError.message);
     this.formError.textContent = rest.length ? rest.join("; ") : t("setup.fix");
@@ -465,35 +465,22 @@ export class SetupForm {
     }
   }
 
-  /** A mismatch between two lists (x and y) belongs to the one the user just edited. */
-  editedPartner(name, msg) {
-    const pair = ["x", "y"];
-    const other = pair.find((p) => p !== name);
-    if (!pair.includes(name) || this.lastEdited !== other) return name;
-    return msg.includes(`${other} has`) || msg.includes(`but ${other}`) ? other : name;
+  /** A problem that involves other fields (x and y of different lengths) belongs to the one the user just
+   * edited, when that is one of them (the server lists them in `related`). */
+  editedPartner(name, related) {
+    return related.includes(this.lastEdited) ? this.lastEdited : name;
   }
 
-  /** Under an expression field: the text with the part the message names marked ("`x**200` ... (column 4)"). */
-  pointAt(f, msg) {
+  /** Under an expression field: the text with the server's span of it marked ([start, end), 0-based). */
+  pointAt(f, span) {
     f.span = null;
     const text = f.input.value;
-    const col = /\(column (\d+)\)/.exec(msg);
-    const quoted = /`([^`]+)`/.exec(msg);
-    let start = col ? Number(col[1]) - 1 : -1;
-    let len = 1;
-    if (quoted) {
-      const at = start >= 0 && text.startsWith(quoted[1], start) ? start : text.indexOf(quoted[1]);
-      if (at >= 0) {
-        start = at;
-        len = quoted[1].length;
-      }
-    }
-    if (start < 0 || start > text.length) return;
-    if (start === text.length) len = 0;
-    f.span = [start, start + len];
+    const start = Math.max(0, Math.min(Number(span[0]) || 0, text.length));
+    const end = Math.max(start, Math.min(Number(span[1]) || 0, text.length));
+    f.span = [start, end];
     const mark = document.createElement("mark");
-    mark.textContent = text.slice(start, start + len) || " ";
-    f.where.replaceChildren(text.slice(0, start), mark, text.slice(start + len));
+    mark.textContent = text.slice(start, end) || " "; // past the end (a missing operand): a marked blank there
+    f.where.replaceChildren(text.slice(0, start), mark, text.slice(end));
     f.where.hidden = false;
   }
 }
