@@ -22,6 +22,11 @@ def test_render_and_snapshot_load_without_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
 
 
+def test_the_scenarios_parameters_load_without_torch() -> None:
+    code = "import sys, backprop_lens.parameters; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
+
+
 def test_importing_app_does_not_import_torch() -> None:
     code = "import sys, backprop_lens; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0

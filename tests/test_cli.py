@@ -68,7 +68,20 @@ def test_version_is_the_package_version() -> None:
     assert result.stdout.strip() == f"backprop-lens {backprop_lens.__version__}"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["serve", "--help"], ["scenarios", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["serve", "--help"],
+        ["scenarios", "--help"],
+        ["run", "--help"],
+        ["render", "--help"],
+        ["export", "--help"],
+        ["run", "custom", "--help"],
+        ["render", "two_layer", "--help"],
+    ],
+)
 def test_help_and_version_do_not_import_torch(args: list[str]) -> None:
     code = (
         "import sys\n"
@@ -127,3 +140,18 @@ def test_the_command_line_titles_a_slide_as_the_web_app_does(tmp_path: Path) -> 
     context = next("".join(el.itertext()) for el in root.iter() if el.get("data-label") == "h:context")
     assert context == "第 03 讲：梯度下降 vs. 逐样本 SGD · y_hat = x * w · loss = mean((y_hat - y)**2) · lr 0.01"
     assert "".join(root.find("{http://www.w3.org/2000/svg}title").itertext()).startswith(context)
+
+
+def test_the_torch_free_parameters_are_the_scenarios_own() -> None:
+    """The CLI's options come from `backprop_lens.parameters` (no torch); the scenarios validate with the very same
+    classes and say the same words, so `--help` cannot drift from what a run accepts."""
+    from backprop_lens.parameters import ABOUT
+    from backprop_lens.scenarios import SCENARIOS
+
+    assert list(ABOUT) == list(SCENARIOS)
+    for sid, scenario in SCENARIOS.items():
+        about = ABOUT[sid]
+        assert about.params is scenario.Params and (about.title, about.description) == (
+            scenario.title,
+            scenario.description,
+        )

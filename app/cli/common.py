@@ -16,14 +16,14 @@ class CliError(Exception):
 
 def add_scenario_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """One sub-parser per scenario, with one option per parameter of its pydantic model."""
-    from backprop_lens.scenarios import SCENARIOS
+    from backprop_lens.parameters import ABOUT  # torch-free: `run --help` answers at once
 
     per_scenario = parser.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
     parsers = {}
-    for scenario in SCENARIOS.values():
-        sub = per_scenario.add_parser(scenario.id, help=scenario.title, description=scenario.description)
-        add_param_options(sub, scenario.Params.model_fields)
-        parsers[scenario.id] = sub
+    for about in ABOUT.values():
+        sub = per_scenario.add_parser(about.id, help=about.title, description=about.description)
+        add_param_options(sub, about.params.model_fields)
+        parsers[about.id] = sub
     return parsers
 
 
@@ -49,10 +49,10 @@ def _show(value: Any) -> str:
 
 
 def raw_params(args: argparse.Namespace) -> dict[str, Any]:
-    from backprop_lens.scenarios import get_scenario
+    from backprop_lens.parameters import ABOUT
 
     raw = {}
-    for name in get_scenario(args.scenario).Params.model_fields:
+    for name in ABOUT[args.scenario].params.model_fields:
         value = getattr(args, name, None)
         if isinstance(value, list):  # "--x 1 2 3" and "--x 1,2,3" both work
             value = [part for v in value for part in v.split(",") if part.strip()]

@@ -68,7 +68,7 @@ def validate_params(scenario: Scenario, raw: Mapping[str, Any], *, strict: bool 
     except ValidationError as e:
         errors = [(".".join(str(p) for p in err["loc"]) or "params", from_pydantic(err)) for err in e.errors()]
         raise InvalidParams(errors) from None
-    errors = params.cross_field_errors()
+    errors = params.cross_field_errors() or scenario.run_errors(params)  # a dry step only for sound parameters
     if errors:
         raise InvalidParams(errors)
     return params

@@ -6,20 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from backprop_lens.scenarios.base import Finite
-from backprop_lens.scenarios.sgd import PerSampleSgd, SgdParams
-from pydantic import Field
-
-
-class AffineParams(SgdParams):
-    w: Finite = Field(1.0, description="initial weight")
-    b: Finite = Field(1.0, description="initial bias")
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.sgd import AffineParams
+from backprop_lens.scenarios.sgd import PerSampleSgd
 
 
 class Affine(PerSampleSgd[AffineParams]):
     id = "affine"
-    title = "Homework 2: y_hat = x * w + b"
-    description = "Per-sample SGD on (x * w + b - y) ** 2; the grad line shows the gradients of w and b."
+    title = ABOUT["affine"].title
+    description = ABOUT["affine"].description
     Params = AffineParams
     param_names = ("w", "b")
 

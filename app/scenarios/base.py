@@ -9,21 +9,22 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+# re-exported: the parameters live in torch-free modules (the CLI's --help), the scenarios use them from here
+from backprop_lens.parameters.base import MAX_STEPS as MAX_STEPS
+from backprop_lens.parameters.base import DataList as DataList
+from backprop_lens.parameters.base import Finite as Finite
+from backprop_lens.parameters.base import ScenarioParams as ScenarioParams
 from backprop_lens.problems import Problem
 from backprop_lens.snapshot import ParamState, Step
 from backprop_lens.tracing import Tracer
 from backprop_lens.tracing.sources import display_path
-from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import torch
 
 _SCENARIO_PACKAGE = "backprop_lens.scenarios."
-MAX_STEPS = 100_000  # epochs x samples: keeps one run within seconds and its history within memory
-
-Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 
 
 def grad_of(t: torch.Tensor) -> torch.Tensor:
@@ -31,23 +32,6 @@ def grad_of(t: torch.Tensor) -> torch.Tensor:
     grad = t.grad
     assert grad is not None, "backward() has not reached this parameter"
     return grad
-
-
-class ScenarioParams(BaseModel):
-    """Base of every scenario's parameters: unknown names are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-    if TYPE_CHECKING:
-        # Every scenario's parameters declare it, each with its own default and bounds (not a field here); the
-        # default only tells the type checker that `Params()` needs no argument.
-        epochs: int = 1
-
-    def cross_field_errors(self) -> list[tuple[str, Problem]]:
-        """Checks that involve several fields: (field, Problem) pairs. Subclasses extend."""
-        return []
-
-    def steps_per_epoch(self) -> int:
-        return 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +173,10 @@ class Scenario(ABC, Generic[P]):
     # The loss as the code writes it, for a slide's title (the model is in `title`, or in `formulas`).
     loss_text: ClassVar[str] = ""
 
+    def run_errors(self, params: P) -> list[tuple[str, Problem]]:
+        """Checks that need PyTorch (a dry step), after the parameters' own: (field, Problem) pairs."""
+        return []
+
     def formulas(self, params: P) -> tuple[str, str]:
         """(model, loss) as a slide's title says them; "" where the title already says it."""
         return "", self.loss_text
@@ -206,20 +194,6 @@ class Scenario(ABC, Generic[P]):
             if name not in files:
                 files[name] = Path(path).read_text(encoding="utf-8")
         return files
-
-
-def paired_data_errors(x: list[float], y: list[float]) -> list[tuple[str, Problem]]:
-    """Per-sample data comes in pairs: one target per input (the message names both: either may be the wrong one)."""
-    if len(x) == len(y):
-        return []
-    return [("y", Problem("error.pair_length", {"ny": len(y), "nx": len(x)}, related=("x",)))]
-
-
-def too_many_steps(epochs: int, points: int) -> list[tuple[str, Problem]]:
-    """epochs x data points bounds a run's steps (and its time and memory)."""
-    if epochs * points <= MAX_STEPS:
-        return []
-    return [("epochs", Problem("error.too_many_steps", {"most": MAX_STEPS}, related=("x",)))]
 
 
 def is_finite(value: Any) -> bool:

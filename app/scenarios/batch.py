@@ -11,28 +11,23 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
-from backprop_lens.problems import Problem
+from backprop_lens.parameters.batch import BatchParams as BatchParams  # re-exported
+from backprop_lens.parameters.batch import OptimizerName as OptimizerName  # re-exported
+from backprop_lens.parameters.batch import PairedBatchParams as PairedBatchParams  # re-exported
 from backprop_lens.scenarios.base import (
     Prediction,
     Progress,
     Recorder,
     Scenario,
-    ScenarioParams,
     StepRecord,
     grad_of,
-    paired_data_errors,
-    too_many_steps,
 )
-from backprop_lens.scenarios.sgd import DataList
 from backprop_lens.scenarios.updates import optimizer_update, read_state
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import name as name_result
-from pydantic import Field
-
-OptimizerName = Literal["sgd", "momentum", "adam", "adagrad", "rmsprop"]
 
 # torch.manual_seed sets the process-wide generator: one seeded construction at a time, and the caller's
 # generator state is restored afterwards (fork_rng) so that a run never disturbs anybody else's randomness.
@@ -59,35 +54,6 @@ def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float) -> torc
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}")
-
-
-class BatchParams(ScenarioParams):
-    lr: float = Field(0.01, gt=0, le=100, allow_inf_nan=False, description="learning rate")
-    epochs: int = Field(100, ge=1, le=10_000, description="full-batch steps (one per epoch)")
-    optimizer: OptimizerName = Field(
-        "sgd", description="torch.optim optimizer: sgd, momentum (SGD with momentum 0.9), adam, adagrad, rmsprop"
-    )
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="torch.manual_seed before the model is built")
-    zero_grad: bool = Field(True, description="optimizer.zero_grad() before each backward (off: gradients add up)")
-
-    def data_points(self) -> int:
-        return 1
-
-    def cross_field_errors(self) -> list[tuple[str, Problem]]:
-        return too_many_steps(self.epochs, self.data_points())
-
-
-class PairedBatchParams(BatchParams):
-    """Full-batch scenarios trained on (x, y) pairs; subclasses give their own defaults and descriptions."""
-
-    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="inputs, one per sample")
-    y: DataList = Field(default_factory=lambda: [2.0, 4.0, 6.0], description="targets, one per sample")
-
-    def data_points(self) -> int:
-        return len(self.x)
-
-    def cross_field_errors(self) -> list[tuple[str, Problem]]:
-        return super().cross_field_errors() + paired_data_errors(self.x, self.y)
 
 
 @dataclass

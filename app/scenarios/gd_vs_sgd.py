@@ -8,36 +8,23 @@ w after the epoch and the mean loss over all samples at the start of the epoch.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from backprop_lens.scenarios.base import Finite, Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
-from backprop_lens.scenarios.sgd import PREDICT_X, SgdParams
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.sgd import GdVsSgdParams, Mode
+from backprop_lens.scenarios.base import Prediction, Progress, Recorder, Scenario, StepRecord, grad_of
+from backprop_lens.scenarios.sgd import PREDICT_X
 from backprop_lens.scenarios.updates import plain_sgd
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import Datum
 from backprop_lens.tracing import name as name_result
-from pydantic import Field
-
-Mode = Literal["gd", "sgd"]
-
-
-class GdVsSgdParams(SgdParams):
-    w: Finite = Field(1.0, description="initial weight")
-    mode: Mode = Field("gd", description="which run to step through: gd (full batch, mean loss) or sgd (per sample)")
-    zero_grad: bool = Field(True, description="zero the gradient after each update (off: it accumulates)")
-
-    def steps_per_epoch(self) -> int:
-        return 1 if self.mode == "gd" else len(self.x)
 
 
 class GdVsSgd(Scenario[GdVsSgdParams]):
     id = "gd_vs_sgd"
-    title = "Lecture 03: gradient descent vs. per-sample SGD"
-    description = (
-        "y_hat = x * w. Full-batch gradient descent on mean((x * w - y) ** 2), one step per epoch, beside "
-        "per-sample SGD on the same data; the log shows both."
-    )
+    title = ABOUT["gd_vs_sgd"].title
+    description = ABOUT["gd_vs_sgd"].description
     Params = GdVsSgdParams
 
     def formulas(self, params: GdVsSgdParams) -> tuple[str, str]:

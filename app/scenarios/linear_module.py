@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
-from pydantic import Field
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.batch import LinearModuleParams
+from backprop_lens.scenarios.batch import FullBatch, Setup, column
 
 
 class LinearModel(torch.nn.Module):
@@ -18,18 +19,11 @@ class LinearModel(torch.nn.Module):
         return self.linear(x)
 
 
-class LinearModuleParams(PairedBatchParams):
-    epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
-
-
 class LinearModule(FullBatch[LinearModuleParams]):
     id = "linear_module"
     loss_text = "criterion = MSELoss(reduction='sum')"
-    title = "Lecture 05: nn.Linear(1, 1) with torch.optim"
-    description = (
-        "The PyTorch way: model = nn.Linear(1, 1), criterion = MSELoss(reduction='sum'), an optimizer from "
-        "torch.optim; full-batch steps. The update phase shows what the chosen optimizer did."
-    )
+    title = ABOUT["linear_module"].title
+    description = ABOUT["linear_module"].description
     Params = LinearModuleParams
 
     def build(self, params: LinearModuleParams) -> Setup:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-from backprop_lens.problems import Problem, subject
-from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
-from backprop_lens.scenarios.sgd import DataList
-from pydantic import Field
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.batch import LogisticParams
+from backprop_lens.scenarios.batch import FullBatch, Setup, column
 
 
 class LogisticModel(torch.nn.Module):
@@ -18,25 +17,11 @@ class LogisticModel(torch.nn.Module):
         return torch.sigmoid(self.linear(x))
 
 
-class LogisticParams(PairedBatchParams):
-    epochs: int = Field(1000, ge=1, le=10_000, description="full-batch steps (one per epoch)")
-    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="hours studied, one per student")
-    y: DataList = Field(default_factory=lambda: [0.0, 0.0, 1.0], description="passed (1) or failed (0)")
-
-    def cross_field_errors(self) -> list[tuple[str, Problem]]:
-        errors = super().cross_field_errors()
-        bad = next((i for i, v in enumerate(self.y) if not 0.0 <= v <= 1.0), None)
-        if bad is not None:  # BCELoss takes probabilities as targets
-            what = subject(("y", bad))
-            errors.append((f"y.{bad}", Problem("error.not_probability", {"what": what, "value": self.y[bad]})))
-        return errors
-
-
 class Logistic(FullBatch[LogisticParams]):
     id = "logistic"
     loss_text = "criterion = BCELoss()"
-    title = "Lecture 06: logistic regression, sigmoid + BCELoss"
-    description = "y_hat = sigmoid(nn.Linear(1, 1)(x)), BCELoss, full-batch steps: will a student pass?"
+    title = ABOUT["logistic"].title
+    description = ABOUT["logistic"].description
     Params = LogisticParams
     predict_x = 7.0  # the lecture asks about 7 hours of study
 

@@ -4,45 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
-from backprop_lens.problems import Problem
+from backprop_lens.parameters.base import DataList as DataList  # re-exported
+from backprop_lens.parameters.sgd import SgdParams as SgdParams  # re-exported
 from backprop_lens.scenarios.base import (
-    Finite,
     Prediction,
     Progress,
     Recorder,
     Resume,
     Scenario,
-    ScenarioParams,
     StepRecord,
     grad_of,
-    paired_data_errors,
-    too_many_steps,
 )
 from backprop_lens.scenarios.updates import plain_sgd
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import Datum
 from backprop_lens.tracing import name as name_result
-from pydantic import Field
 
 PREDICT_X = 4  # the lecture predicts at the int 4 and prints "4"
-DataList = Annotated[list[Finite], Field(min_length=1, max_length=1000)]
-
-
-class SgdParams(ScenarioParams):
-    lr: float = Field(0.01, gt=0, le=1e6, allow_inf_nan=False, description="learning rate")
-    epochs: int = Field(100, ge=1, le=10_000, description="passes over the data")
-    x: DataList = Field(default_factory=lambda: [1.0, 2.0, 3.0], description="inputs, one per sample")
-    y: DataList = Field(default_factory=lambda: [2.0, 4.0, 6.0], description="targets, one per sample")
-    zero_grad: bool = Field(True, description="zero the gradients after each update (off: they accumulate)")
-
-    def steps_per_epoch(self) -> int:
-        return len(self.x)
-
-    def cross_field_errors(self) -> list[tuple[str, Problem]]:
-        return paired_data_errors(self.x, self.y) + too_many_steps(self.epochs, len(self.x))
 
 
 def squared_error(y_hat: torch.Tensor, y: Any, x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:

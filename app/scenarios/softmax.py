@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
-from backprop_lens.scenarios.batch import BatchParams, FullBatch, Setup
-from pydantic import Field
-
-# Three classes of two-dimensional points, two points each: lower left, lower right, top.
-POINTS = [[-1.0, -1.0], [-1.5, -0.5], [1.0, -1.0], [1.5, -0.5], [0.0, 1.0], [0.5, 1.5]]
-LABELS = [0, 0, 1, 1, 2, 2]
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.batch import SOFTMAX_LABELS as LABELS
+from backprop_lens.parameters.batch import SOFTMAX_POINTS as POINTS
+from backprop_lens.parameters.batch import SoftmaxParams
+from backprop_lens.scenarios.batch import FullBatch, Setup
 
 
 class SoftmaxModel(torch.nn.Module):
@@ -20,21 +19,11 @@ class SoftmaxModel(torch.nn.Module):
         return self.linear(x)
 
 
-class SoftmaxParams(BatchParams):
-    lr: float = Field(0.1, gt=0, le=100, allow_inf_nan=False, description="learning rate")
-
-    def data_points(self) -> int:
-        return len(POINTS)
-
-
 class Softmax(FullBatch[SoftmaxParams]):
     id = "softmax"
     loss_text = "criterion = CrossEntropyLoss()"
-    title = "Lecture 09: softmax classifier with CrossEntropyLoss"
-    description = (
-        "Three classes of 2-d points, logits = nn.Linear(2, 3)(x), CrossEntropyLoss (log-softmax + NLL), "
-        "full-batch steps."
-    )
+    title = ABOUT["softmax"].title
+    description = ABOUT["softmax"].description
     Params = SoftmaxParams
     predict_x = None
 

@@ -6,12 +6,10 @@ the default data (a parabola) cannot be fitted; with a sigmoid between them it c
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from backprop_lens.scenarios.batch import FullBatch, PairedBatchParams, Setup, column
-from backprop_lens.scenarios.sgd import DataList
-from pydantic import Field
+from backprop_lens.parameters import ABOUT
+from backprop_lens.parameters.batch import TwoLayerParams
+from backprop_lens.scenarios.batch import FullBatch, Setup, column
 
 SHOWN_POINTS = 10  # fitted points listed at the end of the log
 
@@ -27,25 +25,11 @@ class TwoLayerNet(torch.nn.Module):
         return self.layer2(self.act(self.layer1(x)))
 
 
-class TwoLayerParams(PairedBatchParams):
-    lr: float = Field(0.1, gt=0, le=100, allow_inf_nan=False, description="learning rate")
-    epochs: int = Field(500, ge=1, le=10_000, description="full-batch steps (one per epoch)")
-    activation: Literal["sigmoid", "none"] = Field(
-        "sigmoid", description="between the layers: sigmoid, or none (then the net is just a straight line)"
-    )
-    hidden: int = Field(4, ge=1, le=32, description="hidden units (rows of W1)")
-    x: DataList = Field(default_factory=lambda: [-2.0, -1.0, 0.0, 1.0, 2.0], description="inputs")
-    y: DataList = Field(default_factory=lambda: [4.0, 1.0, 0.0, 1.0, 4.0], description="targets (default: x**2)")
-
-
 class TwoLayer(FullBatch[TwoLayerParams]):
     id = "two_layer"
     loss_text = "criterion = MSELoss()"
-    title = "Two layers: y = W2 act(W1 x + b1) + b2"
-    description = (
-        "Two nn.Linear layers with a sigmoid between them, or none: without the nonlinearity the net is a "
-        "straight line and cannot fit the parabola. MSELoss, full-batch steps."
-    )
+    title = ABOUT["two_layer"].title
+    description = ABOUT["two_layer"].description
     Params = TwoLayerParams
     predict_x = None
 
