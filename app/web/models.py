@@ -272,8 +272,12 @@ class StepOut(BaseModel):
 class ErrorItem(BaseModel):
     loc: list[str | int]
     field: str = Field(description="the bad field, e.g. `lr` or `x.2`")
-    msg: str
+    msg: str = Field(description="the message, in the request's language (?lang=zh or Accept-Language)")
     type: str
+    key: str = Field("", description="the message catalog's key, e.g. `error.greater_than`")
+    args: dict[str, Any] = Field(default_factory=dict, description='its placeholders (a part as {"key", "args"})')
+    span: list[int] | None = Field(None, description="[start, end): the characters of the field's text it is about")
+    related: list[str] = Field(default_factory=list, description="the other fields involved (x for a y too short)")
 
 
 class ErrorOut(BaseModel):
@@ -285,11 +289,13 @@ class ErrorOut(BaseModel):
                         {
                             "loc": ["body", "params", "lr"],
                             "field": "lr",
-                            "msg": "Input should be greater than 0",
+                            "msg": "lr must be greater than 0",
                             "type": "invalid",
+                            "key": "error.greater_than",
+                            "args": {"what": "lr", "gt": 0},
                         }
                     ],
-                    "message": "lr: Input should be greater than 0",
+                    "message": "lr: lr must be greater than 0",
                 }
             ]
         }
