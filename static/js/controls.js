@@ -4,12 +4,9 @@ import { labelsAt } from "./labels.js";
 import { t } from "./i18n.js";
 import { neighbour } from "./player.js";
 import { S } from "./store.js";
+import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
-
-function esc(s) {
-  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
 
 export function updateControls() {
   const has = Boolean(S.run);

@@ -5,12 +5,9 @@
 import { t } from "./i18n.js";
 import { S } from "./store.js";
 import { walkState } from "./walk.js";
+import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
-
-function esc(s) {
-  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
 
 const SHOWN = { forward: ["forward"], backward: ["backward"], update: ["update", "zero_grad"] };
 

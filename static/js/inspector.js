@@ -4,14 +4,11 @@
 import { getJSON, urls } from "./api.js";
 import { t } from "./i18n.js";
 import { tensorFigure } from "./heatmap.js";
+import { esc } from "./html.js";
 
 const LETTER = { forward: "f", backward: "b", pending: "p", update: "u" };
 const figureCache = new Map(); // `${run}|${k}|${node}|${lang}` -> Promise of the node's figures
 const KEEP = 64;
-
-function esc(s) {
-  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
 
 function empty(el) {
   el.innerHTML = `<p class="muted">${esc(t("inspector.empty"))}</p>`;

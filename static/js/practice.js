@@ -5,15 +5,12 @@
 import { t } from "./i18n.js";
 import { orderCount } from "./steps.js";
 import { S, set } from "./store.js";
+import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
 const scores = new Map(); // `${run}|${k}` -> {asked: Map node -> right?}
 let feedback = null; // {key, node, html}: what the last answer got, shown under the next question
 let lastKey = "";
-
-function esc(s) {
-  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
 
 function scoreOf(k) {
   const key = `${S.run.id}|${k}`;

@@ -5,15 +5,12 @@
 import { getJSON } from "./api.js";
 import { t } from "./i18n.js";
 import { S } from "./store.js";
+import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
 const AROUND = 6; // lines shown above and below the highlighted one
 const files = new Map(); // scenario -> Promise of {file: text}
 let lastKey = "";
-
-function esc(s) {
-  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
 
 function sourcesOf(scenario) {
   if (!files.has(scenario)) {
