@@ -283,3 +283,18 @@ def test_axe_finds_nothing_serious(at_size: Any) -> None:
         if violations:
             found[f"{width}x{height} {hash_}"] = violations
     assert found == {}, found
+
+
+def test_presenter_mode_titles_the_run_beside_its_readout(at_size: Any, page_server: Server) -> None:
+    """Presenter mode's title is the server's line (scenario · model · loss · lr) in the page's language, on
+    one row clear of the readout bar (which once covered the end of the title)."""
+    for lang, (width, height) in (("en", (1280, 720)), ("zh", (1024, 768))):
+        s = at_size(width, height, "scenario=lecture04", f"lang={lang}&theme=light&step=2&classroom=1")
+        titles = json.loads(page_server.get("/api/runs/lecture04"))["titles"]
+        title = s.page.inner_text("[data-testid=presenter-title]")
+        assert title == titles[lang] and "(y_hat - y)**2" in title and title.endswith("lr 0.01"), title
+        assert title.startswith("第 04 讲" if lang == "zh" else "Lecture 04")
+        head = s.page.evaluate(BOX_JS, "[data-testid=presenter-title]")
+        bar = s.page.evaluate(BOX_JS, ".classroom-bar")
+        assert head[2] >= bar[3] or head[0] + head[1] <= bar[0], (head, bar)  # below the bar, or left of it
+        assert head[0] + head[1] <= width and head[3] < height / 4, head

@@ -10,6 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
+from backprop_lens.present import LANGS, title_lines
 from backprop_lens.recording import Recording
 from backprop_lens.recording.model import history_to_dict
 from backprop_lens.scenarios import Run
@@ -95,7 +96,7 @@ def from_recording(rec: Recording, run_id: str = "recording") -> PageSource:
         steps_per_epoch=per_epoch,
         log_text=rec.log,
         steps=kept,
-        extra={},
+        extra={"titles": {lang: rec.title for lang in LANGS}},
         diverged_at=next((i for i, s in enumerate(rec.steps) if not _finite(s)), None),
         log_lines=_lines_on_kept_steps(rec),
         sources=rec.sources,
@@ -123,7 +124,10 @@ def from_run(run: Run, run_id: str, max_steps: int | None = None) -> PageSource:
         steps_per_epoch=run.params.steps_per_epoch(),
         log_text=run.log_text,
         steps=steps,
-        extra={k: summary[k] for k in ("progress", "predictions") if k in summary},
+        extra={
+            **{k: summary[k] for k in ("progress", "predictions", "curve", "predict_target") if k in summary},
+            "titles": title_lines(run.scenario, run.params),
+        },
         diverged_at=run.diverged_at,
         log_lines=[line for line in run.log_lines() if line["step"] is None or line["step"] < count],
         zero_grad=getattr(run.params, "zero_grad", None),

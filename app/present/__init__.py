@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backprop_lens.present.build import build_labels
 from backprop_lens.present.catalog import LANGS, Lang, check_lang, messages, t
-from backprop_lens.present.header import Context, scenario_words, slide_context
+from backprop_lens.present.header import Context, scenario_words, slide_context, title_lines
 from backprop_lens.present.labelset import LabelSet
 from backprop_lens.present.nodes import NodeLabel
 
@@ -24,4 +24,5 @@ __all__ = [
     "scenario_words",
     "slide_context",
     "t",
+    "title_lines",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backprop_lens.present.catalog import t
+from backprop_lens.present.catalog import LANGS, t
 from backprop_lens.present.format import fmt_full, fmt_value
 from backprop_lens.snapshot import Phase, Step
 
@@ -21,6 +21,11 @@ class Context:
     model: str = ""
     loss: str = ""
     lr: str = ""
+
+    def line(self) -> str:
+        """scenario · model · loss · lr, the parts it has."""
+        parts = [self.scenario, self.model, self.loss, f"lr {self.lr}" if self.lr else ""]
+        return " · ".join(p for p in parts if p)
 
 
 def scenario_words(lang: str, scenario_id: str, field: str, english: str) -> str:
@@ -41,6 +46,11 @@ def slide_context(scenario: Any, params: Any, lang: str) -> Context:
         lr_text += f" ({optimizer})"
     title = scenario_words(lang, scenario.id, "title", scenario.title)
     return Context(scenario=title, model=model, loss=loss, lr=lr_text)
+
+
+def title_lines(scenario: Any, params: Any) -> dict[str, str]:
+    """The slide title's line in every language: what presenter mode's title says (the run summary's `titles`)."""
+    return {lang: slide_context(scenario, params, lang).line() for lang in LANGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +87,7 @@ def header(step: Step | None, phase: Phase, lang: str = "en", context: Context |
     doc += ", " + t(lang, "svg.doc.phase", phase=t(lang, f"phase.{phase}"))
     line = ""
     if context is not None:
-        parts = [context.scenario, context.model, context.loss, f"lr {context.lr}" if context.lr else ""]
-        line = " · ".join(p for p in parts if p)
+        line = context.line()
         doc = f"{line}; {doc}"
     return Header(title, sub, t(lang, f"svg.badge.{phase}"), doc, line)
 

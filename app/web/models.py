@@ -207,6 +207,9 @@ class RunSummary(BaseModel):
     history: list[HistoryStep]
     progress: list[ProgressOut]
     predictions: dict[Literal["before", "after"], PredictionOut]
+    titles: dict[str, str] = Field(
+        description="by language: scenario · model · loss · lr, the title presenter mode and slides show"
+    )
 
 
 class NodeOut(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backprop_lens.present import Context
+from backprop_lens.present import Context, title_lines
 from backprop_lens.render import BadArgument, LayoutCache, render
 from backprop_lens.runid import InvalidRunId, decode_run_id, encode_run_id
 from backprop_lens.scenarios import (
@@ -356,7 +356,7 @@ class RunStore:
 
     @staticmethod
     def _summary(ref: RunRef, run: Run) -> Body:
-        return Body.of(dumps({"id": ref.id, **run.summary()}), JSON)
+        return Body.of(dumps({"id": ref.id, **run.summary(), "titles": title_lines(ref.scenario, ref.params)}), JSON)
 
     @staticmethod
     def traced(entry: RunEntry, start: int, stop: int, token: Token) -> list[Step]:

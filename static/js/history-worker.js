@@ -104,6 +104,7 @@ self.onmessage = async (ev) => {
       // drawn as they come: L(w) per sample from PyTorch, the prediction's target (the server's, or null)
       curve: summary.curve || null,
       predictTarget: summary.predict_target || null,
+      titles: summary.titles || {}, // by language: the server's title line (scenario · model · loss · lr)
       // what the loss became, as a message key (the page's words are the server's)
       divergedAs: DIVERGED[summary.diverged_at !== null && summary.diverged_at !== undefined && h[summary.diverged_at] ? h[summary.diverged_at].loss : null] || "other",
     };

@@ -51,6 +51,7 @@ function applyLang() {
     ui.charts.buildPred();
     if (ui.charts.curveModel) ui.charts.buildCurve();
     showDivergence();
+    presenterTitle();
   }
   lastInspector = "";
   resetExplain();
@@ -188,16 +189,10 @@ function showDivergence() {
   btn.onclick = () => go({ k: m.diverged_at, reveal: null });
 }
 
-/** Presenter mode's title: the scenario (the server's title and description) and its learning rate. */
+/** Presenter mode's title: the server's line (scenario · model · loss · lr) in the page's language. */
 function presenterTitle() {
-  const info = ui.form.info;
-  const lr = S.run.meta.params && S.run.meta.params.lr;
-  const el = $("#presenter-title");
-  el.replaceChildren(t(`scenario.${S.scenario}.title`), " ");
-  const sub = document.createElement("span");
-  sub.className = "muted";
-  sub.textContent = `${t(`scenario.${S.scenario}.description`) || (info && info.description) || ""} · lr ${lr}`;
-  el.appendChild(sub);
+  const titles = S.run.meta.titles || {};
+  $("#presenter-title").textContent = titles[S.lang] || titles.en || t(`scenario.${S.scenario}.title`);
 }
 
 function onLoaded(firstStep) {
