@@ -218,3 +218,54 @@ def test_a_plain_assignment_loop_claims_no_update() -> None:
             w.data = w.data - 0.01 * w.grad.data
             w.grad.data.zero_()
     assert [s.params["w"].update for s in rec.history] == [None, None]
+
+
+OPTIMIZER_SCRIPT = """
+import torch
+from torch import nn
+torch.manual_seed(0)
+x_data = torch.tensor([[1.0], [2.0], [3.0]])
+y_data = torch.tensor([[2.0], [4.0], [6.0]])
+model = nn.Linear(1, 1)
+criterion = nn.MSELoss()
+optimizer = {make}
+for epoch in range(5):
+    loss = criterion(model(x_data), y_data)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("adam", "torch.optim.Adam(model.parameters(), lr=0.1)"),
+        ("adagrad", "torch.optim.Adagrad(model.parameters(), lr=0.1)"),
+        ("rmsprop", "torch.optim.RMSprop(model.parameters(), lr=0.01)"),
+    ],
+)
+def test_a_recorded_optimizer_says_what_it_did(name: str, make: str) -> None:
+    """A user's loop with Adam, Adagrad or RMSprop: each step's update record names the optimizer and its state
+    (read from optimizer.state), and the optimizer's documented rule applied to the record gives `after`; the
+    last `after` is what the same script leaves in the model when run plainly."""
+    from backprop_lens.snapshot import param_state_to_dict
+
+    from tests.test_updates import check_params
+
+    script = OPTIMIZER_SCRIPT.format(make=make)
+    plain: dict[str, object] = {}
+    exec(script, plain)
+    with record() as rec:
+        exec(script, {})
+    assert len(rec.history) == 5
+    for step in rec.history:
+        params = {n: param_state_to_dict(p) for n, p in step.params.items()}
+        assert all(p["update"]["optimizer"] == name for p in params.values()), params
+        check_params(params)
+    model = plain["model"]
+    assert isinstance(model, torch.nn.Module)
+    last = {n: torch.tensor(p.after) for n, p in rec.history[-1].params.items()}
+    assert sorted(torch.cat([w.flatten() for w in last.values()]).tolist()) == sorted(
+        torch.cat([p.detach().flatten() for p in model.parameters()]).tolist()
+    )
