@@ -90,4 +90,10 @@ GRAPH_EN: dict[str, str] = {
     "explain.param": "{name} is a parameter: {value}",
     "explain.data": "{name} is data: {value}",
     "explain.rule": "rule: {formula}",
+    # a node's accessible name (the page's aria-label): what a screen reader says when the node has focus
+    "svg.aria.head": "{title}, {caption}",
+    "svg.aria.node": "{head}: {lines}",
+    "svg.aria.line": "{key} {value}",
+    "svg.aria.sep": "; ",
+    "svg.aria.pending": "{head}: not computed yet",
 }

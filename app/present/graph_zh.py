@@ -83,4 +83,10 @@ GRAPH_ZH: dict[str, str] = {
     "explain.param": "{name} 是参数：{value}",
     "explain.data": "{name} 是数据：{value}",
     "explain.rule": "规则：{formula}",
+    # 节点的无障碍名称（页面的 aria-label）：节点获得焦点时读屏软件读出的内容
+    "svg.aria.head": "{title}，{caption}",
+    "svg.aria.node": "{head}：{lines}",
+    "svg.aria.line": "{key} {value}",
+    "svg.aria.sep": "；",
+    "svg.aria.pending": "{head}：尚未计算",
 }

@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backprop_lens.present.catalog import t
 from backprop_lens.present.claims import EdgeLabel
 from backprop_lens.present.header import Header, Legend
 from backprop_lens.present.nodes import NodeLabel
@@ -73,11 +74,22 @@ class LabelSet:
             out[edge_slot(i)] = tip
         return out
 
+    def aria(self) -> dict[str, dict[str, str]]:
+        """{node id: {"full", "short"}}: each node's accessible name, with its numbers (as the box shows them) and
+        without them (for a node the walk has not reached: its numbers would give the answer away)."""
+        return {node_id: aria_of(lab, self.lang) for node_id, lab in zip(self.node_ids, self.nodes, strict=True)}
+
     def template(self) -> str:
         """Which SVG template fits these slots: equal for steps whose pictures differ in text only."""
         h = hashlib.sha256("\n".join(self.texts()).encode("utf-8", "surrogatepass"))
         return h.hexdigest()[:12]
 
 
+def aria_of(lab: NodeLabel, lang: str) -> dict[str, str]:
+    head = t(lang, "svg.aria.head", title=lab.title, caption=lab.caption) if lab.caption else lab.title
+    lines = t(lang, "svg.aria.sep").join(t(lang, "svg.aria.line", key=ln.key, value=ln.text) for ln in lab.lines)
+    return {"full": t(lang, "svg.aria.node", head=head, lines=lines), "short": t(lang, "svg.aria.pending", head=head)}
+
+
 def slots_of(labels: Sequence[LabelSet]) -> list[dict[str, object]]:
-    return [{"texts": ls.texts(), "tips": ls.tips(), "template": ls.template()} for ls in labels]
+    return [{"texts": ls.texts(), "tips": ls.tips(), "aria": ls.aria(), "template": ls.template()} for ls in labels]

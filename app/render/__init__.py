@@ -156,13 +156,13 @@ def label_slots(
     context: Context | None = None,
 ) -> dict[str, object]:
     """The slots of the picture `render` draws for these arguments: {"texts", "tips", "template"} (the page
-    writes them into the SVG by `data-label` / `data-tip`)."""
+    writes them into the SVG by `data-label` / `data-tip`), and "aria": each node's accessible name."""
     ph, _ = _check(phase, "light", lang)
     plain_step, graph = _split(step)
     _validate(graph)
     view = make_view(graph, collapse, expand)
     labels = make_labels(view, ph, plain_step, lang, context)
-    return {"texts": labels.texts(), "tips": labels.tips(), "template": labels.template()}
+    return {"texts": labels.texts(), "tips": labels.tips(), "aria": labels.aria(), "template": labels.template()}
 
 
 def step_labels(

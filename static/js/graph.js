@@ -5,7 +5,7 @@
 // viewBox only (viewport.js), so all templates share one view and text stays crisp at every zoom.
 
 import { stats, urls } from "./api.js";
-import { Template } from "./graph-template.js";
+import { focusNode, neighbour, Template } from "./graph-template.js";
 import { pathsToLoss, patchStep } from "./patcher.js";
 import { Viewport } from "./viewport.js";
 
@@ -17,6 +17,10 @@ export class GraphView {
     this.onTemplate = onTemplate; // a template arrived: draw again
     this.onError = onError;
     this.viewport = new Viewport(viewport, (id) => onSelect(id));
+    this.onSelect = onSelect;
+    // the graph holds nodes one can Tab to and press: a group of them, not one image (an image's parts are hidden)
+    viewport.setAttribute("role", "group");
+    viewport.addEventListener("keydown", (e) => this.nodeKey(e));
     this.runId = null;
     this.templates = new Map(); // key -> Template
     this.pending = new Map(); // key -> Promise
@@ -94,7 +98,12 @@ export class GraphView {
       this.ensure(step.step, phase, view.theme, view.lang, ph.template).catch(() => {});
       return false;
     }
+    let refocus = null; // a node with focus keeps it when the picture changes (another phase's template)
     if (this.current !== tpl) {
+      const had = this.current && document.activeElement && document.activeElement.closest
+        ? document.activeElement.closest("g.node")
+        : null;
+      if (had && this.current.svg.contains(had)) refocus = had.dataset.nodeId;
       if (this.current) this.current.svg.replaceWith(tpl.svg);
       else this.el.appendChild(tpl.svg);
       this.current = tpl;
@@ -102,7 +111,27 @@ export class GraphView {
     }
     const onPath = view.selected ? pathsToLoss(step, view.selected) : null;
     patchStep(tpl, step, ph, { ...view, phase, onPath });
+    if (refocus) focusNode(tpl, refocus);
     return true;
+  }
+
+  /** Keys on a focused node: Tab and Shift+Tab walk the nodes in autograd's order (past either end, out of the
+   * graph, as the browser does), Enter or Space selects the node as a click does (and opens the inspector). */
+  nodeKey(e) {
+    const g = e.target && e.target.closest ? e.target.closest("g.node") : null;
+    if (!g || !this.current || !this.current.svg.contains(g) || e.altKey || e.ctrlKey || e.metaKey) return;
+    const id = g.dataset.nodeId;
+    if (e.key === "Enter" || e.key === " " || e.key === "Spacebar") {
+      e.preventDefault();
+      e.stopPropagation(); // Space on a node selects it; it does not play
+      this.onSelect(id);
+      return;
+    }
+    if (e.key !== "Tab") return;
+    const next = neighbour(this.current, id, e.shiftKey ? -1 : 1);
+    if (next === null) return;
+    e.preventDefault();
+    focusNode(this.current, next);
   }
 
   fit() {

@@ -13,7 +13,10 @@ export function patchStep(tpl, step, labels, view) {
       s.last = text;
     }
   }
-  if (!view.quick) patchTips(tpl, step, labels.tips, view);
+  if (!view.quick) {
+    patchTips(tpl, step, labels.tips, view);
+    patchAria(tpl, step, labels.aria, view);
+  }
   patchClasses(tpl, step, view);
 }
 
@@ -30,6 +33,21 @@ function patchTips(tpl, step, tips, view) {
       s.el.textContent = text;
       s.last = text;
     }
+  }
+}
+
+/** Each node's accessible name, the server's: with its numbers, or without them while the walk has not reached it. */
+function patchAria(tpl, step, aria, view) {
+  if (!aria) return; // labels of an older server: the nodes keep their tooltips
+  const byId = new Map(step.graph.nodes.map((n) => [n.id, n]));
+  for (const [id, entry] of tpl.nodes) {
+    const said = aria[id];
+    const node = byId.get(id);
+    const text = !said ? "" : node && walkState(step, node, view) === "pending" ? said.short : said.full;
+    if (entry.aria === text) continue;
+    if (text) entry.key.setAttribute("aria-label", text);
+    else entry.key.removeAttribute("aria-label");
+    entry.aria = text;
   }
 }
 
