@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
+from backprop_lens.present import LANGS
+from backprop_lens.render import step_labels
 from backprop_lens.scenarios import Recorder, Run
 from backprop_lens.scenarios.base import ReplayDone
 from backprop_lens.snapshot import step_to_dict
@@ -27,6 +29,7 @@ class Profile:
     record_bytes: int  # one step of history (parameters, gradient, loss, inputs)
     snapshot_bytes: int  # one traced step (graph with values and gradients)
     json_bytes: int  # one step's JSON (what a batch of steps is made of)
+    labels_bytes: int = 0  # one step's labels JSON, the bigger language (a batch of labels: 3-6x the step JSON)
 
     def cost(self, steps: int) -> int:
         return steps * max(1, self.nodes)
@@ -45,7 +48,8 @@ def measure(run: Run) -> Profile:
     record = approx_bytes(rec.steps[0]) if rec.steps else 0
     if snap is None:
         return Profile(nodes, record, 0, 0)
-    return Profile(nodes, record, approx_bytes(snap), len(dumps(step_to_dict(snap))))
+    labels = max(len(dumps(step_labels(snap, lang))) for lang in LANGS)
+    return Profile(nodes, record, approx_bytes(snap), len(dumps(step_to_dict(snap))), labels)
 
 
 def run_bytes(run: Run, profile: Profile) -> int:

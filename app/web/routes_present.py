@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 router = APIRouter(tags=["present"], responses=ERRORS)
 
 # A step's labels (three phases of texts and full-precision tooltips, the explanation) against its step JSON.
-LABELS_PER_STEP_JSON = 3
 LangQuery = Annotated[Lang, Query(description="language: `en` or `zh` (简体中文)")]
 
 
@@ -105,7 +104,7 @@ async def get_labels(
     if start >= ref.steps:
         raise NotFound([(("query", "start"), f"start ({start}) is past the last step ({ref.steps - 1})")])
     stop = min(stop, ref.steps)
-    most = max(1, store.batch_limit(await store.profile(ref, request)) // LABELS_PER_STEP_JSON)
+    most = store.labels_limit(await store.profile(ref, request))
     if stop - start > most:
         message = f"at most {most} steps of this run per call (its labels are big: max_batch_bytes)"
         raise BadInput([(("query", "stop"), f"{message}: stop - start is {stop - start}")])

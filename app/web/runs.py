@@ -332,6 +332,12 @@ class RunStore:
         by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, profile.json_bytes)))
         return max(1, min(self.settings.max_batch_steps, by_bytes))
 
+    def labels_limit(self, profile: Profile) -> int:
+        """Steps whose labels fit in one batch response, from the measured labels of the first step."""
+        size = profile.labels_bytes or 6 * profile.json_bytes  # no traced step: the largest ratio seen
+        by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, size)))
+        return max(1, min(self.settings.max_batch_steps, by_bytes))
+
     async def graph(
         self,
         ref: RunRef,
