@@ -102,7 +102,8 @@ def test_the_prediction_chart_draws_the_target_and_l_of_w_shares_a_row(session: 
     # the tangent's slope the note gives is PyTorch's w.grad of step 2
     _, grads, _ = lecture_ws(3)
     session.wait_js("!document.getElementById('curve-note').textContent.includes('…')")
-    assert page.locator("#curve-note").inner_text().endswith(f"= {grads[2]!r}")
+    # the slope as the graph's boxes show PyTorch's gradient: four significant digits (-16.23)
+    assert page.locator("#curve-note").inner_text().endswith(f"= {grads[2]:.4g}")
     # in Chinese the key is the server's Chinese text
     page.get_by_test_id("lang-toggle").click()
     session.wait_js("document.getElementById('pred-target-text').textContent.startsWith('目标值')")

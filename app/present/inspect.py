@@ -281,6 +281,8 @@ def step_numbers(step: Step) -> dict[str, Any]:
                 "value": fmt_value(p.before),  # during the step, before its update (the parameter chart's point)
                 "grad": fmt_full(p.grad),
                 "grad_step": fmt_full(p.grad_step if p.grad_step is not None else p.grad),
+                # the L(w) chart's tangent slope as the graph shows numbers (the full one is in grad_step)
+                "slope": fmt_value(p.grad_step if p.grad_step is not None else p.grad),
             }
             for name, p in step.params.items()
         },

@@ -50,7 +50,8 @@ PAGE_EN: dict[str, str] = {
     "graph.zoomOut": "Zoom out",
     "graph.fit": "Fit",
     "graph.fit.aria": "Fit the graph to the view",
-    "graph.aria": "The autograd graph of the current step. Drag to pan, scroll to zoom, click a node to inspect it.",
+    "graph.aria": "The autograd graph of the current step. Drag to pan, scroll to zoom, click a node to inspect "
+    "it; Tab walks the nodes in autograd's order and Enter opens one.",
     "graph.empty": "Press Run to trace the training.",
     "graph.hint": "drag to pan · scroll to zoom · click a node",
     "legend.title": "Legend",

@@ -82,7 +82,8 @@ PAGE_ZH: dict[str, str] = {
     "graph.zoomOut": "缩小",
     "graph.fit": "适应",
     "graph.fit.aria": "缩放计算图以适应窗口",
-    "graph.aria": "当前步骤的自动求导计算图。拖动平移，滚轮缩放，点击节点查看详情。",
+    "graph.aria": "当前步骤的自动求导计算图。拖动平移，滚轮缩放，点击节点查看详情；"
+    "Tab 键按自动求导的顺序逐个访问节点，回车键打开。",
     "graph.empty": "点“运行”开始追踪训练过程。",
     "graph.hint": "拖动平移 · 滚轮缩放 · 点击节点",
     "legend.title": "图例",

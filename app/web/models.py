@@ -197,6 +197,15 @@ class PredictionOut(BaseModel):
     text: str = Field(description="the value as the page shows it")
 
 
+class LossCurve(BaseModel):
+    """L(w) for the charts: PyTorch's loss of each sample on a grid of w (the page draws the step's sample)."""
+
+    param: str = Field(description="the one parameter", examples=["w"])
+    w: list[float] = Field(description="the grid, holding every finite w of the run")
+    view: list[float] = Field(description="[low, high]: the part of the grid the chart opens on")
+    loss: list[list[Value]] = Field(description="per sample, the loss at each grid point")
+
+
 class RunSummary(BaseModel):
     id: str
     scenario: str
@@ -209,6 +218,10 @@ class RunSummary(BaseModel):
     predictions: dict[Literal["before", "after"], PredictionOut]
     titles: dict[str, str] = Field(
         description="by language: scenario · model · loss · lr, the title presenter mode and slides show"
+    )
+    curve: LossCurve | None = Field(None, description="L(w) of a one-parameter per-sample scenario, else null")
+    predict_target: PredictionOut | None = Field(
+        None, description="what the data's own line through the origin gives at the prediction point, else null"
     )
 
 

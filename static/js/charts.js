@@ -434,7 +434,7 @@ export class Charts {
     const pt = xs.map((_, i) => (on && i === cut ? L0 : null));
     this.curve.u.setData([xs, curve, tan, pt]); // scales again: the x range may have widened
     const said = labels && labels.numbers.params[c.param];
-    const gText = said ? said.grad_step : "…"; // the server's text of PyTorch's number
+    const gText = said ? said.slope : "…"; // the server's text of PyTorch's number
     const note = document.getElementById("curve-note");
     const s = t("charts.curve.note", { w: c.param, g: gText });
     if (note.textContent !== s) note.textContent = s;
