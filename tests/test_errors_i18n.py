@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from backprop_lens.present.catalog import CATALOG
 
@@ -183,6 +184,140 @@ def test_the_command_line_stays_english(capsys: pytest.CaptureFixture[str]) -> N
     assert "lr must be greater than 0" in capsys.readouterr().err
 
 
+# -- every other refusal of the web layer: 404, 422 of a query, 503, 413 ---------------------------------------------
+LECTURE_STEPS = 100 * 3  # the lecture's loop: 100 epochs of 3 samples, one step each
+
+
+def _scenario_ids() -> str:
+    from backprop_lens.scenarios import SCENARIOS
+
+    return ", ".join(SCENARIOS)
+
+
+async def _refusal(client, method: str, url: str, status: int, lang: str | None, **kw: Any) -> httpx.Response:
+    headers = {"Accept-Language": "zh-CN,zh;q=0.9"} if lang == "zh" else {}
+    r = await client.request(method, url, headers=headers, **kw)
+    assert r.status_code == status, r.text
+    return r
+
+
+def _assert_chinese(zh: dict[str, Any], en: dict[str, Any], identifiers: set[str]) -> None:
+    """The same refusal, as data; only the words differ, and the Chinese ones have no English words of our own."""
+    assert zh["loc"] == en["loc"] and zh["field"] == en["field"] and zh["type"] == en["type"]
+    assert zh["key"] == en["key"] and zh["args"] == en["args"]
+    assert re.search(r"[\u4e00-\u9fff]", zh["msg"]), zh["msg"]
+    assert not _english_words(zh["msg"], identifiers), (zh["msg"], _english_words(zh["msg"], identifiers))
+    for key in _keys(zh):
+        assert key in CATALOG["en"] and key in CATALOG["zh"], key
+
+
+async def test_an_unknown_run_id_is_a_chinese_404(client) -> None:
+    en = await _refusal(client, "GET", "/api/runs/nope", 404, None)
+    zh = await _refusal(client, "GET", "/api/runs/nope", 404, "zh")
+    (e,), (z,) = en.json()["detail"], zh.json()["detail"]
+    assert e["field"] == "run_id" and e["key"] == "error.unknown_run_id"
+    assert e["msg"] == f"unknown run id: unknown scenario 'nope': choose one of {_scenario_ids()}"
+    _assert_chinese(z, e, {"nope", *_scenario_ids().split(", ")})
+    assert "nope" in z["msg"] and zh.headers["vary"] == "Accept-Language"
+
+
+async def test_an_unknown_scenario_is_chinese_in_a_body_and_in_a_url(client) -> None:
+    body = {"scenario": "nope", "params": {}}
+    en = await _refusal(client, "POST", "/api/runs", 422, None, json=body)
+    zh = await _refusal(client, "POST", "/api/runs", 422, "zh", json=body)
+    (e,), (z,) = en.json()["detail"], zh.json()["detail"]
+    assert e["field"] == "scenario" and e["msg"] == f"unknown scenario 'nope': choose one of {_scenario_ids()}"
+    _assert_chinese(z, e, {"nope", *_scenario_ids().split(", ")})
+    en = await _refusal(client, "GET", "/api/scenarios/nope/source", 404, None)
+    zh = await _refusal(client, "GET", "/api/scenarios/nope/source", 404, "zh")
+    _assert_chinese(zh.json()["detail"][0], en.json()["detail"][0], {"nope", *_scenario_ids().split(", ")})
+
+
+async def test_a_step_out_of_range_is_a_chinese_404(client) -> None:
+    url = f"/api/runs/lecture04/steps/{LECTURE_STEPS}"
+    (e,) = (await _refusal(client, "GET", url, 404, None)).json()["detail"]
+    (z,) = (await _refusal(client, "GET", url, 404, "zh")).json()["detail"]
+    last = LECTURE_STEPS - 1
+    assert e["field"] == "k" and e["msg"] == f"step {LECTURE_STEPS} is out of range: this run has steps 0 to {last}"
+    _assert_chinese(z, e, set())
+    assert f"第 {LECTURE_STEPS} 步" in z["msg"] and f"第 0 到第 {last} 步" in z["msg"]
+    r = await client.get(f"/api/runs/lecture04/steps?start={LECTURE_STEPS}&stop={LECTURE_STEPS + 1}&lang=zh")
+    assert r.status_code == 404 and r.json()["detail"][0]["field"] == "start"
+    assert r.json()["detail"][0]["msg"] == z["msg"]  # the same words for the same step
+
+
+async def test_an_unknown_collapse_module_is_a_chinese_422(client) -> None:
+    url = "/api/runs/lecture04/steps/0/graph.svg?collapse=nope"
+    en = (await _refusal(client, "GET", url, 422, None)).json()
+    zh = (await _refusal(client, "GET", url + "&lang=zh", 422, None)).json()
+    (e,), (z,) = en["detail"], zh["detail"]
+    assert e["field"] == "collapse" and e["msg"] == "collapse: unknown module 'nope'; this graph's modules: none"
+    assert en["message"] == "collapse: unknown module 'nope'; this graph's modules: none"  # the field once
+    _assert_chinese(z, e, {"nope", "collapse"})
+    assert zh["message"].startswith("collapse: ") and zh["message"].count("collapse") == 1
+
+
+def _busy_app(app_factory) -> Any:
+    """Lecture 04 at 2,000 epochs is heavy work; the heavy lane is full (taken by two other clients)."""
+    app = app_factory(heavy_running=1, heavy_queued=1, light_cost=1_000, retry_after_s=3, max_per_client=4)
+    heavy = app.state.store.compute.heavy
+    for who in ("a", "b"):
+        heavy.enter(who)
+    assert heavy.full
+    return app
+
+
+async def test_a_full_server_is_a_chinese_503_with_retry_after(app_factory) -> None:
+    app = _busy_app(app_factory)
+    body = {"scenario": "lecture04", "params": {"epochs": 2000}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        en = await _refusal(c, "POST", "/api/runs", 503, None, json=body)
+        zh = await _refusal(c, "POST", "/api/runs", 503, "zh", json=body)
+    assert en.headers["retry-after"] == zh.headers["retry-after"] == "3"
+    (e,), (z,) = en.json()["detail"], zh.json()["detail"]
+    assert e["field"] == "server" and e["type"] == "busy"
+    assert e["msg"] == "the server is busy (heavy work: 2 computing or queued); retry later"
+    _assert_chinese(z, e, set())
+    assert "2 个" in z["msg"]
+
+
+async def test_a_body_over_the_limit_is_a_chinese_413(client, app) -> None:
+    most = app.state.settings.max_body_bytes
+    body = {"scenario": "lecture04", "params": {"x": [1.0] * most, "y": [1.0] * most}}
+    en = await _refusal(client, "POST", "/api/runs", 413, None, json=body)
+    zh = await _refusal(client, "POST", "/api/runs", 413, "zh", json=body)
+    (e,), (z,) = en.json()["detail"], zh.json()["detail"]
+    assert e["msg"] == f"request body is larger than {most} bytes" and e["field"] == "body"
+    _assert_chinese(z, e, set())
+    assert str(most) in z["msg"]
+
+
+async def test_unknown_routes_and_methods_are_chinese(client) -> None:
+    for method, url, status in (("GET", "/api/nothing", 404), ("DELETE", "/api/runs/lecture04", 405)):
+        en = (await _refusal(client, method, url, status, None)).json()["detail"][0]
+        zh = (await _refusal(client, method, url, status, "zh")).json()["detail"][0]
+        _assert_chinese(zh, en, set())
+
+
+async def test_the_message_names_each_field_once(client) -> None:
+    r = await client.post("/api/runs", json={"scenario": "lecture04", "params": {"lr": -1, "epochs": 0}})
+    items = {d["field"]: d["msg"] for d in r.json()["detail"]}
+    assert items["lr"] == "lr must be greater than 0"  # msg, alone, still names its field
+    parts = r.json()["message"].split("; ")
+    assert sorted(parts) == ["epochs: must be at least 1", "lr: must be greater than 0"]
+    r = await client.post("/api/runs?lang=zh", json={"scenario": "lecture04", "params": {"lr": -1}})
+    assert r.json()["message"] == "lr: 必须大于 0"
+
+
+async def test_a_cached_body_does_not_vary_by_language(client) -> None:
+    """The page now sends Accept-Language on every GET: a 200 must stay one body for every language."""
+    url = "/api/runs/lecture04/steps/0"
+    en = await client.get(url)
+    zh = await client.get(url, headers={"Accept-Language": "zh"})
+    assert en.status_code == zh.status_code == 200 and en.content == zh.content
+    assert "vary" not in {k.lower() for k in zh.headers} and en.headers["etag"] == zh.headers["etag"]
+
+
 # -- form.js places messages by their data ------------------------------------------------------------------------
 # What matching the English text of a message looks like: "(column N)", "x has"/"but x", quoted `parts`.
 ENGLISH_MATCHING = re.compile(r"\(column| has[`\"']|\bbut \$\{|/`\(\[\^`\]\+\)`/|setup\.element")
@@ -282,3 +417,44 @@ def test_an_expression_error_marks_its_column(session: PageSession) -> None:
     assert page.evaluate("[document.activeElement.selectionStart, document.activeElement.selectionEnd]") == [at, at + 1]
     session.shot("errors-zh-expression.png")
     assert page.evaluate(f"{GRAPH_JS}.dataset.run") == session.run_id()
+
+
+def _zh_refusal(base: str, path: str) -> dict[str, Any]:
+    req = urllib.request.Request(f"{base}{path}", headers={"Accept-Language": "zh"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    return dict(json.loads(e.value.read()))
+
+
+def test_zh_page_shows_a_failed_get_in_chinese(session: PageSession) -> None:
+    """The run's summary (a GET) answers 404 (the route sends it to a run id no server made): the page asked in its
+    language, so the banner shows the server's Chinese words, as the server words them, placed in the page's frame."""
+    page = session.page
+    asked: list[str | None] = []
+
+    def to_unknown_run(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        asked.append(route.request.headers.get("accept-language"))
+        route.continue_(url=f"{session.base}/api/runs/nope")
+
+    page.route(re.compile(r".*/api/runs/[^/?]+$"), to_unknown_run)
+    page.goto(f"{session.base}/#lang=zh&theme=light")
+    banner = page.locator("#graph-empty")
+    banner.wait_for(state="visible", timeout=60_000)
+    session.wait_js("document.querySelector('#graph-empty').textContent.includes('nope')", timeout=60_000)
+    (refusal,) = _zh_refusal(session.base, "/api/runs/nope")["detail"]
+    expected = refusal["msg"]  # one refusal: its own words, which name what they are about (no "run_id: ")
+    assert asked and all(a == "zh" for a in asked), asked
+    assert banner.inner_text() == CATALOG["zh"]["status.error"].format(msg=expected)
+    assert re.search(r"[\u4e00-\u9fff]", expected) and "unknown" not in banner.inner_text()
+    # the words sit inside the graph's frame, clear of its border on both sides (they ran into it before)
+    frame = _box(page, "graph")
+    text = page.evaluate(
+        "(() => { const r = document.createRange(); r.selectNodeContents(document.querySelector('#graph-empty'));"
+        " const b = r.getBoundingClientRect(); return {x: b.x, width: b.width}; })()"
+    )
+    assert text["width"] > 0 and text["x"] >= frame["x"] + 8, (text, frame)
+    assert text["x"] + text["width"] <= frame["x"] + frame["width"] - 8, (text, frame)
+    session.shot("errors-zh-unknown-run.png")

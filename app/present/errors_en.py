@@ -99,4 +99,50 @@ ERRORS_EN: dict[str, str] = {
     "error.syntax.bad_number": "a number written wrongly (e.g. `3x`: write `3*x`)",
     "error.syntax.unterminated_string": "unterminated string literal",
     "error.syntax.other": "{text}",
+    # the web layer's refusals: unknown ids, ranges, limits, a busy server, rendering
+    "error.unknown_scenario": "unknown scenario {name!r}: choose one of {choices}",
+    "error.unknown_run_id": "unknown run id: {reason}",
+    "error.run_id.invalid": "{text}",
+    "error.run_id.bad_params": "its parameters are invalid ({field}: {problem})",
+    "error.step_out_of_range": "step {step} is out of range: this run has steps 0 to {last}",
+    "error.batch.order": "stop ({stop}) must be greater than start ({start})",
+    "error.batch.too_many": "at most {limit} steps per call: stop - start is {count}",
+    "error.batch.past_end": "start ({start}) is past the last step ({last})",
+    "error.batch.big_steps": (
+        "at most {most} steps of this run per call (its steps are big: max_batch_bytes): stop - start is {count}"
+    ),
+    "error.batch.big_labels": (
+        "at most {most} steps of this run per call (its labels are big: max_batch_bytes): stop - start is {count}"
+    ),
+    "error.batch.bytes": "at most {most} steps of this run per call (max_batch_bytes)",
+    "error.cost.too_high": (
+        "this run costs {cost:,} (steps x graph size: {steps:,} x {nodes} nodes),"
+        " more than the limit of {limit:,}; at most {most:,} steps for this graph"
+    ),
+    "error.cost.memory": "this run's history would take {mib:.0f} MiB, more than the {budget:.0f} MiB kept",
+    "error.no_node": "step {step} has no node {node!r}",
+    "error.page_missing": "the page is not installed (templates/index.html is missing)",
+    "error.collapse.unknown": "{field}: unknown module {modules}; this graph's modules: {have}",
+    "error.collapse.no_modules": "none",
+    "error.collapse.not_names": "{field} must be module names (a list or a comma-separated string)",
+    "error.collapse.not_name": "{field} must be module names, got {type}",
+    "error.lane.light": "light",
+    "error.lane.heavy": "heavy",
+    "error.lane.png": "png",
+    "error.busy.lane": "the server is busy ({lane} work: {inside} computing or queued); retry later",
+    "error.busy.client": "too much {lane} work from one client ({count} in progress); retry later",
+    "error.busy.waited": "the server is busy ({lane} work): waited {seconds:g} s for a slot",
+    "error.busy.memory": "the server's memory for runs in progress is taken; retry later",
+    "error.cancelled": "cancelled: {reason}",
+    "error.run_stopped": "the run stopped",
+    "error.graphviz_missing": (
+        "Graphviz's `dot` was not found on PATH; install Graphviz "
+        "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`) and try again."
+    ),
+    "error.render_failed": "{text}",
+    "error.body_too_large": "request body is larger than {most} bytes",
+    "error.invalid_request": "invalid request",
+    "error.http.not_found": "Not Found",
+    "error.http.method": "Method Not Allowed",
+    "error.internal": "internal error; the server log has the details",
 }

@@ -90,4 +90,49 @@ ERRORS_ZH: dict[str, str] = {
     "error.syntax.bad_number": "数字写法有误（例如“3x”应写成“3*x”）",
     "error.syntax.unterminated_string": "字符串没有结束",
     "error.syntax.other": "{text}",
+    "error.unknown_scenario": "没有名为“{name}”的场景（可选的有 {choices}）",
+    "error.unknown_run_id": "未知的运行 ID：{reason}",
+    "error.run_id.invalid": "它的格式不对或内容已损坏",
+    "error.run_id.bad_params": "其中的参数无效（{field}: {problem}）",
+    "error.step_out_of_range": "第 {step} 步超出范围：这次运行只有第 0 到第 {last} 步",
+    "error.batch.order": "stop（{stop}）必须大于 start（{start}）",
+    "error.batch.too_many": "每次请求最多 {limit} 步，而 stop - start 为 {count}",
+    "error.batch.past_end": "start（{start}）超过了最后一步（{last}）",
+    "error.batch.big_steps": (
+        "这次运行的步数据较大，每次请求最多 {most} 步（max_batch_bytes），而 stop - start 为 {count}"
+    ),
+    "error.batch.big_labels": (
+        "这次运行的标签较大，每次请求最多 {most} 步（max_batch_bytes），而 stop - start 为 {count}"
+    ),
+    "error.batch.bytes": "这次运行每次请求最多 {most} 步（max_batch_bytes）",
+    "error.cost.too_high": (
+        "这次运行的代价为 {cost:,}（步数 × 图的大小：{steps:,} 步 × {nodes} 个节点），"
+        "超过了上限 {limit:,}；这个图最多只能算 {most:,} 步"
+    ),
+    "error.cost.memory": "这次运行的历史记录需要 {mib:.0f} MiB，超过了可保留的 {budget:.0f} MiB",
+    "error.no_node": "第 {step} 步没有节点“{node}”",
+    "error.page_missing": "页面没有安装（缺少 templates/index.html）",
+    "error.collapse.unknown": "{field}: 未知的模块 {modules}；这个图的模块有：{have}",
+    "error.collapse.no_modules": "无",
+    "error.collapse.not_names": "{field} 必须是模块名（列表，或用逗号分隔的文本）",
+    "error.collapse.not_name": "{field} 必须是模块名，收到的是 {type}",
+    "error.lane.light": "轻量",
+    "error.lane.heavy": "大型",
+    "error.lane.png": "PNG",
+    "error.busy.lane": "服务器正忙（{lane}任务：{inside} 个正在计算或排队），请稍后再试",
+    "error.busy.client": "同一客户端的{lane}任务太多（{count} 个进行中），请稍后再试",
+    "error.busy.waited": "服务器正忙（{lane}任务）：等了 {seconds:g} 秒仍没有空位",
+    "error.busy.memory": "服务器用于进行中运行的内存已满，请稍后再试",
+    "error.cancelled": "已取消：{reason}",
+    "error.run_stopped": "运行已停止",
+    "error.graphviz_missing": (
+        "在 PATH 中找不到 Graphviz 的“dot”：请安装 Graphviz"
+        "（Debian/Ubuntu：“sudo apt-get install graphviz”，macOS：“brew install graphviz”）后重试。"
+    ),
+    "error.render_failed": "无法绘制这张图：{text}",
+    "error.body_too_large": "请求体超过了 {most} 字节",
+    "error.invalid_request": "请求无效",
+    "error.http.not_found": "找不到这个地址",
+    "error.http.method": "不支持这种请求方法",
+    "error.internal": "服务器内部错误，详情见服务器日志",
 }

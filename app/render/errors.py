@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from backprop_lens.problems import Problem
+
 
 class RenderError(Exception):
     """Bad render input (unknown phase/theme/format) or a failed external renderer."""
 
 
 class BadArgument(RenderError):
-    """A bad argument from the caller (not a tool failure): the web layer answers 422 naming `field`."""
+    """A bad argument from the caller (not a tool failure): the web layer answers 422 naming `field`, worded from
+    `problem` in the request's language; `str()` is the English (the CLI's words)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str | Problem) -> None:
+        self.problem = message if isinstance(message, Problem) else Problem("error.plain", {"text": message})
+        super().__init__(str(self.problem))
         self.field = field
 
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from backprop_lens.problems import Problem
 from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
@@ -115,12 +116,12 @@ def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None, field
         try:
             names = [s.strip() if isinstance(s, str) else s for s in collapse]
         except TypeError:
-            msg = "collapse must be module names (a list or a comma-separated string)"
-            raise BadArgument(field, msg.replace("collapse", field)) from None
+            raise BadArgument(field, Problem("error.collapse.not_names", {"field": field})) from None
     wanted = set()
     for name in names:
         if not isinstance(name, str):
-            raise BadArgument(field, f"{field} must be module names, got {type(name).__name__}")
+            wrong = Problem("error.collapse.not_name", {"field": field, "type": type(name).__name__})
+            raise BadArgument(field, wrong)
         if name:
             wanted.add(name)
     if not wanted:
@@ -128,9 +129,10 @@ def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None, field
     known = modules_of(graph)
     unknown = sorted(wanted.difference(known))
     if unknown:
-        have = ", ".join(known) if known else "none"
+        have: str | Problem = ", ".join(known) if known else Problem("error.collapse.no_modules")
         shown = ", ".join(repr(u) for u in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-        raise BadArgument(field, f"{field}: unknown module {shown}; this graph's modules: {have}")
+        args = {"field": field, "modules": shown, "have": have}
+        raise BadArgument(field, Problem("error.collapse.unknown", args))
     if field == "expand":  # every one stays open, nested ones too
         return tuple(sorted(wanted))
     # a module inside another collapsed one is hidden by it anyway

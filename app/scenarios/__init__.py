@@ -39,8 +39,11 @@ SCENARIOS: dict[str, Scenario[Any]] = {
 
 
 class UnknownScenario(LookupError):
+    """`problem`: the same refusal as data, worded by the web layer in the request's language."""
+
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
+        self.problem = Problem("error.unknown_scenario", {"name": name, "choices": ", ".join(SCENARIOS)})
+        super().__init__(str(self.problem))
         self.name = name
 
 

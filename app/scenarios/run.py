@@ -14,14 +14,18 @@ from functools import cached_property
 from typing import Any
 
 from backprop_lens.present.format import fmt_num
+from backprop_lens.problems import Problem
 from backprop_lens.scenarios.base import Recorder, ReplayDone, Resume, Scenario, ScenarioParams, StepRecord, is_finite
 from backprop_lens.scenarios.curve import loss_curve, predict_target
 from backprop_lens.snapshot import Step, param_state_to_dict
 
 
 class StepOutOfRange(LookupError):
+    """`problem`: the same refusal as data, worded by the web layer in the request's language."""
+
     def __init__(self, step: int, count: int) -> None:
-        super().__init__(f"step {step} is out of range: this run has steps 0 to {count - 1}")
+        self.problem = Problem("error.step_out_of_range", {"step": step, "last": count - 1})
+        super().__init__(str(self.problem))
         self.step, self.count = step, count
 
 

@@ -18,24 +18,40 @@ from typing import TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
+from backprop_lens.problems import Problem
 
 T = TypeVar("T")
 
 
 class Full(Exception):
-    """The server is full: answered as 503 with Retry-After."""
+    """The server is full: answered as 503 with Retry-After, worded from `problem` in the request's language."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Problem, retry_after: int) -> None:
+        self.problem = _as_problem(message)
+        super().__init__(str(self.problem))
         self.retry_after = retry_after
 
 
 class Unavailable(Exception):
     """Work we accepted and then stopped (its deadline passed): 503 with Retry-After too."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Problem, retry_after: int) -> None:
+        self.problem = _as_problem(message)
+        super().__init__(str(self.problem))
         self.retry_after = retry_after
+
+
+def _as_problem(message: str | Problem) -> Problem:
+    return message if isinstance(message, Problem) else Problem("error.plain", {"text": message})
+
+
+# A lane's name as the user reads it (a lane of another name is shown as it is).
+_LANE_KEYS = {"light": "error.lane.light", "heavy": "error.lane.heavy", "png": "error.lane.png"}
+
+
+def lane_word(name: str) -> str | Problem:
+    key = _LANE_KEYS.get(name)
+    return Problem(key) if key else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +83,12 @@ class Lane:
         """Take a place (computing or queued), or raise Full at once."""
         if self.full:
             self.refused += 1
-            busy = f"{self.inside} computing or queued"
-            raise Full(f"the server is busy ({self.name} work: {busy}); retry later", self.retry_after)
+            busy = Problem("error.busy.lane", {"lane": lane_word(self.name), "inside": self.inside})
+            raise Full(busy, self.retry_after)
         if self._inside[client] >= self.limits.per_client:
             self.refused += 1
-            raise Full(
-                f"too much {self.name} work from one client ({self._inside[client]} in progress); retry later",
-                self.retry_after,
-            )
+            args = {"lane": lane_word(self.name), "count": self._inside[client]}
+            raise Full(Problem("error.busy.client", args), self.retry_after)
         self._inside[client] += 1
         self.inside += 1
 
@@ -93,7 +107,8 @@ class Lane:
             await self._limiter.acquire()
         if waited.cancelled_caught:
             self.refused += 1
-            raise Full(f"the server is busy ({self.name} work): waited {max_wait:g} s for a slot", self.retry_after)
+            args = {"lane": lane_word(self.name), "seconds": max_wait}
+            raise Full(Problem("error.busy.waited", args), self.retry_after)
         try:
             return await anyio.to_thread.run_sync(fn)
         finally:

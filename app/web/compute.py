@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from backprop_lens.problems import Problem
 from backprop_lens.web.admission import Full, Lane, LaneLimits, Unavailable
 from backprop_lens.web.jobs import Cancelled, Job, Token
 from backprop_lens.web.settings import Settings
@@ -77,7 +78,7 @@ class Compute:
         `make(token)` runs in the lane's thread and computes the run, calling `token.check` after every step.
         """
         if self.reserved + nbytes > self.budget:
-            raise Full("the server's memory for runs in progress is taken; retry later", self.settings.retry_after_s)
+            raise Full(Problem("error.busy.memory"), self.settings.retry_after_s)
         lane = self.lane_for(cost)
         lane.enter(client)
         job = Job(run_id, steps, lane, client, Token(self.settings.deadline_s, GRACE_S), nbytes)
@@ -159,7 +160,7 @@ class Compute:
             return await work  # a cancelled loop stops within a step: this frees the lane's place
         except Cancelled as e:
             self.cancelled += 1
-            raise Unavailable(f"cancelled: {e}", self.settings.retry_after_s) from None
+            raise Unavailable(Problem("error.cancelled", {"reason": str(e)}), self.settings.retry_after_s) from None
         finally:
             lane.leave(client)
 

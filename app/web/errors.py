@@ -2,8 +2,9 @@
 
     {"detail": [{"loc": ["body", "params", "lr"], "field": "lr", "msg": "lr must be greater than 0", "type": "...",
                  "key": "error.greater_than", "args": {"what": "lr", "gt": 0}}],
-     "message": "lr: lr must be greater than 0"}
+     "message": "lr: must be greater than 0"}
 
+`message` joins the items as `field: what is wrong`, the field named once (`lr: must be greater than 0`).
 `msg` and `message` are in the request's language (`?lang=zh`, else an `Accept-Language` starting with zh, else
 English); `key`/`args` say the same as data, with `span` (the character range in the field's text) and `related`
 (the other fields involved) where known, so a page places a message without reading its words.
@@ -83,7 +84,16 @@ def _problem(msg: Message) -> Problem:
 
 
 def message_of(errors: Sequence[tuple[Loc, Message]], lang: str = "en") -> str:
-    return "; ".join(f"{field_of(loc)}: {_problem(msg).text(lang)}" for loc, msg in errors)
+    return "; ".join(_part(field_of(loc), _problem(msg), lang) for loc, msg in errors)
+
+
+def _part(field: str, problem: Problem, lang: str) -> str:
+    """`lr: must be greater than 0`: the field once, not "lr: lr must ..." when the words start with it too."""
+    text = problem.text(lang)
+    subject = problem.args.get("what", problem.args.get("field"))
+    if subject == field and text.startswith(field) and text[len(field) : len(field) + 1] in (" ", ":"):
+        text = text[len(field) :].lstrip(": ")
+    return f"{field}: {text}"
 
 
 MAX_ERRORS = 20  # a body with thousands of unknown keys gets a readable answer, not thousands of lines
@@ -101,6 +111,11 @@ def error_body(errors: Sequence[tuple[Loc, Message]], kind: str, lang: str = "en
 
 def _item(loc: Loc, problem: Problem, kind: str, lang: str) -> dict[str, Any]:
     return {"loc": list(loc), "field": field_of(loc), "msg": problem.text(lang), "type": kind, **problem.to_json()}
+
+
+def unknown_run_id(reason: Problem) -> Problem:
+    """A run id we could not have made: `reason` says why (bad shape, unknown scenario, invalid parameters)."""
+    return Problem("error.unknown_run_id", {"reason": reason})
 
 
 def request_lang(request: Request) -> str:
@@ -135,7 +150,24 @@ def _respond(
     kind: str,
     headers: dict[str, str] | None = None,
 ):
+    # The words follow Accept-Language (and ?lang=): a cache that kept an error must know it (200s never vary).
+    headers = {**(headers or {}), "Vary": "Accept-Language"}
     return SafeJSONResponse(error_body(errors, kind, request_lang(request)), status_code=status, headers=headers)
+
+
+# Starlette's own refusals (a route that does not exist, a method it does not take), by their default phrase.
+_HTTP_KEYS = {(404, "Not Found"): "error.http.not_found", (405, "Method Not Allowed"): "error.http.method"}
+
+
+def http_problem(e: StarletteHTTPException) -> Problem:
+    key = _HTTP_KEYS.get((e.status_code, str(e.detail)))
+    return Problem(key) if key else Problem("error.plain", {"text": str(e.detail)})
+
+
+def render_problem(e: RenderError) -> Problem:
+    """A render error's Problem when it has one (BadArgument), else the tool's own English inside our words."""
+    problem = getattr(e, "problem", None)
+    return problem if isinstance(problem, Problem) else Problem("error.render_failed", {"text": str(e)})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -148,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors: list[tuple[Loc, Message]] = [
             (tuple(err.get("loc", ())), _validation_problem(err)) for err in e.errors()
         ]
-        return _respond(request, 422, errors or [(("body",), "invalid request")], "invalid")
+        return _respond(request, 422, errors or [(("body",), Problem("error.invalid_request"))], "invalid")
 
     @app.exception_handler(InvalidParams)
     async def _invalid_params(request: Request, e: InvalidParams):
@@ -156,19 +188,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UnknownScenario)
     async def _unknown_scenario(request: Request, e: UnknownScenario):
-        return _respond(request, 404, [(("path", "scenario"), str(e))], "not_found")
+        return _respond(request, 404, [(("path", "scenario"), e.problem)], "not_found")
 
     @app.exception_handler(StepOutOfRange)
     async def _step_out_of_range(request: Request, e: StepOutOfRange):
-        return _respond(request, 404, [(("path", "k"), str(e))], "not_found")
+        return _respond(request, 404, [(("path", "k"), e.problem)], "not_found")
 
     @app.exception_handler(Full)
     async def _full(request: Request, e: Full):
-        return _respond(request, 503, [(("server",), str(e))], "busy", {"Retry-After": str(e.retry_after)})
+        return _respond(request, 503, [(("server",), e.problem)], "busy", {"Retry-After": str(e.retry_after)})
 
     @app.exception_handler(Unavailable)
     async def _unavailable(request: Request, e: Unavailable):
-        return _respond(request, 503, [(("server",), str(e))], "cancelled", {"Retry-After": str(e.retry_after)})
+        return _respond(request, 503, [(("server",), e.problem)], "cancelled", {"Retry-After": str(e.retry_after)})
 
     @app.exception_handler(Redirect)
     async def _redirect(request: Request, e: Redirect):
@@ -176,20 +208,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BadArgument)
     async def _bad_argument(request: Request, e: BadArgument):  # the caller's mistake (a module name), not a tool's
-        return _respond(request, 422, [(("query", e.field), str(e))], "invalid")
+        return _respond(request, 422, [(("query", e.field), e.problem)], "invalid")
 
     @app.exception_handler(RenderError)
     async def _render_error(request: Request, e: RenderError):
         kind = "graphviz_missing" if isinstance(e, GraphvizMissing) else "render_failed"
         log.error("render failed: %s", e)
-        return _respond(request, 503, [(("render",), str(e))], kind)
+        problem = Problem("error.graphviz_missing") if kind == "graphviz_missing" else render_problem(e)
+        return _respond(request, 503, [(("render",), problem)], kind)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException):
         if e.status_code == 400:  # FastAPI could not parse the body (too deeply nested JSON, ...): bad input
             return _respond(request, 422, [(("body",), Problem("error.json_invalid"))], "invalid")
         loc: Loc = ("path",) if e.status_code in (404, 405) else ("request",)
-        return _respond(request, e.status_code, [(loc, str(e.detail))], "http", dict(e.headers or {}))
+        return _respond(request, e.status_code, [(loc, http_problem(e))], "http", dict(e.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception):
@@ -197,6 +230,4 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         # Answered by Starlette's outermost middleware, outside SecurityHeaders: the headers come along here.
         headers = {k.decode(): v.decode() for k, v in security_headers(b"application/json")}
-        return _respond(
-            request, 500, [(("server",), "internal error; the server log has the details")], "internal", headers
-        )
+        return _respond(request, 500, [(("server",), Problem("error.internal"))], "internal", headers)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from backprop_lens.present import Context, messages, slide_context
 from backprop_lens.present.inspect import tensor_figures
+from backprop_lens.problems import Problem
 from backprop_lens.render import BadArgument, step_labels
 from backprop_lens.snapshot import Step, plain_graph
 from backprop_lens.web.errors import BadInput, NotFound
@@ -31,11 +32,11 @@ def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, 
     try:
         out = [step_labels(step, lang, known, collapse, context) for step in steps]
     except BadArgument as e:  # a module the graph does not have: the caller's mistake, named
-        raise BadInput([(("query", e.field), str(e))]) from None
+        raise BadInput([(("query", e.field), e.problem)]) from None
     content = dumps(out)
     if len(content) > max_bytes and len(steps) > 1:  # the estimate was short: the bound holds (one step always answers)
         most = max(1, len(steps) * max_bytes // len(content))
-        raise BadInput([(("query", "stop"), f"at most {most} steps of this run per call (max_batch_bytes)")])
+        raise BadInput([(("query", "stop"), Problem("error.batch.bytes", {"most": most}))])
     return Body.of(content, JSON)
 
 
@@ -45,5 +46,6 @@ def tensors_body(step: Step, node_id: str, lang: str) -> Body:
     try:
         node = plain.graph.node(node_id)
     except KeyError:
-        raise NotFound([(("query", "node"), f"step {step.index} has no node {node_id!r}")]) from None
+        missing = Problem("error.no_node", {"step": step.index, "node": node_id})
+        raise NotFound([(("query", "node"), missing)]) from None
     return Body.of(dumps(tensor_figures(plain, node, lang)), JSON)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from backprop_lens.web.errors import error_body
+from backprop_lens.problems import Problem
+from backprop_lens.web.errors import error_body, request_lang
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.security import security_headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -46,8 +48,10 @@ class BodyLimit:
         await self.app(scope, replay_receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = error_body([(("body",), f"request body is larger than {self.max_bytes} bytes")], "too_large")
-        await SafeJSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
+        problem = Problem("error.body_too_large", {"most": self.max_bytes})
+        body = error_body([(("body",), problem)], "too_large", request_lang(Request(scope)))
+        headers = {"Connection": "close", "Vary": "Accept-Language"}
+        await SafeJSONResponse(body, status_code=413, headers=headers)(scope, receive, send)
 
 
 class HeadAsGet:

@@ -8,6 +8,7 @@ import re
 from typing import Annotated, Any
 
 from backprop_lens.present import Lang, scenario_words
+from backprop_lens.problems import Problem
 from backprop_lens.scenarios import SCENARIOS, get_scenario
 from backprop_lens.web.deps import SettingsDep
 from backprop_lens.web.errors import NotFound
@@ -93,7 +94,7 @@ async def page(request: Request, settings: SettingsDep) -> HTMLResponse:
     try:
         return templates.TemplateResponse(request, "index.html", context)
     except TemplateNotFound:
-        raise NotFound([(("path",), "the page is not installed (templates/index.html is missing)")]) from None
+        raise NotFound([(("path",), Problem("error.page_missing"))]) from None
 
 
 SWAGGER_DIR = "vendor/swagger-ui"  # under static/: swagger-ui-bundle.js and swagger-ui.css from swagger-ui-dist

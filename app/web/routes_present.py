@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from backprop_lens.present import Lang
+from backprop_lens.problems import Problem
 from backprop_lens.render import version
 from backprop_lens.web import labels
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep
@@ -98,16 +99,18 @@ async def get_labels(
     limit = settings.max_batch_steps
     stop = start + min(100, limit) if stop is None else stop
     if stop <= start:
-        raise BadInput([(("query", "stop"), f"stop ({stop}) must be greater than start ({start})")])
+        raise BadInput([(("query", "stop"), Problem("error.batch.order", {"stop": stop, "start": start}))])
     if stop - start > limit:
-        raise BadInput([(("query", "stop"), f"at most {limit} steps per call: stop - start is {stop - start}")])
+        too_many = Problem("error.batch.too_many", {"limit": limit, "count": stop - start})
+        raise BadInput([(("query", "stop"), too_many)])
     if start >= ref.steps:
-        raise NotFound([(("query", "start"), f"start ({start}) is past the last step ({ref.steps - 1})")])
+        past = Problem("error.batch.past_end", {"start": start, "last": ref.steps - 1})
+        raise NotFound([(("query", "start"), past)])
     stop = min(stop, ref.steps)
     most = store.labels_limit(await store.profile(ref, request))
     if stop - start > most:
-        message = f"at most {most} steps of this run per call (its labels are big: max_batch_bytes)"
-        raise BadInput([(("query", "stop"), f"{message}: stop - start is {stop - start}")])
+        big = Problem("error.batch.big_labels", {"most": most, "count": stop - start})
+        raise BadInput([(("query", "stop"), big)])
     modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
     bound = settings.max_batch_bytes
     got = await store.body(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from backprop_lens.present import Lang
+from backprop_lens.problems import Problem
 from backprop_lens.render import Fit, Format, ThemeName, version
 from backprop_lens.scenarios import StepOutOfRange
 from backprop_lens.snapshot import Phase
@@ -171,18 +172,18 @@ async def get_steps(
     if stop is None:
         stop = start + min(100, settings.max_batch_steps)
     if stop <= start:
-        raise BadInput([(("query", "stop"), f"stop ({stop}) must be greater than start ({start})")])
+        raise BadInput([(("query", "stop"), Problem("error.batch.order", {"stop": stop, "start": start}))])
     if stop - start > settings.max_batch_steps:
-        limit = settings.max_batch_steps
-        raise BadInput([(("query", "stop"), f"at most {limit} steps per call: stop - start is {stop - start}")])
+        too_many = Problem("error.batch.too_many", {"limit": settings.max_batch_steps, "count": stop - start})
+        raise BadInput([(("query", "stop"), too_many)])
     count = ref.steps
     if start >= count:
-        raise NotFound([(("query", "start"), str(StepOutOfRange(start, count)))])
+        raise NotFound([(("query", "start"), StepOutOfRange(start, count).problem)])
     stop = min(stop, count)
     limit = store.batch_limit(await store.profile(ref, request))
     if stop - start > limit:
-        most = f"at most {limit} steps of this run per call (its steps are big: max_batch_bytes)"
-        raise BadInput([(("query", "stop"), f"{most}: stop - start is {stop - start}")])
+        big = Problem("error.batch.big_steps", {"most": limit, "count": stop - start})
+        raise BadInput([(("query", "stop"), big)])
     return answer(request, ref, await store.steps(ref, request, start, stop))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backprop_lens.present import Context, title_lines
+from backprop_lens.problems import Problem
 from backprop_lens.render import BadArgument, LayoutCache, render
 from backprop_lens.runid import InvalidRunId, decode_run_id, encode_run_id
 from backprop_lens.scenarios import (
@@ -31,7 +32,7 @@ from backprop_lens.snapshot import Step, step_to_dict
 from backprop_lens.web.admission import Unavailable
 from backprop_lens.web.caching import LruCache
 from backprop_lens.web.compute import Compute, client_of
-from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors
+from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
 from backprop_lens.web.profile import Profile, measure, run_bytes
 from backprop_lens.web.responses import JSON, Body, dumps
@@ -116,7 +117,7 @@ class RunStore:
         try:
             scenario = get_scenario(scenario_name)
         except UnknownScenario as e:
-            raise BadInput([(("body", "scenario"), str(e))]) from None
+            raise BadInput([(("body", "scenario"), e.problem)]) from None
         try:
             params = validate_params(scenario, raw_params, strict=True)
         except InvalidParams as e:
@@ -132,10 +133,15 @@ class RunStore:
             name, raw = decode_run_id(run_id)
             scenario = get_scenario(name)
             params = validate_params(scenario, raw, strict=True)
-        except (InvalidRunId, UnknownScenario) as e:
-            raise NotFound([(("path", "run_id"), f"unknown run id: {e}")]) from None
+        except InvalidRunId as e:
+            invalid = Problem("error.run_id.invalid", {"text": str(e)})
+            raise NotFound([(("path", "run_id"), unknown_run_id(invalid))]) from None
+        except UnknownScenario as e:
+            raise NotFound([(("path", "run_id"), unknown_run_id(e.problem))]) from None
         except InvalidParams as e:
-            raise NotFound([(("path", "run_id"), f"unknown run id: its parameters are invalid ({e})")]) from None
+            field, problem = e.problems[0]  # a forged id: the first reason is enough
+            bad = Problem("error.run_id.bad_params", {"field": field, "problem": problem})
+            raise NotFound([(("path", "run_id"), unknown_run_id(bad))]) from None
         ref = self._ref(scenario, params)
         self._refs.put(run_id, ref)
         return ref
@@ -166,12 +172,12 @@ class RunStore:
         cost = profile.cost(steps)
         if cost > limit:
             most = max(1, limit // max(1, profile.nodes))
-            why = f"this run costs {cost:,} (steps x graph size: {steps:,} x {profile.nodes} nodes), more than the"
-            raise BadInput([(loc, f"{why} limit of {limit:,}; at most {most:,} steps for this graph")])
+            args = {"cost": cost, "steps": steps, "nodes": profile.nodes, "limit": limit, "most": most}
+            raise BadInput([(loc, Problem("error.cost.too_high", args))])
         nbytes = profile.history_bytes(steps)
         if nbytes > self.runs_budget:
             mib, budget = nbytes / 2**20, self.runs_budget / 2**20
-            raise BadInput([(loc, f"this run's history would take {mib:.0f} MiB, more than the {budget:.0f} MiB kept")])
+            raise BadInput([(loc, Problem("error.cost.memory", {"mib": mib, "budget": budget}))])
 
     # -- runs ------------------------------------------------------------------------------------------------
 
@@ -207,7 +213,7 @@ class RunStore:
             return job.result
         if job.exception is not None:
             raise job.exception
-        raise Unavailable(job.error or "the run stopped", self.settings.retry_after_s)
+        raise Unavailable(job.error or Problem("error.run_stopped"), self.settings.retry_after_s)
 
     def _start(self, ref: RunRef, profile: Profile, client: str) -> Job:
         def make(token: Token) -> RunEntry:
@@ -379,7 +385,7 @@ class RunStore:
         content = dumps([step_to_dict(s) for s in steps])
         if len(content) > self.settings.max_batch_bytes:  # the estimate was short: the bound holds anyway
             most = max(1, (stop - start) * self.settings.max_batch_bytes // len(content))
-            raise BadInput([(("query", "stop"), f"at most {most} steps of this run per call (max_batch_bytes)")])
+            raise BadInput([(("query", "stop"), Problem("error.batch.bytes", {"most": most}))])
         return Body.of(content, JSON)
 
     @staticmethod
@@ -413,7 +419,7 @@ class RunStore:
                 context=context,
             )
         except BadArgument as e:  # a module name the graph does not have: the caller's mistake, not a 503
-            raise BadInput([(("query", e.field), str(e))]) from None
+            raise BadInput([(("query", e.field), e.problem)]) from None
         return Body.of(data, MEDIA_TYPES[fmt])
 
     def stats(self) -> dict[str, Any]:

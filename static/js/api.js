@@ -2,7 +2,9 @@
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const message = (body && (body.message || (typeof body.detail === "string" ? body.detail : null))) || `HTTP ${status}`;
+    // One refusal: its own words (they name what they are about), not "field: ..." made for API clients.
+    const only = body && Array.isArray(body.detail) && body.detail.length === 1 ? body.detail[0].msg : null;
+    const message = only || (body && (body.message || (typeof body.detail === "string" ? body.detail : null))) || `HTTP ${status}`;
     super(message);
     this.status = status;
     this.body = body;
@@ -54,6 +56,9 @@ async function fetchOnce(url, options) {
 }
 
 async function request(url, options = {}) {
+  // Every call names the page's language: a refusal (404, 422, 503) comes back worded in it. Only error bodies
+  // depend on it (they say Vary: Accept-Language); cached 200 bodies never do, so their caching is unchanged.
+  options = { ...options, headers: { "Accept-Language": pageLang(), ...(options.headers || {}) } };
   let res = await fetchOnce(url, options);
   const isGet = !options.method || options.method === "GET";
   for (let tries = 0; tries < MAX_RETRIES && RETRY_STATUSES.has(res.status); tries += 1) {
@@ -90,7 +95,7 @@ function pageLang() {
 export async function postJSON(url, body) {
   return (await request(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Accept-Language": pageLang() },
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   })).json();
 }
