@@ -41,6 +41,14 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE[,MODULE]",
         help="draw these modules (e.g. layer1, cnn.conv) as one box each; repeat or separate with commas",
     )
+    parser.add_argument(
+        "--expand",
+        action="append",
+        default=None,
+        metavar="MODULE[,MODULE]",
+        help="open these modules of a big graph (which opens collapsed), their children as boxes; '*' opens "
+        "everything; with --collapse, a named box that is or holds one opens",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -64,11 +72,12 @@ def handle(args: argparse.Namespace) -> int:
             theme=args.theme,
             fmt=fmt,
             collapse=",".join(args.collapse or ()),
+            expand=",".join(args.expand or ()),
             lang=args.lang,
             fit=args.fit,
             context=_context(run, args.lang) if args.fit == "slide" else None,
         )
-    except BadArgument as e:  # an unknown module name: a usage error (exit 2), like any bad option
+    except BadArgument as e:  # an unknown module name (collapse or expand): a usage error (exit 2), like any bad option
         raise CliError(str(e)) from None
     except RenderError as e:  # Graphviz missing and the like: one line, no traceback
         print(f"backprop-lens: {e}", file=sys.stderr)

@@ -2,14 +2,17 @@
 
 Never imports torch: input is the plain `backprop_lens.snapshot` dataclasses.
 
-    render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=(), lang="en", fit=None) -> bytes
+    render(step_or_graph, phase="backward", theme="light", fmt="svg", collapse=(), expand=(), lang="en",
+           fit=None) -> bytes
 
 Every word comes from `backprop_lens.present` (the LabelSet of the step, in `lang`); render only lays out and
 draws. `fit="slide"` picks the layout direction closest to 16:9 and pads the canvas to exactly 16:9; `fit="tall"`
 picks the direction closest to 3:4 (the page on a phone held upright).
 
 Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
-as one box each (their parameters inside, their edges rerouted to the box).
+as one box each (their parameters inside, their edges rerouted to the box). Without it, a graph of more than
+`LIMIT` nodes opens collapsed to the deepest module level that fits; `expand` opens named modules (their
+children become boxes), `expand="*"` draws everything. Both together: the named boxes, expand winning.
 
 Errors: `RenderError` for bad arguments (message names the field) or a failing external tool;
 `GraphvizMissing` (a RenderError) when Graphviz's `dot` is not installed, with the install commands.
@@ -29,6 +32,7 @@ from backprop_lens.present.explain import explain, inspector
 from backprop_lens.present.inspect import inspector_models, step_numbers
 from backprop_lens.present.practice import practice
 from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_default, layout_for
+from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, module_names
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.render.layout import Layout
@@ -47,9 +51,11 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 
 __all__ = [
     "DEFAULT_CACHE",
+    "EXPAND_ALL",
     "FITS",
     "FORMATS",
     "LANGS",
+    "LIMIT",
     "RENDER_VERSION",
     "THEMES",
     "BadArgument",
@@ -65,6 +71,7 @@ __all__ = [
     "label_slots",
     "layout_for",
     "make_view",
+    "module_names",
     "modules_of",
     "render",
     "step_labels",
@@ -166,16 +173,26 @@ def label_slots(
 
 
 def step_labels(
-    traced: Step, lang: str = "en", zero_grad: bool | None = None, collapse: Iterable[str] = (), context: Any = None
+    traced: Step,
+    lang: str = "en",
+    zero_grad: bool | None = None,
+    collapse: Iterable[str] = (),
+    context: Any = None,
+    expand: Iterable[str] = (),
 ) -> dict[str, Any]:
     """A step's strings for the page (GET /api/runs/{id}/labels, and the offline file's copy of it): per phase
-    the SVG's slots, the step's explanation, every node's inspector and the numbers shown beside the graph."""
+    the SVG's slots (of the picture `render` draws with the same `collapse` and `expand`), the step's
+    explanation, every node's inspector and the numbers shown beside the graph."""
     step = replace(traced, graph=plain_graph(traced.graph))  # tensors to lists once, for every part
     lines = explain(step, lang, zero_grad)
-    modules = tuple(collapse)
+    modules, opened = tuple(collapse), tuple(expand)
+
+    def slots(ph: str) -> dict[str, object]:
+        return label_slots(step, phase=ph, lang=lang, collapse=modules, expand=opened, context=context)
+
     return {
         "step": step.index,
-        "phases": {ph: label_slots(step, phase=ph, lang=lang, collapse=modules, context=context) for ph in PHASES},
+        "phases": {ph: slots(ph) for ph in PHASES},
         "explain": [{"phase": ln.phase, "node": ln.node, "text": ln.text} for ln in lines],
         "inspector": inspector(lines),
         "nodes": inspector_models(step, lang),
@@ -201,8 +218,9 @@ def render(
 
     The first render of a topology (with its set of collapsed modules) runs Graphviz once for the layout;
     later ones reuse it (see `layout_for`). `collapse`: module paths (or "a,b.c"); an unknown one raises
-    `BadArgument` naming `collapse`, as do a bad `phase`, `theme`, `lang` or `fit`. Without `collapse`, a big
-    graph opens collapsed (see `view.make_view`); `expand` keeps modules open, `expand="*"` draws everything.
+    `BadArgument` naming `collapse` (`expand` likewise), as do a bad `phase`, `theme`, `lang` or `fit`. Without
+    `collapse`, a big graph opens collapsed (see `view.make_view`); `expand` opens modules, `expand="*"` draws
+    everything; with `collapse`, `expand` opens named boxes again. `fmt="json"` is the whole step either way.
     """
     step, graph = _split(step_or_graph)
     ph, th = _check(phase, theme, lang, fit)

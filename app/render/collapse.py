@@ -3,6 +3,8 @@ that Graphviz lays out in a blink.
 
 - `auto_collapse`: with modules, the deepest module depth whose collapsed picture has at most `limit` boxes
   (depth 1 = top-level modules); `expand` keeps named modules open (their children collapse instead).
+- `reopen`: `collapse` and `expand` together (the named boxes, with the expanded ones opened a level).
+- `module_names`: the canonical spelling of a `?collapse=` / `?expand=` list.
 - `chain_folds`: without modules (or where modules are not enough), a chain of single-input ops (each feeding
   only the next, each fed by no other op) becomes one box. Constants that feed only its members fold with it.
 """
@@ -27,19 +29,50 @@ def inside(path: str | None, module: str) -> bool:
     return path is not None and (path == module or path.startswith(module + "."))
 
 
+def module_names(text: str | None) -> tuple[str, ...]:
+    """The canonical spelling of a `?collapse=` / `?expand=` list ("b, a,,a" -> ("a", "b")): sorted, unique, no
+    blanks, so every spelling of one set shares one URL's cache entry; with `*` in it, just ("*",)."""
+    names = {s.strip() for s in (text or "").split(",") if s.strip()}
+    return (EXPAND_ALL,) if EXPAND_ALL in names else tuple(sorted(names))
+
+
+def with_ancestors(expand: Iterable[str]) -> set[str]:
+    """The modules an `expand` list opens: each named one and the ones around it (a box cannot hold an open module)."""
+    opened = set(expand)
+    for e in list(opened):
+        parts = e.split(".")
+        opened.update(".".join(parts[: i + 1]) for i in range(len(parts) - 1))
+    return opened
+
+
+def outermost(paths: Iterable[str]) -> tuple[str, ...]:
+    """Sorted, without the ones inside another: a box hides the modules inside it anyway."""
+    out = set(paths)
+    return tuple(sorted(m for m in out if not any(m != o and inside(m, o) for o in out)))
+
+
 def frontier(modules: list[str], level: int, expand: Iterable[str]) -> tuple[str, ...]:
     """Modules to collapse at `level`: those of that depth, and for an expanded module its children instead
     (an expanded module deeper than `level` opens its ancestors down to it)."""
-    opened = set(expand)
-    for e in list(opened):  # opening a module opens the ones around it
-        parts = e.split(".")
-        opened.update(".".join(parts[: i + 1]) for i in range(len(parts) - 1))
-    out = [
+    opened = with_ancestors(expand)
+    return outermost(
         m
         for m in modules
         if m not in opened and (depth(m) == level or (depth(m) > level and m.rpartition(".")[0] in opened))
+    )
+
+
+def reopen(modules: list[str], collapse: Iterable[str], expand: Iterable[str]) -> tuple[str, ...]:
+    """`collapse` and `expand` together: the named boxes, but expand wins. A named box that is (or holds) an
+    expanded module is drawn open, down to the expanded one, and the other children of what opens become boxes,
+    as an expanded module's children do in a first view (a click opens one level, not a whole subtree)."""
+    opened = with_ancestors(expand)
+    kept = [c for c in collapse if c not in opened]
+    opening = [c for c in collapse if c in opened]
+    children = [
+        m for m in modules if m not in opened and m.rpartition(".")[0] in opened and any(inside(m, c) for c in opening)
     ]
-    return tuple(sorted(m for m in out if not any(m != o and inside(m, o) for o in out)))
+    return outermost([*kept, *children])
 
 
 def auto_collapse(

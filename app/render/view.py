@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from backprop_lens.problems import Problem
-from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds
+from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, reopen
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
 
@@ -126,6 +126,8 @@ def normalise_collapse(graph: Graph, collapse: Iterable[str] | str | None, field
             wanted.add(name)
     if not wanted:
         return ()
+    if field == "expand" and EXPAND_ALL in wanted:  # "*" opens everything, whatever else is named
+        return (EXPAND_ALL,)
     known = modules_of(graph)
     unknown = sorted(wanted.difference(known))
     if unknown:
@@ -168,15 +170,20 @@ def placed_modules(graph: Graph) -> dict[str, str | None]:
 def make_view(
     graph: Graph, collapse: Iterable[str] | str | None = None, expand: Iterable[str] | str | None = None
 ) -> View:
-    """The view to draw. Named `collapse` modules are drawn as boxes, exactly those. Without any, a graph of more
+    """The view to draw. Named `collapse` modules are drawn as boxes, exactly those (with `expand` too: the named
+    boxes, an expanded one and its ancestors opened, see `collapse.reopen`). Without `collapse`, a graph of more
     than `collapse.LIMIT` nodes opens collapsed (the deepest module level that fits, `expand` kept open; chains
-    of single-input ops folded when that is not enough); `expand="*"` draws everything."""
+    of single-input ops folded when that is not enough); `expand="*"` draws everything, always."""
     collapsed = normalise_collapse(graph, collapse)
     opened = normalise_expand(graph, expand)
     placed = placed_modules(graph)
-    if collapsed or EXPAND_ALL in opened or len(graph.nodes) <= LIMIT:
-        return _build(graph, collapsed, placed, fold=False)
+    if EXPAND_ALL in opened:
+        return _build(graph, (), placed, fold=False)
     modules = modules_of(graph)
+    if collapsed:
+        return _build(graph, reopen(modules, collapsed, opened), placed, fold=False)
+    if len(graph.nodes) <= LIMIT:
+        return _build(graph, (), placed, fold=False)
 
     def size_of(candidate: tuple[str, ...]) -> int:
         hidden = sum(1 for n in graph.nodes if any(inside(placed[n.id], c) for c in candidate))
@@ -187,9 +194,7 @@ def make_view(
 
 
 def normalise_expand(graph: Graph, expand: Iterable[str] | str | None) -> tuple[str, ...]:
-    """Like `normalise_collapse`, for `expand` (module paths kept open; "*" opens everything)."""
-    if expand == EXPAND_ALL or (not isinstance(expand, str) and expand is not None and EXPAND_ALL in list(expand)):
-        return (EXPAND_ALL,)
+    """Like `normalise_collapse`, for `expand` (module paths kept open; "*" among them opens everything)."""
     return normalise_collapse(graph, expand, field="expand")
 
 

@@ -25,12 +25,14 @@ def messages_body(lang: str) -> Body:
     return Body.of(dumps(messages(lang)), JSON)
 
 
-def labels_body(ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...], max_bytes: int) -> Body:
+def labels_body(
+    ref: RunRef, steps: list[Step], lang: str, collapse: tuple[str, ...], max_bytes: int, expand: tuple[str, ...] = ()
+) -> Body:
     context = None  # as graph.svg draws it without `fit` (the page's pictures)
     zero_grad = getattr(ref.params, "zero_grad", None)
     known = zero_grad if isinstance(zero_grad, bool) else None
     try:
-        out = [step_labels(step, lang, known, collapse, context) for step in steps]
+        out = [step_labels(step, lang, known, collapse, context, expand) for step in steps]
     except BadArgument as e:  # a module the graph does not have: the caller's mistake, named
         raise BadInput([(("query", e.field), e.problem)]) from None
     content = dumps(out)

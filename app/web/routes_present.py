@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from backprop_lens.present import Lang
 from backprop_lens.problems import Problem
-from backprop_lens.render import version
+from backprop_lens.render import module_names, version
 from backprop_lens.web import labels
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep
 from backprop_lens.web.errors import BadInput, NotFound
 from backprop_lens.web.models import ERRORS, RUN_PARTS
 from backprop_lens.web.responses import JSON, Body, SafeJSONResponse, dumps, immutable
-from backprop_lens.web.routes_runs import answer, in_range
+from backprop_lens.web.routes_runs import ExpandQuery, answer, in_range
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -95,6 +95,7 @@ async def get_labels(
     stop: Annotated[int | None, Query(ge=1, description="one past the last step; default start + 100")] = None,
     lang: LangQuery = "en",
     collapse: Annotated[str | None, Query(max_length=2000, description="as for graph.svg")] = None,
+    expand: ExpandQuery = None,
 ) -> Response:
     limit = settings.max_batch_steps
     stop = start + min(100, limit) if stop is None else stop
@@ -111,13 +112,13 @@ async def get_labels(
     if stop - start > most:
         big = Problem("error.batch.big_labels", {"most": most, "count": stop - start})
         raise BadInput([(("query", "stop"), big)])
-    modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
+    modules, opened = module_names(collapse), module_names(expand)  # canonical, as graph.svg's
     bound = settings.max_batch_bytes
     got = await store.body(
-        ("labels", ref.id, start, stop, lang, modules),
+        ("labels", ref.id, start, stop, lang, modules, opened),
         ref,
         request,
-        lambda e, token: labels.labels_body(ref, store.traced(e, start, stop, token), lang, modules, bound),
+        lambda e, token: labels.labels_body(ref, store.traced(e, start, stop, token), lang, modules, bound, opened),
         lambda e: store.replay_cost(e, start, stop),
     )
     return answer(request, ref, got)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from backprop_lens.present import Lang
 from backprop_lens.problems import Problem
-from backprop_lens.render import Fit, Format, ThemeName, version
+from backprop_lens.render import LIMIT, Fit, Format, ThemeName, module_names, version
 from backprop_lens.scenarios import StepOutOfRange
 from backprop_lens.snapshot import Phase
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
@@ -33,6 +33,17 @@ from fastapi import APIRouter, Path, Query, Request, Response
 router = APIRouter(prefix="/api/runs", tags=["runs"], responses=ERRORS)
 
 StepIndex = Annotated[int, Path(description="step index, 0-based (k = epoch * samples + sample)", examples=[0])]
+ExpandQuery = Annotated[
+    str | None,
+    Query(
+        max_length=2000,
+        description="modules to open, comma-separated module paths (their children are drawn as boxes instead), "
+        f"or `*` for everything. Without `collapse`: a graph of more than {LIMIT} nodes opens collapsed to the deepest "
+        "module level that fits, and these stay open; with `collapse`: the named boxes, but a box that is or holds "
+        "an expanded module opens (expand wins). An unknown name is a 422 naming `expand`",
+        examples=["layer1", "*"],
+    ),
+]
 NO_STORE = "no-store"
 # Set by a proxy that routes /api/runs/{id}/... by run id (deploy/nginx.conf): this POST may land on another
 # backend than the run's, so a big run is not started here but by its first status request, where it belongs.
@@ -233,6 +244,7 @@ async def get_graph(
             examples=["layer1,layer2"],
         ),
     ] = None,
+    expand: ExpandQuery = None,
     lang: Annotated[Lang, Query(description="language of every word in the picture")] = "en",
     fit: Annotated[
         Fit | None,
@@ -240,6 +252,7 @@ async def get_graph(
     ] = None,
 ) -> Response:
     in_range(ref, k)
-    modules = tuple(sorted({m.strip() for m in (collapse or "").split(",") if m.strip()}))
+    modules, opened = module_names(collapse), module_names(expand)  # canonical: one cache entry per set
     store = store_of(request)
-    return answer(request, ref, await store.graph(ref, request, k, fmt, phase, theme, modules, lang, fit))
+    got = await store.graph(ref, request, k, fmt, phase, theme, modules, lang, fit, expand=opened)
+    return answer(request, ref, got)

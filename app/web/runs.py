@@ -355,8 +355,9 @@ class RunStore:
         collapse: tuple[str, ...] = (),
         lang: str = "en",
         fit: str | None = None,
+        expand: tuple[str, ...] = (),
     ) -> Body | Job:
-        look = (fmt, phase, theme, collapse, lang, fit)
+        look = (fmt, phase, theme, collapse, lang, fit, expand)
         return await self._body(
             ("graph", ref.id, k, *look),
             ref,
@@ -402,8 +403,8 @@ class RunStore:
                 run.on_step = None
 
     def _graph(self, ref: RunRef, entry: RunEntry, k: int, look: tuple[Any, ...], token: Token | None) -> Body:
-        """`look`: (fmt, phase, theme, collapse, lang, fit), as render() takes them."""
-        fmt, phase, theme, collapse, lang, fit = look
+        """`look`: (fmt, phase, theme, collapse, lang, fit, expand), as render() takes them."""
+        fmt, phase, theme, collapse, lang, fit, expand = look
         step = self._step(entry, k, token)
         context = self.context_of(ref, lang) if fit == "slide" else None  # slides: scenario and lr in the title
         try:
@@ -414,6 +415,7 @@ class RunStore:
                 fmt=fmt,
                 cache=self.layouts,
                 collapse=collapse,
+                expand=expand,
                 lang=lang,
                 fit=fit,
                 context=context,
@@ -438,5 +440,5 @@ class RunStore:
         run.compute_history()
         entry = RunEntry(run, profile)
         self._runs.put(ref.id, entry)
-        look = ("svg", "backward", "light", (), "en", None)  # the page's first picture, keyed as graph() keys it
+        look = ("svg", "backward", "light", (), "en", None, ())  # the page's first picture, keyed as graph() keys it
         self._bodies.get_or_compute(("graph", ref.id, 0, *look), lambda: self._graph(ref, entry, 0, look, None))
