@@ -311,7 +311,7 @@ class ErrorOut(BaseModel):
                             "args": {"what": "lr", "gt": 0},
                         }
                     ],
-                    "message": "lr: lr must be greater than 0",
+                    "message": "lr: must be greater than 0",
                 }
             ]
         }
