@@ -45,10 +45,22 @@ def with_ancestors(expand: Iterable[str]) -> set[str]:
     return opened
 
 
+def enclosing(path: str | None, modules: set[str]) -> str | None:
+    """The outermost of `modules` that is `path` or holds it. By the path's prefixes, so a big graph's thousands of
+    nodes against hundreds of candidate boxes cost nodes x depth, not nodes x boxes."""
+    if path is None:
+        return None
+    parts = path.split(".")
+    for i in range(1, len(parts) + 1):
+        if (prefix := ".".join(parts[:i])) in modules:
+            return prefix
+    return None
+
+
 def outermost(paths: Iterable[str]) -> tuple[str, ...]:
     """Sorted, without the ones inside another: a box hides the modules inside it anyway."""
     out = set(paths)
-    return tuple(sorted(m for m in out if not any(m != o and inside(m, o) for o in out)))
+    return tuple(sorted(m for m in out if enclosing(m.rpartition(".")[0] or None, out) is None))
 
 
 def frontier(modules: list[str], level: int, expand: Iterable[str]) -> tuple[str, ...]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from backprop_lens.problems import Problem
-from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, reopen
+from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, reopen
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
 
@@ -185,8 +186,11 @@ def make_view(
     if len(graph.nodes) <= LIMIT:
         return _build(graph, (), placed, fold=False)
 
+    per_path = Counter(placed.values())  # nodes drawn in each module: sizes are counted per path, not per node
+
     def size_of(candidate: tuple[str, ...]) -> int:
-        hidden = sum(1 for n in graph.nodes if any(inside(placed[n.id], c) for c in candidate))
+        boxes = set(candidate)
+        hidden = sum(k for path, k in per_path.items() if enclosing(path, boxes) is not None)
         return len(graph.nodes) - hidden + len(candidate)
 
     chosen = auto_collapse(graph, modules, opened, size_of)
@@ -201,13 +205,10 @@ def normalise_expand(graph: Graph, expand: Iterable[str] | str | None) -> tuple[
 def _build(graph: Graph, collapsed: tuple[str, ...], placed: dict[str, str | None], *, fold: bool) -> View:
     ids = {n.id for n in graph.nodes}
 
+    boxed = set(collapsed)
+
     def collapsed_root(path: str | None) -> str | None:
-        if path is None:
-            return None
-        for c in collapsed:
-            if inside(path, c):
-                return c
-        return None
+        return enclosing(path, boxed)  # `collapsed` has none inside another: the outermost is the only one
 
     hidden_by: dict[str, str] = {}  # node id -> drawn box id
     members: dict[str, list[Node]] = {}
