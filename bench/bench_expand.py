@@ -24,31 +24,13 @@ import torch
 from backprop_lens.api import trace
 from backprop_lens.render import LIMIT, LayoutCache, render
 from backprop_lens.snapshot import Graph
-from torch import nn
 
-
-class Block(nn.Module):
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2, self.fc3 = nn.Linear(c, c), nn.Linear(c, c), nn.Linear(c, c)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x + self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x))))))
-
-
-class Net(nn.Module):
-    def __init__(self, stages: int, blocks: int, c: int = 8) -> None:
-        super().__init__()
-        self.stages = nn.Sequential(*[nn.Sequential(*[Block(c) for _ in range(blocks)]) for _ in range(stages)])
-        self.head = nn.Linear(c, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(x))
+from tests.test_expand import Net  # the test's model: 4 stages x 8 residual blocks by default
 
 
 def traced(stages: int, blocks: int) -> Graph:
     torch.manual_seed(0)
-    model = Net(stages, blocks)
+    model = Net(c=8, stages=stages, blocks=blocks)
     with trace(model) as t:
         model(torch.randn(4, 8)).pow(2).mean().backward()
     return t.graph
