@@ -4,6 +4,7 @@ cost limits named in the 422, batches bounded in bytes, in-progress work charged
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 
@@ -126,7 +127,8 @@ async def test_a_big_run_is_accepted_with_202_and_reports_progress(app_factory):
         assert again.status_code == 201 and again.json()["id"] == run_id
 
 
-async def test_a_202_run_nobody_asks_about_is_cancelled_and_freed(app_factory, gate):
+@pytest.mark.parametrize(("lang", "said"), [("en", "cancelled: nobody was waiting for it"), ("zh", "没有人在等")])
+async def test_a_202_run_nobody_asks_about_is_cancelled_and_freed(app_factory, gate, lang, said):
     opened, started = gate
     app = app_factory(async_cost=10_000, light_cost=1_000, abandon_s=0.3)
     store = app.state.store
@@ -144,8 +146,10 @@ async def test_a_202_run_nobody_asks_about_is_cancelled_and_freed(app_factory, g
         assert not store.compute.jobs and store.compute.cancelled == 1
         assert store.compute.reserved == 0 and store.stats()["runs"]["entries"] == 0
         assert all(lane["inside"] == 0 for lane in store.compute.stats()["lanes"].values())
-        status = (await c.get(f"/api/runs/{r.json()['id']}/status")).json()
-        assert status["state"] == "failed" and "nobody" in status["message"]
+        # why, in the asker's language (the page sends it)
+        status = (await c.get(f"/api/runs/{r.json()['id']}/status", headers={"accept-language": lang})).json()
+        assert status["state"] == "failed" and said in status["message"], status
+        assert lang == "en" or not re.search(r"[A-Za-z]{3,}", status["message"]), status
         # Asked again: it starts over.
         assert (await c.get(f"/api/runs/{r.json()['id']}/status")).json()["state"] in ("queued", "running", "done")
 

@@ -85,7 +85,7 @@ def test_an_abandoned_flood_stops_and_leaves_nothing_behind():
         while not idle(app) and time.monotonic() - dropped_at < 10:
             time.sleep(0.02)
         assert idle(app), store.stats()
-        assert len(jobs) == 3 and all(j.state == "failed" and "nobody" in (j.error or "") for j in jobs)
+        assert len(jobs) == 3 and all(j.state == "failed" and "nobody" in str(j.error) for j in jobs)
         # Stopped mid-loop (the running one) or before starting (the queued ones), never run to the end.
         assert all(j.token.steps_done < j.steps for j in jobs), [(j.token.steps_done, j.steps) for j in jobs]
         assert store.compute.cancelled == 3  # the running one mid-loop, the queued ones before starting

@@ -100,7 +100,7 @@ ERRORS_EN: dict[str, str] = {
     "error.syntax.unterminated_string": "unterminated string literal",
     "error.syntax.other": "{text}",
     # the web layer's refusals: unknown ids, ranges, limits, a busy server, rendering
-    "error.unknown_scenario": "unknown scenario {name!r}: choose one of {choices}",
+    "error.unknown_scenario": "unknown scenario '{name}': choose one of {choices}",
     "error.unknown_run_id": "unknown run id: {reason}",
     "error.run_id.invalid": "{text}",
     "error.run_id.bad_params": "its parameters are invalid ({field}: {problem})",
@@ -120,7 +120,7 @@ ERRORS_EN: dict[str, str] = {
         " more than the limit of {limit:,}; at most {most:,} steps for this graph"
     ),
     "error.cost.memory": "this run's history would take {mib:.0f} MiB, more than the {budget:.0f} MiB kept",
-    "error.no_node": "step {step} has no node {node!r}",
+    "error.no_node": "step {step} has no node '{node}'",
     "error.page_missing": "the page is not installed (templates/index.html is missing)",
     "error.collapse.unknown": "{field}: unknown module {modules}; this graph's modules: {have}",
     "error.collapse.no_modules": "none",
@@ -135,6 +135,9 @@ ERRORS_EN: dict[str, str] = {
     "error.busy.memory": "the server's memory for runs in progress is taken; retry later",
     "error.cancelled": "cancelled: {reason}",
     "error.run_stopped": "the run stopped",
+    "error.job.deadline": "it took longer than the deadline of {seconds} s",
+    "error.job.nobody_waiting": "nobody was waiting for it",
+    "error.job.client_gone": "the client went away",
     "error.graphviz_missing": (
         "Graphviz's `dot` was not found on PATH; install Graphviz "
         "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`) and try again."

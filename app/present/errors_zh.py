@@ -92,7 +92,7 @@ ERRORS_ZH: dict[str, str] = {
     "error.syntax.other": "{text}",
     "error.unknown_scenario": "没有名为“{name}”的场景（可选的有 {choices}）",
     "error.unknown_run_id": "未知的运行 ID：{reason}",
-    "error.run_id.invalid": "它的格式不对或内容已损坏",
+    "error.run_id.invalid": "它的格式不对或内容已损坏（{text}）",
     "error.run_id.bad_params": "其中的参数无效（{field}: {problem}）",
     "error.step_out_of_range": "第 {step} 步超出范围：这次运行只有第 0 到第 {last} 步",
     "error.batch.order": "stop（{stop}）必须大于 start（{start}）",
@@ -125,6 +125,9 @@ ERRORS_ZH: dict[str, str] = {
     "error.busy.memory": "服务器用于进行中运行的内存已满，请稍后再试",
     "error.cancelled": "已取消：{reason}",
     "error.run_stopped": "运行已停止",
+    "error.job.deadline": "耗时超过了 {seconds} 秒的期限",
+    "error.job.nobody_waiting": "没有人在等它的结果",
+    "error.job.client_gone": "客户端已断开",
     "error.graphviz_missing": (
         "在 PATH 中找不到 Graphviz 的“dot”：请安装 Graphviz"
         "（Debian/Ubuntu：“sudo apt-get install graphviz”，macOS：“brew install graphviz”）后重试。"

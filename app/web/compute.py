@@ -101,9 +101,11 @@ class Compute:
             job.state = "done"
         except Cancelled as e:
             self.cancelled += 1
-            job.state, job.error = "failed", f"cancelled: {e}"
+            job.state, job.error = "failed", Problem("error.cancelled", {"reason": e.problem})
         except Exception as e:  # kept on the job: its waiters re-raise it
-            job.state, job.error, job.exception = "failed", str(e), e
+            problem = getattr(e, "problem", None)  # our refusals carry theirs; anything else, its own words
+            job.state, job.exception = "failed", e
+            job.error = problem if isinstance(problem, Problem) else Problem("error.plain", {"text": str(e)})
         finally:
             self._end(job)
         if job.state != "done" or job.reserved > 16 * 1024 * 1024:
@@ -156,11 +158,11 @@ class Compute:
         try:
             ended = await self._watch(work, token, request)  # a future: never cancelled here
             if not ended:
-                token.cancel("the client went away")
+                token.cancel(Problem("error.job.client_gone"))
             return await work  # a cancelled loop stops within a step: this frees the lane's place
         except Cancelled as e:
             self.cancelled += 1
-            raise Unavailable(Problem("error.cancelled", {"reason": str(e)}), self.settings.retry_after_s) from None
+            raise Unavailable(Problem("error.cancelled", {"reason": e.problem}), self.settings.retry_after_s) from None
         finally:
             lane.leave(client)
 

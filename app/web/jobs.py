@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from backprop_lens.problems import Problem
+
 if TYPE_CHECKING:
     from backprop_lens.web.admission import Lane
 
@@ -22,6 +24,10 @@ State = Literal["queued", "running", "done", "failed"]
 
 class Cancelled(Exception):
     """Raised inside the training loop: nobody waits for this work any more, or it passed its deadline."""
+
+    def __init__(self, reason: Problem) -> None:
+        super().__init__(str(reason))
+        self.problem = reason
 
 
 class Token:
@@ -32,22 +38,22 @@ class Token:
         self.deadline = now + deadline_s
         self.deadline_s = deadline_s
         self.alive_until = now + alive_s
-        self.reason: str | None = None
+        self.reason: Problem | None = None
         self.steps_done = 0
         self.waiters = 0  # requests waiting for it right now, their clients connected
 
     def touch(self, seconds: float) -> None:
         self.alive_until = max(self.alive_until, time.monotonic() + seconds)
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: Problem) -> None:
         self.reason = self.reason or reason
 
-    def why_stop(self) -> str | None:
+    def why_stop(self) -> Problem | None:
         now = time.monotonic()
         if self.reason is None and now > self.deadline:
-            self.reason = f"it took longer than the deadline of {self.deadline_s:g} s"
+            self.reason = Problem("error.job.deadline", {"seconds": f"{self.deadline_s:g}"})
         if self.reason is None and self.waiters == 0 and now > self.alive_until:
-            self.reason = "nobody was waiting for it"
+            self.reason = Problem("error.job.nobody_waiting")
         return self.reason
 
     def check(self, steps_done: int | None = None) -> None:
@@ -70,14 +76,14 @@ class Job:
     token: Token
     reserved: int  # bytes held for it in the memory budget
     state: State = "queued"
-    error: str | None = None
+    error: Problem | None = None  # why it failed, worded in the asker's language by `status`
     background: bool = False  # accepted with 202: kept alive by status polls, not by a waiting request
     result: Any = None  # what `make` returned (the store's cache entry)
     exception: Exception | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = field(default_factory=time.monotonic)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, lang: str = "en") -> dict[str, Any]:
         done = self.steps if self.state == "done" else min(self.token.steps_done, self.steps)
         out: dict[str, Any] = {
             "state": self.state,
@@ -86,7 +92,7 @@ class Job:
             "steps": self.steps,
         }
         if self.error is not None:
-            out["message"] = self.error
+            out["message"] = self.error.text(lang)
         return out
 
 

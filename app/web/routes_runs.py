@@ -14,7 +14,7 @@ from backprop_lens.render import LIMIT, Fit, Format, ThemeName, module_names, ve
 from backprop_lens.scenarios import StepOutOfRange
 from backprop_lens.snapshot import Phase
 from backprop_lens.web.deps import RunDep, SettingsDep, StoreDep, store_of
-from backprop_lens.web.errors import BadInput, NotFound
+from backprop_lens.web.errors import BadInput, NotFound, request_lang
 from backprop_lens.web.jobs import Job
 from backprop_lens.web.models import (
     ERRORS,
@@ -87,7 +87,7 @@ def in_range(ref: RunRef, k: int) -> None:
 def answer(request: Request, ref: RunRef, got: Body | Job) -> Response:
     if isinstance(got, Job):
         got.token.touch(request.app.state.settings.abandon_s)
-        return accepted(ref, got.status())
+        return accepted(ref, got.status(request_lang(request)))
     return immutable(request, got)
 
 
@@ -109,7 +109,7 @@ async def create_run(request: Request, body: RunRequest, store: StoreDep) -> Saf
     got = await store.obtain(ref, request, loc=("body", "params", "epochs"), defer=routed)
     common = {"scenario": ref.scenario.id, "params": ref.params.model_dump(), "steps": ref.steps}
     if isinstance(got, (Job, dict)):
-        status = got.status() if isinstance(got, Job) else got
+        status = got.status(request_lang(request)) if isinstance(got, Job) else got
         return accepted(ref, status, **common, steps_per_epoch=ref.params.steps_per_epoch())
     run = got.run
     url = f"/api/runs/{ref.id}"

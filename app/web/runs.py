@@ -32,7 +32,7 @@ from backprop_lens.snapshot import Step, step_to_dict
 from backprop_lens.web.admission import Unavailable
 from backprop_lens.web.caching import LruCache
 from backprop_lens.web.compute import Compute, client_of
-from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, unknown_run_id
+from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, request_lang, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
 from backprop_lens.web.profile import Profile, measure, run_bytes
 from backprop_lens.web.responses import JSON, Body, dumps
@@ -106,7 +106,8 @@ class RunStore:
         self.layouts = LayoutCache()  # this app's own: apps in one process share no layout state
         self.context_of: Callable[[RunRef, str], Context | None] = lambda _ref, _lang: None  # routes_present sets it
         self._profiling: dict[str, asyncio.Future[Profile]] = {}
-        self._failures: LruCache[str, str] = LruCache(1024)  # why a 202 run stopped, told once by its status
+        # why a 202 run stopped, told once by its status (None: told; the next status starts over)
+        self._failures: LruCache[str, Problem | None] = LruCache(1024)
         self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
         self.compute.on_failed = self.note_failure
 
@@ -238,15 +239,15 @@ class RunStore:
         if job is None:
             failure = self._failures.get(ref.id)
             if failure is not None:
-                self._failures.put(ref.id, "")  # told once; the next status starts over
-            if failure:
-                return {"state": "failed", "progress": 0.0, "steps_done": 0, "steps": ref.steps, "message": failure}
+                self._failures.put(ref.id, None)  # told once; the next status starts over
+                message = failure.text(request_lang(request))
+                return {"state": "failed", "progress": 0.0, "steps_done": 0, "steps": ref.steps, "message": message}
             got = await self.obtain(ref, request, wait=False)
             if not isinstance(got, Job):
                 return done_status(ref.steps)
             job = got
         job.token.touch(self.settings.abandon_s)
-        return job.status()
+        return job.status(request_lang(request))
 
     def note_failure(self, job: Job) -> None:
         if job.background and job.error:
