@@ -16,7 +16,7 @@ from backprop_lens.present import LANGS
 from backprop_lens.render import step_labels
 from backprop_lens.scenarios import Recorder, Run
 from backprop_lens.scenarios.base import ReplayDone
-from backprop_lens.snapshot import step_to_dict
+from backprop_lens.snapshot import Step, step_to_dict
 from backprop_lens.web.responses import dumps
 
 # A history's log line per step and the run's own objects: a small constant on top of the measured record.
@@ -29,7 +29,6 @@ class Profile:
     record_bytes: int  # one step of history (parameters, gradient, loss, inputs)
     snapshot_bytes: int  # one traced step (graph with values and gradients)
     json_bytes: int  # one step's JSON (what a batch of steps is made of)
-    labels_bytes: int = 0  # one step's labels JSON, the bigger language (a batch of labels: 3-6x the step JSON)
 
     def cost(self, steps: int) -> int:
         return steps * max(1, self.nodes)
@@ -38,18 +37,28 @@ class Profile:
         return steps * (self.record_bytes + LOG_BYTES_PER_STEP)
 
 
-def measure(run: Run) -> Profile:
+def _first_step(run: Run) -> tuple[Recorder, Step | None]:
     """Run and trace the first step of this configuration only (the loop stops after it)."""
     rec = Recorder(trace=range(1), stop=1)
     with contextlib.suppress(ReplayDone):
         run.scenario.train(run.params, rec)
-    snap = rec.snapshots.get(0)
+    return rec, rec.snapshots.get(0)
+
+
+def measure(run: Run) -> Profile:
+    rec, snap = _first_step(run)
     nodes = len(snap.graph.nodes) if snap is not None else 1
     record = approx_bytes(rec.steps[0]) if rec.steps else 0
     if snap is None:
         return Profile(nodes, record, 0, 0)
-    labels = max(len(dumps(step_labels(snap, lang))) for lang in LANGS)
-    return Profile(nodes, record, approx_bytes(snap), len(dumps(step_to_dict(snap))), labels)
+    return Profile(nodes, record, approx_bytes(snap), len(dumps(step_to_dict(snap))))
+
+
+def measure_labels(run: Run) -> int:
+    """One step's labels JSON in the bigger language: what a batch of labels is made of (3-6x the step JSON, by
+    scenario). Measured when labels are first asked for, so a run's admission does not pay for it."""
+    _, snap = _first_step(run)
+    return max(len(dumps(step_labels(snap, lang))) for lang in LANGS) if snap is not None else 0
 
 
 def run_bytes(run: Run, profile: Profile) -> int:

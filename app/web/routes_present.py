@@ -108,7 +108,7 @@ async def get_labels(
         past = Problem("error.batch.past_end", {"start": start, "last": ref.steps - 1})
         raise NotFound([(("query", "start"), past)])
     stop = min(stop, ref.steps)
-    most = store.labels_limit(await store.profile(ref, request))
+    most = store.labels_limit(await store.labels_size(ref, request))
     if stop - start > most:
         big = Problem("error.batch.big_labels", {"most": most, "count": stop - start})
         raise BadInput([(("query", "stop"), big)])

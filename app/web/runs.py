@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from backprop_lens.present import Context, title_lines
 from backprop_lens.problems import Problem
@@ -34,7 +34,7 @@ from backprop_lens.web.caching import LruCache
 from backprop_lens.web.compute import Compute, client_of
 from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, request_lang, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
-from backprop_lens.web.profile import Profile, measure, run_bytes
+from backprop_lens.web.profile import Profile, measure, measure_labels, run_bytes
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.settings import Settings
 from fastapi import Request
@@ -50,6 +50,7 @@ TEXT = "text/plain; charset=utf-8"
 # and a replay costs as much as all the steps before k, so one step at a time would be quadratic.
 TRACE_BLOCK = 50
 # Later steps print longer numbers than the first (measured) one: room for them when sizing a batch.
+T = TypeVar("T")
 BATCH_MARGIN = 1.5
 
 
@@ -105,7 +106,8 @@ class RunStore:
         self._profiles: LruCache[str, Profile] = LruCache(4096)
         self.layouts = LayoutCache()  # this app's own: apps in one process share no layout state
         self.context_of: Callable[[RunRef, str], Context | None] = lambda _ref, _lang: None  # routes_present sets it
-        self._profiling: dict[str, asyncio.Future[Profile]] = {}
+        self._labels_sizes: LruCache[str, int] = LruCache(4096)
+        self._measuring: dict[tuple[str, str], asyncio.Future[Any]] = {}
         # why a 202 run stopped, told once by its status (None: told; the next status starts over)
         self._failures: LruCache[str, Problem | None] = LruCache(1024)
         self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
@@ -155,16 +157,26 @@ class RunStore:
 
     async def profile(self, ref: RunRef, request: Request) -> Profile:
         """The configuration's profile, measured once however many requests ask at the same time."""
+        return await self._measured("profile", self._profiles, ref, request, measure)
+
+    async def labels_size(self, ref: RunRef, request: Request) -> int:
+        """Bytes of one step's labels for this configuration, measured once, when labels are first asked for."""
+        return await self._measured("labels", self._labels_sizes, ref, request, measure_labels)
+
+    async def _measured(
+        self, kind: str, memo: LruCache[str, T], ref: RunRef, request: Request, fn: Callable[[Run], T]
+    ) -> T:
+        """`fn` of the configuration's first step, memoised by profile key; concurrent askers share one measurement."""
         key = profile_key(ref)
-        found = self._profiles.get(key)
+        found = memo.get(key)
         if found is not None:
             return found
-        pending = self._profiling.get(key)
+        pending = self._measuring.get((kind, key))
         if pending is None:
-            measured = lambda: self._profiles.get_or_compute(key, lambda: measure(Run(ref.scenario, ref.params)))  # noqa: E731
+            measured = lambda: memo.get_or_compute(key, lambda: fn(Run(ref.scenario, ref.params)))  # noqa: E731
             pending = asyncio.ensure_future(self.compute.light.run(client_of(request), measured))
-            self._profiling[key] = pending
-            pending.add_done_callback(lambda _: self._profiling.pop(key, None))
+            self._measuring[(kind, key)] = pending
+            pending.add_done_callback(lambda _: self._measuring.pop((kind, key), None))
         return await asyncio.shield(pending)
 
     def check_cost(self, ref: RunRef, profile: Profile, loc: Loc) -> None:
@@ -339,10 +351,9 @@ class RunStore:
         by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, profile.json_bytes)))
         return max(1, min(self.settings.max_batch_steps, by_bytes))
 
-    def labels_limit(self, profile: Profile) -> int:
+    def labels_limit(self, labels_bytes: int) -> int:
         """Steps whose labels fit in one batch response, from the measured labels of the first step."""
-        size = profile.labels_bytes or 6 * profile.json_bytes  # no traced step: the largest ratio seen
-        by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, size)))
+        by_bytes = int(self.settings.max_batch_bytes / (BATCH_MARGIN * max(1, labels_bytes)))
         return max(1, min(self.settings.max_batch_steps, by_bytes))
 
     async def graph(
