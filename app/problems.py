@@ -58,6 +58,11 @@ class Problem:
         return found
 
 
+def as_problem(message: str | Problem) -> Problem:
+    """A Problem as it is; a plain text (a tool's or a library's own words) shown as it is, in any language."""
+    return message if isinstance(message, Problem) else Problem("error.plain", {"text": message})
+
+
 def _args_json(args: Mapping[str, Arg]) -> dict[str, Any]:
     return {k: {"key": v.key, "args": _args_json(v.args)} if isinstance(v, Problem) else v for k, v in args.items()}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backprop_lens.problems import Problem
+from backprop_lens.problems import Problem, as_problem
 
 
 class RenderError(Exception):
@@ -14,7 +14,7 @@ class BadArgument(RenderError):
     `problem` in the request's language; `str()` is the English (the CLI's words)."""
 
     def __init__(self, field: str, message: str | Problem) -> None:
-        self.problem = message if isinstance(message, Problem) else Problem("error.plain", {"text": message})
+        self.problem = as_problem(message)
         super().__init__(str(self.problem))
         self.field = field
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
-from backprop_lens.problems import Problem
+from backprop_lens.problems import Problem, as_problem
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ class Full(Exception):
     """The server is full: answered as 503 with Retry-After, worded from `problem` in the request's language."""
 
     def __init__(self, message: str | Problem, retry_after: int) -> None:
-        self.problem = _as_problem(message)
+        self.problem = as_problem(message)
         super().__init__(str(self.problem))
         self.retry_after = retry_after
 
@@ -36,13 +36,9 @@ class Unavailable(Exception):
     """Work we accepted and then stopped (its deadline passed): 503 with Retry-After too."""
 
     def __init__(self, message: str | Problem, retry_after: int) -> None:
-        self.problem = _as_problem(message)
+        self.problem = as_problem(message)
         super().__init__(str(self.problem))
         self.retry_after = retry_after
-
-
-def _as_problem(message: str | Problem) -> Problem:
-    return message if isinstance(message, Problem) else Problem("error.plain", {"text": message})
 
 
 # A lane's name as the user reads it (a lane of another name is shown as it is).

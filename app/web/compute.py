@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from backprop_lens.problems import Problem
+from backprop_lens.problems import Problem, as_problem
 from backprop_lens.web.admission import Full, Lane, LaneLimits, Unavailable
 from backprop_lens.web.jobs import Cancelled, Job, Token
 from backprop_lens.web.settings import Settings
@@ -105,7 +105,7 @@ class Compute:
         except Exception as e:  # kept on the job: its waiters re-raise it
             problem = getattr(e, "problem", None)  # our refusals carry theirs; anything else, its own words
             job.state, job.exception = "failed", e
-            job.error = problem if isinstance(problem, Problem) else Problem("error.plain", {"text": str(e)})
+            job.error = as_problem(problem if isinstance(problem, Problem) else str(e))
         finally:
             self._end(job)
         if job.state != "done" or job.reserved > 16 * 1024 * 1024:

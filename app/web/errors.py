@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from backprop_lens.problems import Problem, from_pydantic
+from backprop_lens.problems import Problem, as_problem, from_pydantic
 from backprop_lens.render import BadArgument, GraphvizMissing, RenderError
 from backprop_lens.scenarios import InvalidParams, StepOutOfRange, UnknownScenario
 from backprop_lens.web.admission import Full, Unavailable
@@ -79,12 +79,8 @@ def field_of(loc: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in parts) or (str(loc[0]) if loc else "request")
 
 
-def _problem(msg: Message) -> Problem:
-    return msg if isinstance(msg, Problem) else Problem("error.plain", {"text": msg})
-
-
 def message_of(errors: Sequence[tuple[Loc, Message]], lang: str = "en") -> str:
-    return "; ".join(_part(field_of(loc), _problem(msg), lang) for loc, msg in errors)
+    return "; ".join(_part(field_of(loc), as_problem(msg), lang) for loc, msg in errors)
 
 
 def _part(field: str, problem: Problem, lang: str) -> str:
@@ -104,7 +100,7 @@ def error_body(errors: Sequence[tuple[Loc, Message]], kind: str, lang: str = "en
         rest = len(errors) - MAX_ERRORS
         errors = [*errors[:MAX_ERRORS], (errors[MAX_ERRORS][0], Problem("error.more", {"n": rest}))]
     return {
-        "detail": [_item(loc, _problem(msg), kind, lang) for loc, msg in errors],
+        "detail": [_item(loc, as_problem(msg), kind, lang) for loc, msg in errors],
         "message": message_of(errors, lang),
     }
 
@@ -161,7 +157,7 @@ _HTTP_KEYS = {(404, "Not Found"): "error.http.not_found", (405, "Method Not Allo
 
 def http_problem(e: StarletteHTTPException) -> Problem:
     key = _HTTP_KEYS.get((e.status_code, str(e.detail)))
-    return Problem(key) if key else Problem("error.plain", {"text": str(e.detail)})
+    return Problem(key) if key else as_problem(str(e.detail))
 
 
 def render_problem(e: RenderError) -> Problem:
