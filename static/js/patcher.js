@@ -13,15 +13,15 @@ export function patchStep(tpl, step, labels, view) {
       s.last = text;
     }
   }
+  const byId = new Map(step.graph.nodes.map((n) => [n.id, n])); // one lookup for the three passes
   if (!view.quick) {
-    patchTips(tpl, step, labels.tips, view);
-    patchAria(tpl, step, labels.aria, view);
+    patchTips(tpl, step, labels.tips, view, byId);
+    patchAria(tpl, step, labels.aria, view, byId);
   }
-  patchClasses(tpl, step, view);
+  patchClasses(tpl, step, view, byId);
 }
 
-function patchTips(tpl, step, tips, view) {
-  const byId = new Map(step.graph.nodes.map((n) => [n.id, n]));
+function patchTips(tpl, step, tips, view, byId) {
   for (const s of tpl.tips) {
     // a tooltip of something not computed yet would give the answer away: it keeps only its first line
     const node = s.id.startsWith("n:") ? byId.get(s.id.slice(2)) : null;
@@ -37,9 +37,8 @@ function patchTips(tpl, step, tips, view) {
 }
 
 /** Each node's accessible name, the server's: with its numbers, or without them while the walk has not reached it. */
-function patchAria(tpl, step, aria, view) {
+function patchAria(tpl, step, aria, view, byId) {
   if (!aria) return; // labels of an older server: the nodes keep their tooltips
-  const byId = new Map(step.graph.nodes.map((n) => [n.id, n]));
   for (const [id, entry] of tpl.nodes) {
     const said = aria[id];
     const node = byId.get(id);
@@ -51,8 +50,7 @@ function patchAria(tpl, step, aria, view) {
   }
 }
 
-function patchClasses(tpl, step, view) {
-  const byId = new Map(step.graph.nodes.map((n) => [n.id, n]));
+function patchClasses(tpl, step, view, byId) {
   for (const node of step.graph.nodes) {
     const entry = tpl.nodes.get(node.id);
     if (!entry) continue;
