@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import torch
+from backprop_lens.present.calc import scalar
 from backprop_lens.present.format import fmt_num
 from backprop_lens.scenarios.base import Recorder, Scenario, ScenarioParams
 from backprop_lens.scenarios.gd_vs_sgd import GdVsSgd
@@ -32,8 +33,8 @@ def trajectory(history: Recorder, name: str) -> tuple[list[float], bool]:
     """w before and after each step up to the first one that is not finite or beyond the bound; True if one was."""
     ws: list[float] = []
     for s in history.steps:
-        for v in (_scalar(s.params[name].before), _scalar(s.params[name].after)):
-            if v is None or not math.isfinite(v) or abs(v) > W_BOUND:
+        for v in (scalar(s.params[name].before), scalar(s.params[name].after)):
+            if v is None or abs(v) > W_BOUND:  # scalar(): None for NaN and infinities too
                 return ws, True
             ws.append(v)
     return ws, False
@@ -118,9 +119,3 @@ def predict_target(scenario: Scenario[Any], params: ScenarioParams, predict_x: A
         return None  # not on one line through the origin: the data do not say what the prediction should be
     value = slope * predict_x
     return {"x": predict_x, "value": value, "text": fmt_num(value)}
-
-
-def _scalar(v: Any) -> float | None:
-    while isinstance(v, list) and len(v) == 1:
-        v = v[0]
-    return float(v) if isinstance(v, (int, float)) else None
