@@ -107,6 +107,7 @@ def test_every_operation_is_fuzzed() -> None:
         ("GET", "/api/runs/{run_id}/status"),
         ("GET", "/api/runs/{run_id}/log"),
         ("GET", "/api/runs/{run_id}/log.json"),
+        ("GET", "/api/runs/{run_id}/source"),
         ("GET", "/api/runs/{run_id}/labels"),
         ("GET", "/api/runs/{run_id}/steps"),
         ("GET", "/api/runs/{run_id}/steps/{k}"),

@@ -34,7 +34,10 @@ def test_the_lectures_residual_is_named(scenario: str) -> None:
     graph = step_to_dict(build_run(scenario, {"epochs": 1}).step(0))["graph"]
     residual = next(n for n in graph["nodes"] if n["name"] == "y_hat - y")
     assert residual["grad_fn"] == "SubBackward0"
-    assert residual["source"]["code"].count("y_hat - y") == 2  # the code line and the name it gives
+    if scenario == "lecture04":  # the lecture's own line (its code calls y_hat `y_pred`)
+        assert residual["source"]["code"] == "return (y_pred - y) ** 2"
+    else:
+        assert residual["source"]["code"].count("y_hat - y") == 2  # the code line and the name it gives
 
 
 def test_user_code_names_and_lines() -> None:
@@ -70,6 +73,6 @@ async def test_source_route(client) -> None:
     body = r.json()
     assert body["scenario"] == "lecture04"
     assert set(body["files"]) == set(SCENARIOS["lecture04"].source_files())
-    assert 'return x * p["w"]' in body["files"]["backprop_lens/scenarios/lecture.py"]
+    assert "    return x * w\n" in body["files"]["backprop_lens/scenarios/scripts/lecture04.py"]
     missing = await client.get("/api/scenarios/nope/source")
     assert missing.status_code == 404

@@ -28,7 +28,7 @@ def bundle(src: PageSource) -> dict[str, Any]:
         f"/api/runs/{rid}": src.summary(),
         f"/api/runs/{rid}/log": {"text": src.log_text, "type": "text/plain; charset=utf-8"},
         f"/api/runs/{rid}/log.json": src.log_lines,
-        f"/api/scenarios/{rid}/source": {"scenario": src.run_id, "files": src.sources},
+        f"/api/runs/{rid}/source": {"scenario": src.run_id, "files": src.sources},
         **{f"/api/messages?lang={lang}": messages(lang) for lang in LANGS},
     }
     return to_jsonable(

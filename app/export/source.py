@@ -131,7 +131,7 @@ def from_run(run: Run, run_id: str, max_steps: int | None = None) -> PageSource:
         diverged_at=run.diverged_at,
         log_lines=[line for line in run.log_lines() if line["step"] is None or line["step"] < count],
         zero_grad=getattr(run.params, "zero_grad", None),
-        sources=run.scenario.source_files(),
+        sources=run.scenario.source_files(run.params),
     )
 
 

@@ -181,7 +181,7 @@ class Scenario(ABC, Generic[P]):
         """(model, loss) as a slide's title says them; "" where the title already says it."""
         return "", self.loss_text
 
-    def source_files(self) -> dict[str, str]:
+    def source_files(self, params: P | None = None) -> dict[str, str]:
         """The code this scenario runs, by the file names node sources use (`backprop_lens/scenarios/lecture.py`):
         its own module and the loops it inherits, so a node's `source.line` can be shown in its file."""
         files: dict[str, str] = {}

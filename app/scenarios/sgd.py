@@ -56,6 +56,13 @@ class PerSampleSgd(Scenario[S], Generic[S]):
         """The per-sample loss `(y_hat, y, x, tensors) -> tensor`; the lecture's squared error by default."""
         return squared_error
 
+    def sample_loss(
+        self, params: S, tensors: Mapping[str, torch.Tensor], forward: Callable[[Any], torch.Tensor]
+    ) -> Callable[[Any, Any], torch.Tensor]:
+        """One sample's loss `(x, y) -> tensor`, given the named forward: `loss(params)` of `forward(x)`."""
+        loss_of = self.loss(params)
+        return lambda x, y: loss_of(forward(x), y, x, tensors)
+
     def initial_values(self, params: S) -> dict[str, float]:
         """Initial parameter values in declaration order (that order is the grad line's order)."""
         return {name: float(getattr(params, name)) for name in self.param_names}
@@ -65,7 +72,7 @@ class PerSampleSgd(Scenario[S], Generic[S]):
     def train(self, params: S, rec: Recorder) -> None:
         start = rec.resume.step.index if rec.resume else 0
         tensors = self._init_params(params) if rec.resume is None else self._restore(params, rec.resume)
-        model, loss_of = self.model(params), self.loss(params)
+        model = self.model(params)
         contributions: dict[str, Any] = {}
         for name, t in tensors.items():  # the gradient each backward sends, before it is accumulated
             t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
@@ -73,8 +80,7 @@ class PerSampleSgd(Scenario[S], Generic[S]):
         def forward(x: Any) -> torch.Tensor:
             return name_result(model(x, tensors), "y_hat")
 
-        def loss(x: Any, y: Any) -> torch.Tensor:
-            return loss_of(forward(x), y, x, tensors)
+        loss = self.sample_loss(params, tensors, forward)
 
         if start == 0:
             rec.predictions.append(Prediction("before", PREDICT_X, forward(PREDICT_X).item()))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from backprop_lens.present import Lang, scenario_words
 from backprop_lens.problems import Problem
 from backprop_lens.scenarios import SCENARIOS, get_scenario
-from backprop_lens.web.deps import SettingsDep
+from backprop_lens.web.deps import RunDep, SettingsDep
 from backprop_lens.web.errors import NotFound
 from backprop_lens.web.models import ERRORS, Health, Readiness, ScenarioInfo, ScenarioSource
 from backprop_lens.web.responses import SafeJSONResponse
@@ -85,6 +85,19 @@ async def scenarios(
 async def scenario_source(scenario_id: str) -> SafeJSONResponse:
     scenario = get_scenario(scenario_id)
     return SafeJSONResponse({"scenario": scenario.id, "files": scenario.source_files()})
+
+
+@router.get(
+    "/api/runs/{run_id}/source",
+    response_model=ScenarioSource,
+    responses={404: ERRORS[404]},
+    tags=["runs"],
+    summary="The code of this run, by the file names that node `source.file` uses",
+    description="As `/api/scenarios/{id}/source`, with this run's numbers where the code has them (Lecture 04's "
+    "script, with its constants replaced by the run's parameters). It needs no computation.",
+)
+async def run_source(ref: RunDep) -> SafeJSONResponse:
+    return SafeJSONResponse({"scenario": ref.scenario.id, "files": ref.scenario.source_files(ref.params)})
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

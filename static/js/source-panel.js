@@ -1,6 +1,6 @@
-// The source panel (data-testid="source"): the scenario's own code, the line that made the selected node (or
-// the node autograd is visiting) highlighted. Files come from GET /api/scenarios/{id}/source, by the names a
-// node's `source.file` uses; line numbers are drawn by CSS counters.
+// The source panel (data-testid="source"): the run's own code, the line that made the selected node (or the node
+// autograd is visiting) highlighted. Files come from GET /api/runs/{id}/source (with the run's numbers in them:
+// Lecture 04's script says this run's lr), by the names a node's `source.file` uses; CSS counters number lines.
 
 import { getJSON } from "./api.js";
 import { t } from "./i18n.js";
@@ -9,16 +9,16 @@ import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
 const AROUND = 6; // lines shown above and below the highlighted one
-const files = new Map(); // scenario -> Promise of {file: text}
+const files = new Map(); // run id -> Promise of {file: text}
 let lastKey = "";
 
-function sourcesOf(scenario) {
-  if (!files.has(scenario)) {
-    const p = getJSON(`/api/scenarios/${encodeURIComponent(scenario)}/source`).then((r) => r.files);
-    p.catch(() => files.delete(scenario));
-    files.set(scenario, p);
+function sourcesOf(runId) {
+  if (!files.has(runId)) {
+    const p = getJSON(`/api/runs/${encodeURIComponent(runId)}/source`).then((r) => r.files);
+    p.catch(() => files.delete(runId));
+    files.set(runId, p);
   }
-  return files.get(scenario);
+  return files.get(runId);
 }
 
 /** The node to show: the selected one, else the one the walk is at. */
@@ -51,11 +51,11 @@ export function renderSource(step, labels) {
     return;
   }
   const node = focusNode(step);
-  const key = `${S.scenario}|${step.step}|${node ? node.id : ""}|${S.lang}`;
+  const key = `${S.run.id}|${step.step}|${node ? node.id : ""}|${S.lang}`;
   if (key === lastKey) return;
   lastKey = key;
   const el = $("#source");
-  sourcesOf(S.scenario).then(
+  sourcesOf(S.run.id).then(
     (sources) => {
       if (key !== lastKey) return; // the panel moved on while the files loaded
       card.hidden = false;
