@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import runpy
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import torch
 from backprop_lens.export import export_html, load_recording, record
 from backprop_lens.export.page import embed_json
 from backprop_lens.export.source import from_run
+from backprop_lens.present import messages
+from backprop_lens.render import render
 from backprop_lens.scenarios import build_run
 from backprop_lens.snapshot import step_to_dict
 from playwright.sync_api import sync_playwright
@@ -176,3 +179,35 @@ def test_the_offline_source_panel_shows_the_scripts_own_line(lecture: tuple[Any,
     saved = path.with_name("lecture-sources.json")
     rec.save(saved)
     assert load_recording(saved).sources == rec.sources
+
+
+def _tree(svg: bytes) -> list[tuple[str, dict[str, str], str, str]]:
+    """An SVG as its elements in document order: tag, attributes, text and tail (what a viewer draws from)."""
+    return [(e.tag, dict(e.attrib), e.text or "", e.tail or "") for e in ET.fromstring(svg).iter()]
+
+
+@pytest.mark.parametrize(("lang", "phase"), [("en", "backward"), ("zh", "update")])
+def test_the_offline_file_exports_the_steps_svg(lecture: tuple[Any, Path], browser: Any, lang: str, phase: str) -> None:
+    """Export SVG offline writes the step's picture as the server draws it (render in-process is the server's
+    graph.svg): every element, attribute and text the same, the XML declaration first. PNG says it needs one."""
+    rec, path = lecture
+    view = Opened(browser, path.as_uri() + f"#step=2&phase={phase}&lang={lang}")
+    page = view.page
+    wait_js(page, "document.querySelector('[data-testid=graph]').textContent.includes('-16.23')", 30_000)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-svg").click()
+    download = info.value
+    assert download.suggested_filename == f"backprop-lens-recording-step2-{phase}.svg"
+    data = Path(download.path()).read_bytes()
+    server = render(rec.steps[2], phase=phase, theme="light", lang=lang)
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<svg')
+    assert _tree(data) == _tree(server)
+    png = page.get_by_test_id("export-png")
+    assert png.get_attribute("aria-disabled") == "true"
+    assert png.get_attribute("title") == png.get_attribute("aria-label") == messages(lang)["export.png.offline"]
+    png.focus()  # it stays reachable (aria-disabled, not disabled): pressed, it says why and downloads nothing
+    page.keyboard.press("Enter")
+    wait_js(page, "!document.querySelector('#toast').hidden", 5_000)
+    assert page.inner_text("#toast") == messages(lang)["export.png.offline"]
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()

@@ -153,6 +153,7 @@ def page_html(data: dict[str, Any], title: str) -> str:
         loader=jinja2.FunctionLoader(lambda n: (templates / n).read_text("utf-8")), autoescape=True
     )
     html = env.get_template("index.html").render(title=title, scenarios=[])
+    html = html.replace("<html ", "<html data-offline ", 1)  # what needs a server says so (exporter.js)
     inliner = _Inliner()
     html = _TAG.sub(inliner, html)
     loader = (resources.files("backprop_lens.export") / "loader.js").read_text("utf-8")

@@ -185,6 +185,7 @@ PAGE_EN: dict[str, str] = {
     "export.png": "PNG",
     "export.svg.aria": "Download the current step as SVG",
     "export.png.aria": "Download the current step as PNG",
+    "export.png.offline": "PNG needs the backprop-lens server (it rasterises the SVG); this offline file exports SVG",
     "export.link": "Copy link",
     "export.link.aria": "Copy a link to exactly this view",
     "export.copied": "Link copied",

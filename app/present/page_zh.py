@@ -215,6 +215,7 @@ PAGE_ZH: dict[str, str] = {
     "export.png": "PNG",
     "export.svg.aria": "下载当前步骤的 SVG",
     "export.png.aria": "下载当前步骤的 PNG",
+    "export.png.offline": "PNG 需要 backprop-lens 服务器（由它把 SVG 转成图片）；这个离线文件可导出 SVG",
     "export.link": "复制链接",
     "export.link.aria": "复制指向当前视图的链接",
     "export.copied": "链接已复制",
