@@ -660,3 +660,40 @@ def test_the_source_panel_shows_the_line_that_made_the_node(session: PageSession
     assert before == min(node["source"]["line"] - 1, 6) and page.locator(".src-line").count() <= 13
     page.locator("svg g.node[data-node-id='param:w']").click()  # w was not made by a line: said so
     page.get_by_text("was not made by a line of this code").wait_for()
+
+
+# the cards of the page, with their boxes in page coordinates: [left, top, right, bottom]
+CARDS_JS = """(() => [...document.querySelectorAll('main.layout > .card, main.layout > details.card')]
+  .filter((e) => e.getClientRects().length)
+  .map((e) => { const r = e.getBoundingClientRect();
+    return [e.id || e.className, r.left, r.top + scrollY, r.right, r.bottom + scrollY]; }))()"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1440, 900)])
+@pytest.mark.parametrize("scenario", ["lecture04", "two_layer"])
+def test_no_empty_band_under_the_transport(
+    browser: Any, page_server: page_helpers.Server, width: int, height: int, scenario: str
+) -> None:
+    """The transport row is as tall as its controls, not as the explanation beside it: the next card in its
+    column starts one grid gap (12 px) under it, and so does the card after the charts."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+    try:
+        s = PageSession.attach(context.new_page(), page_server.base)
+        s.open(f"scenario={scenario}", "lang=en&theme=light&step=2")
+        s.page.wait_for_timeout(300)  # the layout after the graph's shape is known (graph-wide)
+        cards = s.page.evaluate(CARDS_JS)
+        (transport,) = [c for c in cards if c[0] == "transport"]
+
+        def next_below(card: list[Any]) -> list[Any]:
+            """The nearest card under `card` that shares its column (overlaps it horizontally)."""
+            below = [c for c in cards if c[1] < card[3] - 1 and c[3] > card[1] + 1 and c[2] >= card[4] - 1]
+            return min(below, key=lambda c: c[2])
+
+        after = next_below(transport)
+        assert "charts-card" in after[0], (after, cards)
+        assert after[2] - transport[4] <= 16, (width, scenario, cards)
+        below_charts = next_below(after)
+        assert below_charts[2] - after[4] <= 16, (width, scenario, cards)
+        assert not s.errors, s.errors
+    finally:
+        context.close()
