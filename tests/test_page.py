@@ -516,39 +516,45 @@ def test_inspector_shows_matrices_in_full_with_a_heatmap(session: PageSession) -
 
 
 def test_modules_collapse_and_expand_from_the_page(session: PageSession) -> None:
-    """One toggle per nn.Module; it sets graph.svg?collapse= and lives in the URL."""
+    """One chip per nn.Module, pressed when the picture draws it as one box; clicks set graph.svg?collapse= and
+    ?expand= and live in the URL. (Whether two_layer opens collapsed is the server's to say: see
+    tests/test_page_modules.py for a graph the server opens collapsed.)"""
     session.open("scenario=two_layer", hash_="lang=en&theme=light&step=3&phase=backward")
     page = session.page
     chips = page.locator("#modules-list .chip")
     assert set(chips.all_inner_texts()) >= {"layer1", "layer2"}
-    # expanded, its text at Fit would be too small to read: the page collapses the modules by itself
-    session.wait_js("/collapse=[^&]*layer1%2Clayer2/.test(location.hash)")
-    assert page.get_by_test_id("module-layer2").get_attribute("aria-pressed") == "true"
-    page.get_by_test_id("module-layer2").click()
-    session.wait_js("/collapse=[^&]*layer1/.test(location.hash) && !location.hash.includes('layer2')")
-    collapse = page.evaluate("new URLSearchParams(location.hash.slice(1)).get('collapse')")
-    session.wait_js(f"performance.getEntriesByType('resource').some(e => e.name.includes('collapse={collapse}'))")
+    hash_js = "new URLSearchParams(location.hash.slice(1))"
+    everything = page.get_by_test_id("modules-all")
+    if everything.inner_text() == "expand all":  # the server drew boxes by itself: open them first
+        everything.click()
+        session.wait_js(f"{hash_js}.get('expand') === '*'")
+        session.wait_js("document.querySelector('[data-testid=modules-all]').textContent === 'collapse all'")
+    everything.click()  # collapse all: the top-level modules, named
+    session.wait_js(f"/layer1,layer2/.test({hash_js}.get('collapse') || '')")
+    assert page.evaluate(f"{hash_js}.get('expand')") is None
+    session.wait_js("document.querySelector('[data-testid=module-layer2]').getAttribute('aria-pressed') === 'true'")
+    page.get_by_test_id("module-layer2").click()  # a box: opens exactly it (expand wins over collapse)
+    session.wait_js(f"{hash_js}.get('expand') === 'layer2'")
+    session.wait_js("document.querySelector('[data-testid=module-layer2]').getAttribute('aria-pressed') === 'false'")
     assert page.get_by_test_id("module-layer1").get_attribute("aria-pressed") == "true"
+    collapse = page.evaluate(f"{hash_js}.get('collapse')")
     run_id = session.run_id()
-    with urllib.request.urlopen(f"{session.base}/api/runs/{run_id}/steps/3/graph.svg?collapse={collapse}") as r:
-        server_collapses = b'data-kind="module"' in r.read()
-    if server_collapses:  # the server draws the module as one box: the page shows it and patches it in place
-        session.wait_selector("[data-testid=graph] g.node.module[data-module='layer1']")
-        session.go(7, "backward")
-        page.wait_for_timeout(300)
-        url = f"{session.base}/api/runs/{run_id}/steps/7/graph.svg?phase=backward&theme=light&collapse={collapse}"
-        with urllib.request.urlopen(url) as r:
-            root = ET.fromstring(r.read())
-        assert session.texts() == ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
-        session.shot("page-two-layer-collapsed.png")
+    view = f"collapse={collapse}&expand=layer2"
+    session.wait_selector("[data-testid=graph] g.node.module[data-module='layer1']")
+    session.go(7, "backward")
+    page.wait_for_timeout(300)
+    url = f"{session.base}/api/runs/{run_id}/steps/7/graph.svg?phase=backward&theme=light&{view}"
+    with urllib.request.urlopen(url) as r:
+        root = ET.fromstring(r.read())
+    assert session.texts() == ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]  # patched in place
+    session.shot("page-two-layer-collapsed.png")
     page.reload()
     session.wait_selector("[data-testid=graph][data-ready='1']")
-    assert page.get_by_test_id("module-layer1").get_attribute("aria-pressed") == "true"
+    session.wait_js("document.querySelector('[data-testid=module-layer1]').getAttribute('aria-pressed') === 'true'")
     assert page.get_by_test_id("module-layer2").get_attribute("aria-pressed") == "false"
-    page.get_by_test_id("modules-all").click()  # collapse all, then expand all
-    session.wait_js("/collapse=[^&]*layer2/.test(location.hash)")
-    page.get_by_test_id("modules-all").click()
-    session.wait_js("!location.hash.includes('collapse=')")
+    everything.click()  # expand all
+    session.wait_js(f"!location.hash.includes('collapse=') && {hash_js}.get('expand') === '*'")
+    session.wait_js("document.querySelector('[data-testid=module-layer1]').getAttribute('aria-pressed') === 'false'")
 
 
 def test_a_busy_server_delays_the_view_but_does_not_break_it(session: PageSession) -> None:

@@ -129,6 +129,12 @@ export async function getBytes(url, onProgress) {
   return all;
 }
 
+/** `&collapse=..&expand=..` of a view (`expand` wins on the server; "*" opens everything). */
+function modulesQuery(collapse, expand) {
+  const list = (paths) => paths.map(encodeURIComponent).join(",");
+  return (collapse.length ? `&collapse=${list(collapse)}` : "") + (expand.length ? `&expand=${list(expand)}` : "");
+}
+
 export const urls = {
   scenarios: () => "/api/scenarios",
   runs: () => "/api/runs",
@@ -136,13 +142,13 @@ export const urls = {
   log: (id) => `/api/runs/${encodeURIComponent(id)}/log`,
   step: (id, k) => `/api/runs/${encodeURIComponent(id)}/steps/${k}`,
   steps: (id, start, stop) => `/api/runs/${encodeURIComponent(id)}/steps?start=${start}&stop=${stop}`,
-  image: (id, k, fmt, phase, theme, collapse = [], lang = "en", fit = null) =>
+  image: (id, k, fmt, phase, theme, collapse = [], lang = "en", fit = null, expand = []) =>
     `/api/runs/${encodeURIComponent(id)}/steps/${k}/graph.${fmt}?phase=${phase}&theme=${theme}&lang=${lang}` +
-    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : "") +
+    modulesQuery(collapse, expand) +
     (fit ? `&fit=${fit}` : ""),
-  labels: (id, start, stop, lang, collapse = []) =>
+  labels: (id, start, stop, lang, collapse = [], expand = []) =>
     `/api/runs/${encodeURIComponent(id)}/labels?start=${start}&stop=${stop}&lang=${lang}` +
-    (collapse.length ? `&collapse=${collapse.map(encodeURIComponent).join(",")}` : ""),
+    modulesQuery(collapse, expand),
   messages: (lang) => `/api/messages?lang=${lang}`,
   tensors: (id, k, node, lang) =>
     `/api/runs/${encodeURIComponent(id)}/steps/${k}/tensors?node=${encodeURIComponent(node)}&lang=${lang}`,

@@ -38,7 +38,7 @@ async function download(fmt) {
 
 async function fromServer(fmt) {
   stats.requests += 1;
-  const res = await fetch(urls.image(S.run.id, S.k, fmt, S.phase, S.theme, S.collapse, S.lang));
+  const res = await fetch(urls.image(S.run.id, S.k, fmt, S.phase, S.theme, S.collapse, S.lang, null, S.expand));
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return res.blob();
 }

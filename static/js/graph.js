@@ -26,6 +26,7 @@ export class GraphView {
     this.pending = new Map(); // key -> Promise
     this.current = null;
     this.collapse = []; // module paths drawn as one box each (graph.svg?collapse=)
+    this.expand = []; // module paths opened (graph.svg?expand=)
     this.shape = null; // "tall": the server lays the graph out closest to 3:4 (a phone held upright)
   }
 
@@ -36,8 +37,16 @@ export class GraphView {
     return true;
   }
 
-  setCollapse(paths) {
+  setCollapse(paths, expand = []) {
     this.collapse = [...paths].sort();
+    this.expand = [...expand].sort();
+  }
+
+  /** The modules the picture on screen draws as one box each, as the server says (svg data-collapse); null
+   * before any picture. Big graphs open collapsed without being asked, so this is not `collapse`. */
+  drawnCollapse() {
+    if (!this.current) return null;
+    return (this.current.svg.dataset.collapse || "").split(",").filter(Boolean);
   }
 
   setRun(runId) {
@@ -50,7 +59,8 @@ export class GraphView {
   }
 
   keyOf(phase, theme, lang, template) {
-    return `${phase}|${theme}|${lang}|${this.collapse.join(",")}|${this.shape || ""}|${template}`;
+    const modules = `${this.collapse.join(",")}|${this.expand.join(",")}`;
+    return `${phase}|${theme}|${lang}|${modules}|${this.shape || ""}|${template}`;
   }
 
   /** Fetch (once) the SVG of step k as the template `template`; resolves when it is ready. */
@@ -59,7 +69,7 @@ export class GraphView {
     if (this.templates.has(key)) return Promise.resolve(this.templates.get(key));
     if (this.pending.has(key)) return this.pending.get(key);
     const runId = this.runId;
-    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang, this.shape);
+    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang, this.shape, this.expand);
     const p = (async () => {
       stats.requests += 1;
       const res = await fetch(url);
@@ -110,7 +120,8 @@ export class GraphView {
       this.viewport.attach(tpl.svg, { w: tpl.width, h: tpl.height });
     }
     const onPath = view.selected ? pathsToLoss(step, view.selected) : null;
-    patchStep(tpl, step, ph, { ...view, phase, onPath });
+    const collapsed = Boolean(tpl.svg.dataset.collapse); // the server drew module boxes: edges rerouted to them
+    patchStep(tpl, step, ph, { ...view, phase, onPath, collapsed });
     if (refocus) focusNode(tpl, refocus);
     return true;
   }

@@ -12,7 +12,7 @@ const cache = new Map(); // k -> labels of the step
 const inflight = new Map(); // batch start -> Promise
 
 function currentKey() {
-  return `${S.run ? S.run.id : ""}|${S.lang}|${S.collapse.join(",")}`;
+  return `${S.run ? S.run.id : ""}|${S.lang}|${S.collapse.join(",")}|${S.expand.join(",")}`;
 }
 
 /** Labels of step k in the current language and collapse, or null while they load. */
@@ -41,7 +41,7 @@ export function ensureLabels(k) {
 function fetchBatch(start, want) {
   if (inflight.has(start)) return inflight.get(start);
   const stop = Math.min(S.run.total, start + batch);
-  const url = urls.labels(S.run.id, start, stop, S.lang, S.collapse);
+  const url = urls.labels(S.run.id, start, stop, S.lang, S.collapse, S.expand);
   const p = getJSON(url)
     .then((list) => {
       if (key !== want) return;

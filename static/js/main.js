@@ -13,7 +13,7 @@ import { renderInspector } from "./inspector.js";
 import { renderPractice } from "./practice.js";
 import { renderSource } from "./source-panel.js";
 import { startRun } from "./loader.js";
-import { buildModules, setCollapse, toggleModule, updateModules } from "./modules-bar.js";
+import { buildModules, openModule, updateModules } from "./modules-bar.js";
 import { go, pause, play, runWalk, step } from "./player.js";
 import { showError, showProgress } from "./progress.js";
 import { ensureLabels, labelsAt } from "./labels.js";
@@ -70,11 +70,9 @@ function onChange(patch) {
   if ("lang" in patch) loadMessages(S.lang).then(() => (applyLang(), render()), (err) => console.error(err));
   if ("classroom" in patch) applyClassroom();
   if ("practice" in patch) $("#practice-toggle").setAttribute("aria-pressed", String(S.practice));
-  if ("collapse" in patch) {
-    ui.graph.setCollapse(S.collapse);
-    updateModules();
-  }
-  if ("collapse" in patch || "lang" in patch) ensureLabels(S.k).then(() => (ensureTemplates(), render()), () => {});
+  const modules = "collapse" in patch || "expand" in patch;
+  if (modules) ui.graph.setCollapse(S.collapse, S.expand);
+  if (modules || "lang" in patch) ensureLabels(S.k).then(() => (ensureTemplates(), render()), () => {});
   if ("logY" in patch && S.run) ui.charts.setLog(S.logY);
   if ("playing" in patch) updateControls(); // the play button answers the click at once
   if ("hovered" in patch && S.run && S.hovered >= 0) ensureLabels(S.hovered).then(() => render(), () => {});
@@ -129,12 +127,23 @@ function renderNow() {
     reveal: S.reveal,
     selected: S.selected,
     quick: S.playing,
-    practice: S.practice,
-    collapsed: S.collapse.length > 0,
+    practice: S.practice, // (whether the picture has module boxes is the template's to say: graph.js)
   };
   const drawn = timed("graph", () => ui.graph.draw(stepData, labels, S.phase, view));
   if (drawn) markDrawn(k);
+  showDrawnModules();
   timed("panels", () => renderPanels(stepData, labels));
+}
+
+let drawnModules = null; // the boxes of the picture on screen, as the module chips last showed them
+
+/** The module chips follow the picture: what the server drew as boxes (also when nobody asked it to). */
+function showDrawnModules() {
+  const boxes = ui.graph.drawnCollapse();
+  const key = boxes === null ? null : boxes.join(",");
+  if (key === drawnModules) return;
+  drawnModules = key;
+  updateModules(boxes);
 }
 
 function markDrawn(k) {
@@ -212,19 +221,8 @@ function onLoaded(firstStep) {
   buildModules(firstStep);
   lastInspector = "";
   resetExplain();
+  drawnModules = null; // new chips: show them as the picture draws the modules
   render();
-  if (!S.collapse.length && !autoCollapsed.has(S.scenario)) requestAnimationFrame(() => autoCollapse());
-}
-
-const READABLE_PX = 9; // the smallest graph text at Fit
-const autoCollapsed = new Set(); // scenarios whose modules were collapsed for readability once
-
-/** Modules drawn as boxes when the expanded graph's text at Fit would be too small to read. */
-function autoCollapse() {
-  const top = [...document.querySelectorAll("#modules-list .chip")].map((b) => b.dataset.module).filter((m) => !m.includes("."));
-  if (!top.length || ui.graph.textPxAtFit() >= READABLE_PX) return;
-  autoCollapsed.add(S.scenario);
-  setCollapse(top);
 }
 
 // ---------------------------------------------------------------- boot
@@ -232,7 +230,7 @@ function autoCollapse() {
 function makePanels() {
   ui.graph = new GraphView($("#graph-viewport"), {
     onSelect: (id) => {
-      if (id && id.startsWith("module:") && S.collapse.includes(id.slice(7))) return toggleModule(id.slice(7));
+      if (id && id.startsWith("module:")) return openModule(id.slice(7)); // a module's box opens it
       set({ selected: id === S.selected ? null : id });
     },
     onTemplate: () => render(),
@@ -277,7 +275,7 @@ async function boot() {
   }).observe($("#transport"));
   subscribe(onChange);
   set({ ...initial, lang: S.lang, theme: S.theme }, { url: false });
-  ui.graph.setCollapse(S.collapse);
+  ui.graph.setCollapse(S.collapse, S.expand);
   // for bench/bench_page.py only (tests drive the page through its controls)
   window.__lens = { S, cache, labelsAt, timing, graph: ui.graph, stats, step, go, play, pause };
   let list;

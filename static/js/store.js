@@ -25,6 +25,7 @@ export const S = {
   selected: null,
   hovered: null, // a step the pointer rests on in a chart or the log (-1: none)
   collapse: [], // module paths drawn collapsed (graph.svg?collapse=)
+  expand: [], // module paths opened (graph.svg?expand=; "*": everything), which wins over collapse
   walk: null, // an animated walk: {t0, dt, n}
   orderCount: 0,
   rendered: 0, // (step, phase) pairs drawn: the benchmark's counter
@@ -66,6 +67,7 @@ export function viewFromHash(v) {
   if (v.log !== undefined) out.logChosen = true; // a link or a click chose the scale: no automatic log
   out.selected = v.node || null;
   out.collapse = v.collapse ? v.collapse.split(",").filter(Boolean).sort() : [];
+  out.expand = v.expand ? v.expand.split(",").filter(Boolean).sort() : [];
   if (v.theme === "light" || v.theme === "dark") out.theme = v.theme;
   out.classroom = v.classroom === "1";
   out.practice = v.practice === "1";
@@ -87,6 +89,7 @@ function hashOf() {
   if (S.practice) h.set("practice", "1");
   if (S.selected) h.set("node", S.selected);
   if (S.collapse.length) h.set("collapse", S.collapse.join(","));
+  if (S.expand.length) h.set("expand", S.expand.join(","));
   return h.toString();
 }
 
