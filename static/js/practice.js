@@ -1,6 +1,7 @@
 // Practice mode (#practice=1): before autograd's next gradient is shown, the student types it. The question,
 // the accepted interval, the answer and the working are the server's (labels.practice); this panel compares
-// the typed number with the interval, keeps the step's score, and reveals the node.
+// the typed number with the interval, keeps the step's score, and reveals the node. The score (which nodes were
+// answered, right or wrong) lives in the store and the URL (#answers=), so a reload or a shared link keeps it.
 
 import { t } from "./i18n.js";
 import { orderCount } from "./steps.js";
@@ -8,14 +9,25 @@ import { S, set } from "./store.js";
 import { esc } from "./html.js";
 
 const $ = (sel) => document.querySelector(sel);
-const scores = new Map(); // `${run}|${k}` -> {asked: Map node -> right?}
 let feedback = null; // {key, node, html}: what the last answer got, shown under the next question
 let lastKey = "";
+let answersRun = null; // the run S.answers belong to: another run (new parameters) starts a new score
 
+/** Step k's answers: {node id: right?}. */
 function scoreOf(k) {
-  const key = `${S.run.id}|${k}`;
-  if (!scores.has(key)) scores.set(key, new Map());
-  return scores.get(key);
+  return S.answers[k] || {};
+}
+
+/** The answers with node `id` of step k answered (right or not). */
+function withAnswer(k, id, right) {
+  return { ...S.answers, [k]: { ...scoreOf(k), [id]: right } };
+}
+
+/** A new run is a new class: its score starts empty (the first run of the page keeps the link's). */
+function adoptRun() {
+  if (answersRun === S.run.id) return;
+  if (answersRun !== null && Object.keys(S.answers).length) set({ answers: {} });
+  answersRun = S.run.id;
 }
 
 /** The node autograd visits next in the walk, or null (not walking the backward pass, or the walk is done). */
@@ -30,14 +42,15 @@ function typedNumber(text) {
   return s === "" ? NaN : Number(s);
 }
 
-function reveal() {
+/** The next node revealed (with the answers, when one was judged: one change of the store and the URL). */
+function reveal(patch = {}) {
   const next = S.reveal + 1;
-  set({ reveal: next > orderCount() ? null : next });
+  set({ ...patch, reveal: next > orderCount() ? null : next });
 }
 
 function answer(step, node, q, typed) {
-  const score = scoreOf(step.step);
   const key = `${S.run.id}|${step.step}`;
+  let patch = {};
   if (!q.asked) feedback = null;
   else if (typed === null) {
     feedback = { key, html: `<p class="practice-shown">${esc(t("practice.shown", { answer: q.answer }))}</p>` };
@@ -48,7 +61,7 @@ function answer(step, node, q, typed) {
       return;
     }
     const right = x >= q.low && x <= q.high;
-    score.set(node.id, right);
+    patch = { answers: withAnswer(step.step, node.id, right) };
     feedback = right
       ? { key, html: `<p class="practice-right">${esc(t("practice.right", { answer: q.full }))}</p>` }
       : {
@@ -59,13 +72,13 @@ function answer(step, node, q, typed) {
         };
   }
   lastKey = "";
-  reveal();
+  reveal(patch);
 }
 
 function scoreLine(k) {
-  const score = scoreOf(k);
-  const right = [...score.values()].filter(Boolean).length;
-  return score.size ? t("practice.score", { right, asked: score.size }) : "";
+  const judged = Object.values(scoreOf(k));
+  const right = judged.filter(Boolean).length;
+  return judged.length ? t("practice.score", { right, asked: judged.length }) : "";
 }
 
 /** Draw the panel (cheap when nothing changed). */
@@ -73,9 +86,10 @@ export function renderPractice(step, labels) {
   const el = $("#practice");
   el.hidden = !S.practice;
   if (!S.practice || !step || !labels) return;
+  adoptRun();
   const node = nextNode(step);
   const q = node ? labels.practice[node.id] : null;
-  const key = `${step.step}|${S.phase}|${S.reveal}|${S.lang}|${S.run.id}`;
+  const key = `${step.step}|${S.phase}|${S.reveal}|${S.lang}|${S.run.id}|${scoreLine(step.step)}`;
   if (key === lastKey) return;
   lastKey = key;
   const here = feedback && feedback.key === `${S.run.id}|${step.step}` ? feedback.html : "";

@@ -26,6 +26,7 @@ export const S = {
   hovered: null, // a step the pointer rests on in a chart or the log (-1: none)
   collapse: [], // module paths drawn collapsed (graph.svg?collapse=)
   expand: [], // module paths opened (graph.svg?expand=; "*": everything), which wins over collapse
+  answers: {}, // practice mode: {step: {node id: right?}}, the nodes answered and how (the score)
   walk: null, // an animated walk: {t0, dt, n}
   orderCount: 0,
   rendered: 0, // (step, phase) pairs drawn: the benchmark's counter
@@ -68,11 +69,32 @@ export function viewFromHash(v) {
   out.selected = v.node || null;
   out.collapse = v.collapse ? v.collapse.split(",").filter(Boolean).sort() : [];
   out.expand = v.expand ? v.expand.split(",").filter(Boolean).sort() : [];
+  out.answers = answersFromHash(v.answers);
   if (v.theme === "light" || v.theme === "dark") out.theme = v.theme;
   out.classroom = v.classroom === "1";
   out.practice = v.practice === "1";
   if (v.lang === "en" || v.lang === "zh") out.lang = v.lang;
   return out;
+}
+
+// Practice answers in the hash: "K:ID=1,K:ID=0" (step K, node ID answered right / wrong); a node id may hold ":"
+// and ".", never "," or "=" (the server's ids: "op:2", "param:layer1.weight").
+const ANSWERS_KEPT = 50; // steps with answers a link keeps (the latest), so a long class keeps a short URL
+
+function answersFromHash(text) {
+  const out = {};
+  for (const part of (text || "").split(",")) {
+    const m = /^(\d+):(.+)=([01])$/.exec(part);
+    if (m) (out[m[1]] ??= {})[m[2]] = m[3] === "1";
+  }
+  return out;
+}
+
+function answersToHash(answers) {
+  const steps = Object.keys(answers).map(Number).sort((a, b) => a - b).slice(-ANSWERS_KEPT);
+  return steps
+    .flatMap((k) => Object.entries(answers[k]).map(([id, right]) => `${k}:${id}=${right ? 1 : 0}`))
+    .join(",");
 }
 
 function hashOf() {
@@ -90,6 +112,8 @@ function hashOf() {
   if (S.selected) h.set("node", S.selected);
   if (S.collapse.length) h.set("collapse", S.collapse.join(","));
   if (S.expand.length) h.set("expand", S.expand.join(","));
+  const answers = answersToHash(S.answers);
+  if (answers && S.practice) h.set("answers", answers); // the score of practice mode
   return h.toString();
 }
 
