@@ -24,7 +24,7 @@ def drawn(svg: bytes) -> dict[str, ET.Element]:
 async def test_collapse_draws_module_boxes(client):
     modules = module_paths()
     assert {"layer1", "layer2"} <= modules
-    full = await client.get(f"{URL}.svg")
+    full = await client.get(f"{URL}.svg", params={"expand": "*"})  # two_layer opens collapsed: too wide
     assert full.status_code == 200, full.text
     collapsed = await client.get(f"{URL}.svg", params={"collapse": "layer1,layer2"})
     assert collapsed.status_code == 200, collapsed.text

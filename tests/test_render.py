@@ -18,6 +18,8 @@ from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, fmt_num, fmt_
 from backprop_lens.render import GraphvizMissing, LayoutCache, RenderError, layout_for, render, to_dot
 from backprop_lens.render import graphviz as graphviz_mod
 from backprop_lens.render import layout as layout_mod
+from backprop_lens.render.budget import WIDTH_BUDGET
+from backprop_lens.render.labels import PAGE
 from backprop_lens.render.theme import THEMES
 from backprop_lens.snapshot import Graph, Node, step_to_dict
 
@@ -41,6 +43,15 @@ def edge_groups(root: ET.Element) -> list[ET.Element]:
 
 def chain_groups(root: ET.Element) -> list[ET.Element]:
     return [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
+
+
+def row(group: ET.Element, key: str) -> str:
+    """The text of a box's row by its language-independent class (k-value, k-grad): an op's value and grad
+    are drawn without their words, a parameter's with them."""
+    for t in group.iter(f"{NS}text"):
+        if t.get("class") == f"k-{key}":
+            return " ".join(s.strip() for s in t.itertext() if s.strip())
+    return ""
 
 
 def texts(el: ET.Element) -> str:
@@ -90,8 +101,9 @@ def test_named_nodes_with_values_are_present(cache):
         assert g.get("id") == n.id
         assert n.kind in g.get("class").split()
         shown = texts(g)
-        if n.kind == "op":
-            assert n.op in shown and n.grad_fn in shown
+        if n.kind == "op":  # PyTorch's class name is in the box's tooltip: its header stays narrow
+            assert n.op in shown and n.grad_fn not in shown
+            assert n.grad_fn in "".join(g.find(f"{NS}title").itertext())
         elif n.name:
             assert n.name in shown
         assert g4(n.value) in shown, (n.id, shown)
@@ -186,14 +198,15 @@ def test_layout_fits_every_value(cache):
         for t in g.iter(f"{NS}tspan"):
             if t.get("text-anchor") == "end" and t.get("font-family", "").startswith("DejaVu Sans Mono"):
                 chars = len(t.text or "")
-                assert chars * 0.602 * float(t.get("font-size")) < width - 40, (t.text, width)
+                room = width - (40 if "param" in g.get("class").split() else 16)  # a key column, or only padding
+                assert chars * 0.602 * float(t.get("font-size")) < room, (t.text, width)
 
 
 def test_layout_cache_is_bounded():
     c = LayoutCache(maxsize=2)
     calls = []
 
-    def fake(view, rankdir=None):
+    def fake(view, rankdir=None, style=None):
         calls.append(view.key)
         return layout_mod.Layout(view.key, "LR", 0, 0, {}, ())
 
@@ -244,8 +257,10 @@ def test_backward_shows_gradients_and_chain_rule(cache):
     root = svg_of(step, phase="backward", cache=cache)
     groups = node_groups(root)
     for n in step.graph.nodes:
-        if n.kind in ("op", "param"):
+        if n.kind == "param":
             assert f"grad {g4(n.grad)}" in texts(groups[n.id]), texts(groups[n.id])
+        elif n.kind == "op":  # bold, in the gradients' colour, without the word (the legend says what it is)
+            assert row(groups[n.id], "grad") == g4(n.grad), texts(groups[n.id])
     chains = [g for g in root.iter(f"{NS}g") if g.get("class") == "chain"]
     with_grad = [e for e in step.graph.edges if e.grad is not None]
     assert len(chains) == len(with_grad) > 0
@@ -314,7 +329,7 @@ def test_non_finite_and_missing_values_render(cache):
     root = svg_of(replace(step, graph=g, loss=math.nan), cache=cache)
     groups = node_groups(root)
     assert "value nan" in texts(groups["w"]) and "grad inf" in texts(groups["w"])
-    assert "value -inf" in texts(groups["mul"]) and "grad ?" in texts(groups["mul"])
+    assert row(groups["mul"], "value") == "-inf" and row(groups["mul"], "grad") == "?"
     assert "loss nan" in texts(root)
 
 
@@ -470,7 +485,7 @@ def test_concurrent_first_renders_share_one_layout(monkeypatch):
     calls = []
     real = layout_mod.compute_layout
 
-    def slow(view, rankdir=None):
+    def slow(view, rankdir=None, style=None):
         calls.append(view.key)
         time.sleep(0.2)
         return layout_mod.Layout(view.key, "LR", 10, 10, {}, ())
@@ -588,8 +603,10 @@ def test_param_rows_are_centred_and_boxes_stay_put(cache):
         boxes[phase] = (g.get("transform"), rect.get("width"), rect.get("height"))
         ys = row_ys(g)
         assert len(ys) == {"forward": 1, "backward": 2, "update": 3}[phase]
-        body_top, body_bottom = 24, float(rect.get("height")) - 7  # header band, bottom padding
-        centres[phase] = ((ys[0] - 13) + (ys[-1] - 13 + 17)) / 2  # first row's top to last row's bottom
+        st = PAGE
+        body_top, body_bottom = st.header_h, float(rect.get("height")) - st.pad_bottom  # header band, padding
+        base = st.line_h / 2 + 0.36 * st.value_size  # a row's baseline below its top
+        centres[phase] = ((ys[0] - base) + (ys[-1] - base + st.line_h)) / 2  # first row's top to last's bottom
         assert centres[phase] == pytest.approx((body_top + body_bottom) / 2, abs=0.6)
     assert len(set(boxes.values())) == 1  # same place, same size in every phase
 
@@ -722,9 +739,13 @@ def test_real_two_layer_scenario_has_its_modules(cache):
     scenarios = pytest.importorskip("backprop_lens.scenarios")
     run = scenarios.build_run("two_layer", {})
     s0, s3 = run.step(0), run.step(3)
-    root = svg_of(s0, cache=cache)
+    root = svg_of(s0, cache=cache, expand="*")
     assert {"layer1", "layer2"} <= set(clusters_of(root))
     assert geometry(render(s0, cache=cache)) == geometry(render(s3, cache=cache))
+    # drawn open it is too wide to read on the page: it opens with its top-level modules as boxes, and says so
+    first = svg_of(s0, cache=cache)
+    assert first.get("data-collapse") == "act,layer1,layer2" and not clusters_of(first)
+    assert float(first.get("width")) <= WIDTH_BUDGET + 2 * PAGE.margin < float(root.get("width"))
     box = node_groups(svg_of(s3, collapse=("layer1",), cache=cache))["module:layer1"]
     shown = texts(box)
     assert "weight" in shown and "bias" in shown and "grad" in shown

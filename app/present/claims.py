@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backprop_lens.present.catalog import t
-from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, describe, flatten, fmt_full, nested_shape
+from backprop_lens.present.format import describe, flatten, fmt_full, nested_shape
 from backprop_lens.present.nodes import Describe, title_of, value_chars
 from backprop_lens.snapshot import Edge, Node, Phase, Relation
 
@@ -34,8 +34,7 @@ class EdgeLabel:
 
 
 def edge_chars(source: Node, target: Node) -> int:
-    both_scalar = value_chars(source.shape) == NUM_WIDTH and value_chars(target.shape) == NUM_WIDTH
-    return NUM_WIDTH if both_scalar else PREVIEW_WIDTH
+    return max(value_chars(source.shape), value_chars(target.shape))  # a preview's room unless both are numbers
 
 
 def fit(text: str, chars: int) -> str:

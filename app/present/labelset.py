@@ -4,7 +4,7 @@ The renderer draws it (each changing `<text>`/`<tspan>` carries `data-label="SLO
 `data-tip="SLOT"`) and the web layer serves the same slots as JSON, so the page only writes strings by slot:
 
     h:title h:sub h:badge h:context         header          h:doc (tip)   the document's <title>
-    n:ID:title n:ID:caption                 a node's header n:ID (tip)    its tooltip
+    n:ID:title n:ID:caption                 a node's header (name; shape)  n:ID (tip)  its tooltip
     n:ID:I:k n:ID:I:v                       line I of node ID: key word, value text
     e:I:J:op e:I:J:v                        line J (0..2) of the chain label of drawn edge I   e:I (tip)
     l:kind:K l:grad l:claim:K               legend entries
@@ -47,8 +47,8 @@ class LabelSet:
         out = {"h:title": h.title, "h:sub": h.subtitle, "h:badge": h.badge, "h:context": h.context}
         for node_id, lab in zip(self.node_ids, self.nodes, strict=True):
             out[node_slot(node_id, "title")] = lab.title
-            if lab.caption:
-                out[node_slot(node_id, "caption")] = lab.caption
+            if lab.tag:
+                out[node_slot(node_id, "caption")] = lab.tag  # the header's shape (the full caption is in the tip)
             for i, ln in enumerate(lab.lines):
                 out[node_slot(node_id, i, "k")] = ln.key
                 out[node_slot(node_id, i, "v")] = ln.text

@@ -6,8 +6,18 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from backprop_lens.present.catalog import t
-from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, describe
-from backprop_lens.present.nodes import K_AFTER, K_GRAD, K_OPS, Describe, Line, NodeLabel, Role, value_chars
+from backprop_lens.present.format import NUM_WIDTH, describe
+from backprop_lens.present.nodes import (
+    BOX_PREVIEW,
+    K_AFTER,
+    K_GRAD,
+    K_OPS,
+    Describe,
+    Line,
+    NodeLabel,
+    Role,
+    value_chars,
+)
 from backprop_lens.snapshot import Node, ParamState, Phase
 
 
@@ -37,7 +47,7 @@ def short_param(box: ModuleBox, node: Node) -> str:
 def module_ops(box: ModuleBox) -> str:
     """What a module without parameters does (an activation, a pooling): its ops, within the preview width."""
     ops = ", ".join(dict.fromkeys(op for op in box.ops))
-    return ops if len(ops) <= PREVIEW_WIDTH else ops[: PREVIEW_WIDTH - 1] + "…"
+    return ops if len(ops) <= BOX_PREVIEW else ops[: BOX_PREVIEW - 1] + "…"
 
 
 def module_rows(box: ModuleBox) -> int:

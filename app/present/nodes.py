@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from backprop_lens.present.catalog import LANGS, t
-from backprop_lens.present.format import NUM_WIDTH, PREVIEW_WIDTH, describe, fmt_full, fmt_pair, is_scalar_shape
+from backprop_lens.present.format import NUM_WIDTH, describe, fmt_full, fmt_pair, is_scalar_shape
 from backprop_lens.present.updates import update_line
 from backprop_lens.snapshot import Node, ParamState, Phase
 
@@ -40,13 +40,20 @@ class Line:
 @dataclass(frozen=True, slots=True)
 class NodeLabel:
     title: str  # name of a param/data node, operator (or name) of an op
-    caption: str  # kind (and shape), or PyTorch's class name
+    caption: str  # kind (and shape), or PyTorch's class name: the tooltip's and the accessible name's
     lines: tuple[Line, ...]
     tooltip: str
+    tag: str = ""  # what the box's header shows beside the title: the shape of a non-scalar (see tag_of)
+
+
+# Characters a box's value column or a chain label reserves for a tensor preview: "[-0.604, -1.21, …]". Shorter
+# than the formatter's default (PREVIEW_WIDTH, the inspector's and tooltips' concern): graphs of vectors are as
+# wide as their previews, and the whole graph must read at Fit; the node's inspector shows every element.
+BOX_PREVIEW = 20
 
 
 def value_chars(shape: tuple[int, ...]) -> int:
-    return NUM_WIDTH if is_scalar_shape(shape) or not shape else PREVIEW_WIDTH
+    return NUM_WIDTH if is_scalar_shape(shape) or not shape else BOX_PREVIEW
 
 
 def title_of(node: Node, lang: str = "en") -> str:
@@ -75,6 +82,13 @@ def caption_of(node: Node, lang: str = "en") -> str:
     if node.shape and not is_scalar_shape(node.shape):
         base = f"{base} · {shape_text(node.shape, lang)}" if base else shape_text(node.shape, lang)
     return base
+
+
+def tag_of(node: Node, lang: str = "en") -> str:
+    """The header's short caption: a non-scalar's shape, nothing else. The kind is the box's colour (and the
+    legend's), PyTorch's class name is in the tooltip, the inspector and the accessible name: a header of the
+    name alone keeps boxes narrow enough to read a whole graph at Fit."""
+    return shape_text(node.shape, lang) if node.shape and not is_scalar_shape(node.shape) else ""
 
 
 def reserved_keys(node: Node) -> tuple[str, ...]:
@@ -130,7 +144,7 @@ def node_label(
         tip.append(f"{node.source.file}:{node.source.line}  {node.source.code}")
     if node.module:
         tip.append(t(lang, "svg.tip.module", module=node.module))
-    return NodeLabel(title, caption, tuple(lines), "\n".join(tip))
+    return NodeLabel(title, caption, tuple(lines), "\n".join(tip), tag_of(node, lang))
 
 
 def same(a: Any, b: Any) -> bool:

@@ -7,7 +7,8 @@ Never imports torch: input is the plain `backprop_lens.snapshot` dataclasses.
 
 Every word comes from `backprop_lens.present` (the LabelSet of the step, in `lang`); render only lays out and
 draws. `fit="slide"` picks the layout direction closest to 16:9 and pads the canvas to exactly 16:9; `fit="tall"`
-picks the direction closest to 3:4 (the page on a phone held upright).
+picks the direction closest to 3:4 (the page on a phone held upright); `fit="stage"` draws presenter mode's style
+(labels.STAGE: larger type, no key column, no in-picture header; the same slots, so the same labels fill it).
 
 Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
 as one box each (their parameters inside, their edges rerouted to the box). Without it, a graph of more than
@@ -35,6 +36,7 @@ from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_defa
 from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, module_names
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
+from backprop_lens.render.labels import PAGE, STAGE
 from backprop_lens.render.layout import Layout
 from backprop_lens.render.png import svg_to_png
 from backprop_lens.render.slide import FITS, fitted_layout
@@ -46,7 +48,7 @@ from backprop_lens.snapshot import PHASES, Graph, Phase, Step, graph_to_dict, pl
 
 Format = Literal["svg", "png", "dot", "json"]
 ThemeName = Literal["light", "dark"]
-Fit = Literal["slide", "tall"]
+Fit = Literal["slide", "tall", "stage"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 
 __all__ = [
@@ -234,9 +236,10 @@ def render(
     if fmt == "dot":
         return to_dot_source(view, phase=ph, theme=th, step=step, lang=lang, context=context).encode()
     cache = cache_or_default(cache)
-    pending = cache.get_future(view)  # a new topology: `dot` starts in the background ...
+    style = STAGE if fit == "stage" else PAGE
+    pending = cache.get_future(view, style=style)  # a new topology: `dot` starts in the background ...
     labels = make_labels(view, ph, step, lang, context)  # ... while we format this step's numbers
-    layout = pending.result() if fit is None else fitted_layout(cache, view, pending, fit)
+    layout = pending.result() if fit in (None, "stage") else fitted_layout(cache, view, pending, fit)
     svg = render_svg(view, layout, phase=ph, theme=th, step=step, labels=labels, fit=fit).encode()
     if fmt == "svg":
         return svg

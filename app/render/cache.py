@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 
 from backprop_lens.render import layout as _layout
+from backprop_lens.render.labels import PAGE, Style
 from backprop_lens.render.layout import LAYOUT_VERSION, Layout
 from backprop_lens.render.view import View, make_view
 from backprop_lens.snapshot import Graph
@@ -24,15 +25,18 @@ class LayoutCache:
 
     def __init__(self, maxsize: int = 128) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[tuple[str, str | None, int], Layout] = OrderedDict()  # (view key, rankdir, version)
-        self._pending: dict[tuple[str, str | None, int], Future[Layout]] = {}
+        # (view key, rankdir, style, version)
+        self._items: OrderedDict[tuple[str, str | None, str, int], Layout] = OrderedDict()
+        self._pending: dict[tuple[str, str | None, str, int], Future[Layout]] = {}
         self._lock = threading.Lock()
         self.misses = 0  # how many layouts were computed (Graphviz runs), for tests and benchmarks
 
-    def get_future(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Future[Layout]:
+    def get_future(
+        self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None, style: Style = PAGE
+    ) -> Future[Layout]:
         """The layout of a graph (or of a view: the graph with some modules collapsed), as a future."""
         view = graph if isinstance(graph, View) else make_view(graph, collapse)  # bad `collapse`: raises here
-        key = (view.key, rankdir, LAYOUT_VERSION)
+        key = (view.key, rankdir, style.name, LAYOUT_VERSION)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -47,7 +51,7 @@ class LayoutCache:
 
         def work() -> None:
             try:
-                layout = _layout.compute_layout(view, rankdir)  # looked up here: tests replace it
+                layout = _layout.compute_layout(view, rankdir, style)  # looked up here: tests replace it
             except BaseException as exc:  # handed to every waiter, raised by .result()
                 with self._lock:
                     self._pending.pop(key, None)
@@ -64,8 +68,10 @@ class LayoutCache:
         threading.Thread(target=work, name="backprop-lens-layout", daemon=True).start()
         return fut
 
-    def get(self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None) -> Layout:
-        return self.get_future(graph, rankdir, collapse).result()
+    def get(
+        self, graph: Graph | View, rankdir: str | None = None, collapse: Collapse = None, style: Style = PAGE
+    ) -> Layout:
+        return self.get_future(graph, rankdir, collapse, style).result()
 
     def clear(self) -> None:
         with self._lock:

@@ -13,19 +13,13 @@ from typing import Any
 
 from backprop_lens.render.errors import RenderError
 from backprop_lens.render.graphviz import run_dot
-from backprop_lens.render.labels import (
-    CLUSTER_LABEL_BASELINE,
-    CLUSTER_MARGIN,
-    edge_label_size,
-    module_size,
-    node_size,
-)
+from backprop_lens.render.labels import PAGE, Style, edge_label_size, module_size, node_size
 from backprop_lens.render.nesting import nest_clusters
 from backprop_lens.render.view import View
 from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Graph, Node
 
-LAYOUT_VERSION = 7  # bump when sizing rules change, so cached layouts of old rules are never reused
+LAYOUT_VERSION = 8  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
 SPLINE_MAX_NODES = 80
 # Above this many nodes the chain rule moves from a visible label on each edge into the edge's tooltip (and the
@@ -65,6 +59,7 @@ class Layout:
     edges: tuple[EdgeGeom, ...]  # same order as View.edges (Graph.edges less those inside collapsed modules)
     edge_labels: bool = True  # whether edges have room for visible chain-rule labels (small graphs)
     clusters: dict[str, ClusterGeom] = field(default_factory=dict)  # module path -> frame
+    style: Style = PAGE  # the sizes the boxes were laid out for, which the SVG writer draws with
     # SVG pieces that depend only on this layout (and theme), filled by the SVG writer on first use
     fragments: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -112,13 +107,14 @@ def _fixed(w: int, h: int) -> str:
     return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
 
 
-def layout_dot(view: View, rankdir: str) -> str:
+def layout_dot(view: View, rankdir: str, style: Style = PAGE) -> str:
     """The layout-only DOT: empty fixed-size boxes, fixed-size edge-label and cluster-label placeholders,
     one `subgraph cluster_k` per module (nested as the module paths nest)."""
     graph = view.graph
     out = [
         "digraph L {",
-        f"graph [rankdir={rankdir} nodesep=0.28 ranksep=0.32 margin=0 pad=0 splines={splines_for(view)}];",
+        f"graph [rankdir={rankdir} nodesep={style.nodesep} ranksep={style.ranksep} margin=0 pad=0 "
+        f"splines={splines_for(view)}];",
         'node [shape=box fixedsize=true label="" margin=0];',
         "edge [arrowsize=0.8];",
     ]
@@ -128,13 +124,14 @@ def layout_dot(view: View, rankdir: str) -> str:
     name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
     decl: dict[str, str] = {}
     for n in view.nodes:
-        w, h = node_size(n)
+        w, h = node_size(n, style)
         decl[n.id] = f"{name[n.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     for b in view.boxes:
-        w, h = module_size(b)
+        w, h = module_size(b, style)
         decl[b.id] = f"{name[b.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     if view.clusters:
-        nest_clusters(view, lambda k, _depth: f"subgraph cluster_{k} {{ margin={CLUSTER_MARGIN};", decl, out)
+        margin = f"{style.cluster_margin:g}"
+        nest_clusters(view, lambda k, _depth: f"subgraph cluster_{k} {{ margin={margin};", decl, out)
     else:
         out.extend(decl.values())
     labelled = shows_edge_labels(view)
@@ -150,7 +147,7 @@ def layout_dot(view: View, rankdir: str) -> str:
         if not labelled or not carries_grad(src):
             out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra}];")  # no chain rule: no room
             continue
-        lw, lh = edge_label_size(src, tgt)
+        lw, lh = edge_label_size(src, tgt, style)
         out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra} label={_fixed(lw, lh)}];")
     out.append("}")
     return "\n".join(out)
@@ -185,13 +182,13 @@ def default_rankdir(graph: Graph) -> str:
     return "LR" if graph_depth(graph) <= LR_MAX_DEPTH else "TB"
 
 
-def compute_layout(view: View, rankdir: str | None = None) -> Layout:
+def compute_layout(view: View, rankdir: str | None = None, style: Style = PAGE) -> Layout:
     graph = view.graph
     rankdir = rankdir or default_rankdir(graph)  # of the whole graph: collapsing never turns the picture
     labelled = shows_edge_labels(view)
     if not view.nodes and not view.boxes:
-        return Layout(view.key, rankdir, 0.0, 0.0, {}, (), labelled)
-    data = run_dot(layout_dot(view, rankdir))
+        return Layout(view.key, rankdir, 0.0, 0.0, {}, (), labelled, style=style)
+    data = run_dot(layout_dot(view, rankdir, style))
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
 
     def flip(x: float, y: float) -> tuple[float, float]:
@@ -207,7 +204,7 @@ def compute_layout(view: View, rankdir: str | None = None) -> Layout:
             c = view.clusters[int(nm[8:])]
             x0, y0, x1, y1 = (float(v) for v in obj["bb"].split(","))
             box = Box(round(x0, 2), round(bh - y1, 2), round(x1 - x0, 2), round(y1 - y0, 2))
-            clusters[c.path] = ClusterGeom(box, box.x + 9, box.y + CLUSTER_LABEL_BASELINE)
+            clusters[c.path] = ClusterGeom(box, box.x + 9, box.y + style.cluster_label_baseline)
         elif "pos" in obj and nm in by_name:
             x, y = flip(*_pt(obj["pos"]))
             w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
@@ -221,10 +218,10 @@ def compute_layout(view: View, rankdir: str | None = None) -> Layout:
         label = None
         if "lp" in geo:
             lx, ly = flip(*_pt(geo["lp"]))
-            lw, lh = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target))
+            lw, lh = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target), style)
             label = Box(round(lx - lw / 2, 2), round(ly - lh / 2, 2), lw, lh)
         edges.append(EdgeGeom(path, arrow, label))
-    return Layout(view.key, rankdir, bw, bh, nodes, tuple(edges), labelled, clusters)
+    return Layout(view.key, rankdir, bw, bh, nodes, tuple(edges), labelled, clusters, style)
 
 
 def _spline(pos: str, bh: float) -> tuple[str, str]:

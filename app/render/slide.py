@@ -1,7 +1,8 @@
 """Fitted pictures: of the two layout directions, the one whose canvas is closest to a shape.
 
 `fit="slide"` (exports): 16:9, padded to exactly 16:9 and titled; `fit="tall"` (the page on a phone held
-upright): 3:4, nothing added. Both layouts are cached like any other."""
+upright): 3:4, nothing added. Both layouts are cached like any other. (`fit="stage"`, presenter mode's larger
+type, is a style of its own: labels.STAGE.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from backprop_lens.render.cache import LayoutCache
 from backprop_lens.render.layout import Layout
 from backprop_lens.render.view import View
 
-FITS: tuple[str, ...] = ("slide", "tall")  # render.Fit, as a tuple for messages and the CLI
+FITS: tuple[str, ...] = ("slide", "tall", "stage")  # render.Fit, as a tuple for messages and the CLI
 SLIDE = 16 / 9
 ASPECT = {"slide": SLIDE, "tall": 3 / 4}
 

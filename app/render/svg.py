@@ -18,7 +18,7 @@ from backprop_lens.present.labelset import edge_slot, node_slot
 from backprop_lens.present.modules import module_rows
 from backprop_lens.render import labels as L
 from backprop_lens.render.layout import Box, Layout, shows_edge_labels
-from backprop_lens.render.legend import LEGEND_H, draw_legend, legend_width
+from backprop_lens.render.legend import draw_legend, legend_height, legend_width
 from backprop_lens.render.metrics import sans_width
 from backprop_lens.render.parts import CAPTION, DIM, TITLE, Frame, module_frame, node_frame
 from backprop_lens.render.slide import pad_to_slide
@@ -28,23 +28,28 @@ from backprop_lens.render.xml import esc
 from backprop_lens.render.xml import num as _n
 from backprop_lens.snapshot import Graph, Phase, Step
 
-MARGIN = 20
+PAGE_MARGIN = L.PAGE.margin  # the header's (only styles with a header draw one)
 TOP = 58  # header: title + subtitle
 CONTEXT_H = 18  # a slide's context line (scenario · model · loss · lr) under the title
+BADGE_SIZE = 12
 
 
 def canvas_size(
     layout: Layout, labels: LabelSet | None = None, fit: str | None = None
 ) -> tuple[float, float, float, float]:
     """(width, height, graph x offset, graph y offset): from the layout and the legend's room in any language,
-    so identical for every step of a run. `fit="slide"`: padded to 16:9, the graph centred."""
+    so identical for every step of a run. `fit="slide"`: padded to 16:9, the graph centred. A style without
+    a header (presenter mode's) starts with the graph: its page says the step."""
+    st = layout.style
+    margin = st.margin
     context = labels.header.context if labels is not None else ""
-    top = TOP + (CONTEXT_H if context else 0)
+    top = (TOP + (CONTEXT_H if context else 0)) if st.header else margin
     # a slide's context line (a custom model may be long) widens the canvas rather than leaving it
-    text_w = sans_width(context, 13) if context else 0.0
-    legend_w = legend_width(labels.legend if labels else None)
-    w = max(layout.width + 2 * MARGIN, 460.0, legend_w + 2 * MARGIN, text_w + 2 * MARGIN)
-    h = top + layout.height + LEGEND_H + MARGIN / 2
+    text_w = sans_width(context, 13) if context and st.header else 0.0
+    legend_w = legend_width(labels.legend if labels else None, st.legend_size)
+    least = 460.0 if st.header else 0.0  # room for the header's title and badge
+    w = max(layout.width + 2 * margin, least, legend_w + 2 * margin, text_w + 2 * margin)
+    h = top + layout.height + legend_height(st.legend_size) + margin / 2
     w, h = float(int(w + 0.999)), float(int(h + 0.999))
     extra_y = 0.0
     if fit == "slide":
@@ -69,42 +74,51 @@ def _text(slot: str, text: str, attrs: str) -> str:
 def _header(labels: LabelSet, phase: Phase, theme: Theme, width: float) -> list[str]:
     h = labels.header
     badge_colour = {"forward": theme.kinds["op"].strong, "backward": theme.grad, "update": theme.kinds["param"].strong}
-    bw = max(sans_width(h.badge, 11, bold=True) + 18, 86.0)  # room for the widest badge of any phase or language
-    bx = width - MARGIN - bw
+    bw = max(sans_width(h.badge, BADGE_SIZE, bold=True) + 18, 90.0)  # the widest badge of any phase or language
+    bx = width - PAGE_MARGIN - bw
     on_badge = theme.background if phase != "forward" else "#ffffff"
     sub_y = 46 + (CONTEXT_H if h.context else 0)
     out = ['<g class="header">']
-    out.append(_text("h:title", h.title, f'x="{MARGIN}" y="27" font-size="17" font-weight="bold" fill="{theme.text}"'))
+    out.append(
+        _text("h:title", h.title, f'x="{PAGE_MARGIN}" y="27" font-size="17" font-weight="bold" fill="{theme.text}"')
+    )
     if h.context:
-        out.append(_text("h:context", h.context, f'x="{MARGIN}" y="46" font-size="13" fill="{theme.text}"'))
-    out.append(_text("h:sub", h.subtitle, f'x="{MARGIN}" y="{sub_y}" font-size="12" fill="{theme.muted}"'))
+        out.append(_text("h:context", h.context, f'x="{PAGE_MARGIN}" y="46" font-size="13" fill="{theme.text}"'))
+    out.append(_text("h:sub", h.subtitle, f'x="{PAGE_MARGIN}" y="{sub_y}" font-size="12" fill="{theme.muted}"'))
     out.append(
         f'<rect class="phase-badge" x="{_n(bx)}" y="12" width="{_n(bw)}" height="20" rx="10" '
         f'fill="{badge_colour[phase]}"/>'
     )
-    badge = f'x="{_n(bx + bw / 2)}" y="26" font-size="11" font-weight="bold" text-anchor="middle" fill="{on_badge}"'
+    badge = (
+        f'x="{_n(bx + bw / 2)}" y="26.3" font-size="{BADGE_SIZE}" font-weight="bold" text-anchor="middle" '
+        f'fill="{on_badge}"'
+    )
     out.append(_text("h:badge", h.badge, badge) + "</g>")
     return out
 
 
-def _node(frame: Frame, node_id: str, label: NodeLabel, theme: Theme) -> str:
+def _node(frame: Frame, node_id: str, label: NodeLabel, theme: Theme, st: L.Style, kind: str) -> str:
     opening, body, x_end, ys = frame
-    body = body.replace(TITLE, esc(label.title), 1).replace(CAPTION, esc(label.caption), 1)
+    body = body.replace(TITLE, esc(label.title), 1).replace(CAPTION, esc(label.tag), 1)
     parts = [opening, f'<title data-tip="n:{esc(node_id)}">{esc(label.tooltip)}</title>', body]
     fills = {"value": theme.text, "grad": theme.grad, "muted": theme.muted}
     rows = ys[min(len(label.lines), len(ys) - 1)]
     for i, (ln, y) in enumerate(zip(label.lines, rows, strict=False)):
         weight = ' font-weight="bold"' if ln.role == "grad" else ""
-        kx = L.PAD_X + (L.INDENT if ln.indent else 0)
         key_slot, value_slot = _row_slots(node_id, i)
         cls = _hook(ln.key_id)
+        key = ""
+        if kind in st.keyed:  # the word stays in the tooltip and the accessible name either way
+            kx = _n(st.pad_x + (st.indent if ln.indent else 0))
+            key = (
+                f'<tspan data-label="{key_slot}" x="{kx}" font-size="{_n(st.key_size)}" '
+                f'fill="{theme.muted}">{esc(ln.key)}</tspan>'
+            )
         parts.append(
-            f'<text class="k-{cls}" y="{y}">'
-            f'<tspan data-label="{key_slot}" x="{kx}" font-size="{L.KEY_SIZE}" '
-            f'fill="{theme.muted}">{esc(ln.key)}</tspan>'
+            f'<text class="k-{cls}" y="{y}">{key}'
             f'<tspan data-label="{value_slot}" x="{x_end}" text-anchor="end" '
-            f'font-family="{MONO}" font-size="{L.VALUE_SIZE}" fill="{fills[ln.role]}"{weight}>{esc(ln.text)}</tspan>'
-            "</text>"
+            f'font-family="{MONO}" font-size="{_n(st.value_size)}" fill="{fills[ln.role]}"{weight}>'
+            f"{esc(ln.text)}</tspan></text>"
         )
     parts.append("</g>")
     return "".join(parts)
@@ -122,17 +136,18 @@ def _hook(key_id: str) -> str:
     return esc(t("en", key_id).replace(" ", "-"))
 
 
-def _fit(text: str, width: float) -> str:
+def _fit(text: str, width: float, size: float) -> str:
     """`text`, cut with an ellipsis to fit `width` px of the cluster label font (a long name in a slim frame)."""
-    if sans_width(text, L.CLUSTER_LABEL_SIZE, bold=True) <= width:
+    if sans_width(text, size, bold=True) <= width:
         return text
-    while text and sans_width(text + "…", L.CLUSTER_LABEL_SIZE, bold=True) > width:
+    while text and sans_width(text + "…", size, bold=True) > width:
         text = text[:-1]
     return text + "…"
 
 
 def _cluster(c: Cluster, layout: Layout, depth: int, theme: Theme) -> str:
     geo = layout.clusters[c.path]
+    size = layout.style.cluster_label_size
     b = geo.box
     fill = theme.cluster_fill[depth % len(theme.cluster_fill)]
     return (
@@ -140,30 +155,30 @@ def _cluster(c: Cluster, layout: Layout, depth: int, theme: Theme) -> str:
         f"<title>{esc(c.path)}</title>"
         f'<rect x="{_n(b.x)}" y="{_n(b.y)}" width="{_n(b.w)}" height="{_n(b.h)}" rx="8" fill="{fill}" '
         f'stroke="{theme.cluster_stroke}" stroke-width="1.2"/>'
-        f'<text x="{_n(geo.label_x)}" y="{_n(geo.label_y)}" font-size="{L.CLUSTER_LABEL_SIZE}" font-weight="bold" '
-        f'fill="{theme.cluster_text}">{esc(_fit(c.label, b.w - 18))}</text></g>'
+        f'<text x="{_n(geo.label_x)}" y="{_n(geo.label_y)}" font-size="{_n(size)}" font-weight="bold" '
+        f'fill="{theme.cluster_text}">{esc(_fit(c.label, b.w - 18, size))}</text></g>'
     )
 
 
-def _chain(index: int, box: Box, lines: tuple[tuple[str, str], ...], theme: Theme, attrs: str) -> str:
+def _chain(index: int, box: Box, lines: tuple[tuple[str, str], ...], theme: Theme, attrs: str, st: L.Style) -> str:
     """A written calculation filling the reserved room: operators in one column, texts right-aligned at a fixed
     x. The block is as wide as the room (not as this step's numbers), so every step has the same geometry."""
-    x0, block = float(L.EDGE_PAD), box.w - 2 * L.EDGE_PAD
+    x0, block = float(st.edge_pad), box.w - 2 * st.edge_pad
     parts = [
         f'<g class="chain" {attrs} transform="translate({_n(box.x)},{_n(box.y)})">',
         f'<rect x="{_n(x0 - 3)}" y="2" width="{_n(block + 6)}" height="{_n(box.h - 4)}" rx="3" '
         f'fill="{theme.label_bg}" fill-opacity="0.85"/>',
     ]
-    y = L.EDGE_PAD + L.EDGE_SIZE
+    y = st.edge_pad + st.edge_size
     for j, (op, text) in enumerate(lines):
         weight = ' font-weight="bold"' if j == len(lines) - 1 else ""
         parts.append(
-            f'<text y="{_n(y)}" font-family="{MONO}" font-size="{L.EDGE_SIZE}" fill="{theme.grad}"{weight}>'
+            f'<text y="{_n(y)}" font-family="{MONO}" font-size="{_n(st.edge_size)}" fill="{theme.grad}"{weight}>'
             f'<tspan data-label="{edge_slot(index, j, "op")}" x="{_n(x0)}">{esc(op)}</tspan>'
             f'<tspan data-label="{edge_slot(index, j, "v")}" x="{_n(x0 + block)}" text-anchor="end">'
             f"{esc(text)}</tspan></text>"
         )
-        y += L.EDGE_LINE_H
+        y += st.edge_line_h
     parts.append("</g>")
     return "".join(parts)
 
@@ -220,27 +235,28 @@ def _edges(view: View, layout: Layout, labels: LabelSet, theme: Theme, dim: str)
             )
         out.append(f'{edge[0]}<title data-tip="{edge_slot(i)}">{esc(labels.edge_tips[i])}</title>{edge[1]}')
         if lab is not None and lab.lines and geo.label is not None:
-            chains.append(_chain(i, geo.label, lab.lines, theme, edge[2]))
+            chains.append(_chain(i, geo.label, lab.lines, theme, edge[2], layout.style))
     out.append("</g>")
     return out, chains
 
 
 def _nodes(view: View, layout: Layout, labels: LabelSet, theme: Theme, phase: Phase) -> list[str]:
     out = ['<g class="nodes">']
+    st = layout.style
     count = len(view.nodes)
     for n, label in zip(view.nodes, labels.nodes[:count], strict=True):
         faded = phase == "update" and n.kind != "param"  # the update only changes parameters: focus on them
         nkey = ("node", theme.name, faded, n.id, n.order)
         frame = layout.fragments.get(nkey)
         if frame is None:
-            frame = layout.fragments[nkey] = node_frame(n, layout.nodes[n.id], theme, faded)
-        out.append(_node(frame, n.id, label, theme))
+            frame = layout.fragments[nkey] = node_frame(n, layout.nodes[n.id], theme, faded, st)
+        out.append(_node(frame, n.id, label, theme, st, n.kind))
     for b, label in zip(view.boxes, labels.nodes[count:], strict=True):
         mkey = ("module", theme.name, b.id)  # never faded: it holds parameters
         frame = layout.fragments.get(mkey)
         if frame is None:
-            frame = layout.fragments[mkey] = module_frame(b, layout.nodes[b.id], theme, False, module_rows(b))
-        out.append(_node(frame, b.id, label, theme))
+            frame = layout.fragments[mkey] = module_frame(b, layout.nodes[b.id], theme, False, module_rows(b), st)
+        out.append(_node(frame, b.id, label, theme, st, "module"))
     out.append("</g>")
     return out
 
@@ -265,7 +281,7 @@ def render_svg(
         _opening(view, layout, phase, theme, step, (width, height)),
         f'<title data-tip="h:doc">{esc(labels.header.document)}</title>',
         f'<rect class="background" width="{_n(width)}" height="{_n(height)}" fill="{theme.background}"/>',
-        *_header(labels, phase, theme, width),
+        *(_header(labels, phase, theme, width) if layout.style.header else []),
         f'<g class="graph" transform="translate({_n(gx)},{_n(gy)})">',
         *_clusters(view, layout, theme),
         *edges,
@@ -277,7 +293,9 @@ def render_svg(
     lkey = ("legend", theme.name, labels.legend, height)  # the same words on every step: drawn once
     legend = layout.fragments.get(lkey)
     if legend is None:
-        legend = layout.fragments[lkey] = draw_legend(labels.legend, theme, height - LEGEND_H + 19)
+        size = layout.style.legend_size
+        legend = draw_legend(labels.legend, theme, height - legend_height(size) + size * 1.6, size, layout.style.margin)
+        layout.fragments[lkey] = legend
     out.extend(legend)
     out.append("</svg>")
     return "\n".join(out) + "\n"

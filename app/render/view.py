@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from backprop_lens.problems import Problem
-from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, reopen
+from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, frontier, reopen
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
 
@@ -174,7 +174,8 @@ def make_view(
     """The view to draw. Named `collapse` modules are drawn as boxes, exactly those (with `expand` too: the named
     boxes, an expanded one and its ancestors opened, see `collapse.reopen`). Without `collapse`, a graph of more
     than `collapse.LIMIT` nodes opens collapsed (the deepest module level that fits, `expand` kept open; chains
-    of single-input ops folded when that is not enough); `expand="*"` draws everything, always."""
+    of single-input ops folded when that is not enough); a smaller graph of modules too wide to read on the page
+    (budget.py) opens with its top-level modules collapsed; `expand="*"` draws everything, always."""
     collapsed = normalise_collapse(graph, collapse)
     opened = normalise_expand(graph, expand)
     placed = placed_modules(graph)
@@ -184,7 +185,12 @@ def make_view(
     if collapsed:
         return _build(graph, reopen(modules, collapsed, opened), placed, fold=False)
     if len(graph.nodes) <= LIMIT:
-        return _build(graph, (), placed, fold=False)
+        full = _build(graph, (), placed, fold=False)
+        if not modules or not _too_wide(full):
+            return full
+        # too wide to read at Fit on the page: the top-level modules as boxes (`expand` keeps named ones open)
+        narrow = _build(graph, frontier(modules, 1, opened), placed, fold=False)
+        return narrow if narrow.boxes else full
 
     per_path = Counter(placed.values())  # nodes drawn in each module: sizes are counted per path, not per node
 
@@ -195,6 +201,12 @@ def make_view(
 
     chosen = auto_collapse(graph, modules, opened, size_of)
     return _build(graph, chosen, placed, fold=size_of(chosen) > LIMIT)
+
+
+def _too_wide(view: View) -> bool:
+    from backprop_lens.render.budget import too_wide  # budget sizes boxes (labels), which import this module
+
+    return too_wide(view)
 
 
 def normalise_expand(graph: Graph, expand: Iterable[str] | str | None) -> tuple[str, ...]:
