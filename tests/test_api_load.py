@@ -216,3 +216,29 @@ async def test_a_request_waiting_too_long_for_a_slot_gets_a_503_not_a_timeout():
     assert await busy is True
     assert await lane.call(lambda: 7, max_wait=0.2) == 7  # a free slot: no wait
     assert lane.stats()["running"] == 0
+
+
+def test_png_is_rasterised_in_a_child_process_with_the_same_bytes(app_factory, monkeypatch):
+    """resvg holds the GIL for a whole image (seconds): the server's own process must never call it, and the
+    child's PNG is byte for byte what render(fmt="png") makes in one process."""
+    from backprop_lens.render import png as png_module
+    from backprop_lens.render import render
+    from backprop_lens.scenarios import build_run
+
+    expected = render(build_run("lecture04", {}).step(4), fmt="png", phase="forward")  # before the patch below
+
+    def not_here(*_args, **_kwargs):
+        raise AssertionError("rasterised in the server's process")
+
+    monkeypatch.setattr(png_module, "rasterise", not_here)
+    app = app_factory()
+
+    async def main() -> httpx.Response:
+        async with client_for(app) as http:
+            return await http.get("/api/runs/lecture04/steps/4/graph.png?phase=forward")
+
+    r = asyncio.run(main())
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    assert r.content == expected
+    assert app.state.store.raster.images == 1

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except Exception:  # a slow first request is better than no server
                 log.exception("warm-up failed")
         yield
+        store.close()
 
     app = FastAPI(
         title=settings.title,

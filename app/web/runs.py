@@ -35,6 +35,7 @@ from backprop_lens.web.compute import Compute, client_of
 from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, request_lang, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
 from backprop_lens.web.profile import Profile, measure, measure_labels, run_bytes
+from backprop_lens.web.raster import Rasteriser
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.settings import Settings
 from fastapi import Request
@@ -112,6 +113,7 @@ class RunStore:
         self._failures: LruCache[str, Problem | None] = LruCache(1024)
         self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
         self.compute.on_failed = self.note_failure
+        self.raster = Rasteriser()  # PNGs: resvg in a child process (it holds the GIL)
 
     # -- ids -------------------------------------------------------------------------------------------------
 
@@ -424,7 +426,7 @@ class RunStore:
                 step,
                 phase=phase,
                 theme=theme,
-                fmt=fmt,
+                fmt="svg" if fmt == "png" else fmt,  # a PNG is this SVG, rasterised in another process
                 cache=self.layouts,
                 collapse=collapse,
                 expand=expand,
@@ -434,6 +436,8 @@ class RunStore:
             )
         except BadArgument as e:  # a module name the graph does not have: the caller's mistake, not a 503
             raise BadInput([(("query", e.field), e.problem)]) from None
+        if fmt == "png":
+            data = self.raster.png(data, token.check if token is not None else None)
         return Body.of(data, MEDIA_TYPES[fmt])
 
     def stats(self) -> dict[str, Any]:
@@ -442,6 +446,10 @@ class RunStore:
             "bodies": {"entries": len(self._bodies), "bytes": self._bodies.weight},
             **self.compute.stats(),
         }
+
+    def close(self) -> None:
+        """At shutdown: the rasteriser's child processes go with the server."""
+        self.raster.close()
 
     def warm_up(self) -> None:
         """Build the default Lecture 04 run, trace and draw step 0: pays torch._dynamo's import and dot's start."""
