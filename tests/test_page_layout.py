@@ -21,6 +21,7 @@ browser = page_helpers.browser
 page_server = page_helpers.page_server
 
 SIZES = [(390, 844), (1024, 768), (1280, 720), (1440, 900)]
+READY_GRAPH = "[data-testid=graph]"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 AXE = TOP / "static" / "vendor" / "axe-core-4.14.1.min.js"
 
@@ -119,16 +120,18 @@ def test_timeline_and_inspector_at_every_size(at_size: Any) -> None:
         page.screenshot(path=str(ARTIFACTS / f"layout-{width}x{height}.png"))
 
 
-def test_graph_text_is_readable_at_fit(at_size: Any) -> None:
-    # Lecture 04 reads at >= 9 px at 1280x720 (its wide graph takes the page's full width). The bigger graphs
-    # (quadratic, custom, gd_vs_sgd, linear_module, logistic, two_layer, softmax) need the renderer to lay them
-    # out top-down or more compactly; see the page note of issue 13.
-    normal = {}
-    for scenario in ("lecture04",):
+def test_graph_text_is_readable_at_fit(at_size: Any, page_server: Server) -> None:
+    """Every built-in scenario reads at >= 9 px at Fit at 1280x720 (compact boxes; a graph of modules too wide for
+    that opens with its modules collapsed), and presenter mode's Lecture 04 at >= 20 px (its larger style)."""
+    with urllib.request.urlopen(f"{page_server.base}/api/scenarios") as r:
+        scenarios = [sc["id"] for sc in json.loads(r.read())]
+    assert len(scenarios) >= 9, scenarios
+    small = {}
+    for scenario in scenarios:
         s = at_size(1280, 720, f"scenario={scenario}", "lang=en&theme=light&step=1")
         s.page.wait_for_timeout(300)
-        normal[scenario] = s.page.evaluate(MIN_TEXT_PX_JS)
-        assert normal[scenario] >= 9, (scenario, normal[scenario])
+        small[scenario] = s.page.evaluate(MIN_TEXT_PX_JS)
+    assert all(px >= 9 for px in small.values()), small
     # a phone held upright gets the graph laid out tall (fit=tall): Lecture 04 top-down, 2.5x the strip's text
     s = at_size(390, 844, "scenario=lecture04", "lang=en&theme=light&step=1")
     s.page.wait_for_timeout(300)
@@ -138,12 +141,13 @@ def test_graph_text_is_readable_at_fit(at_size: Any) -> None:
     )
     assert box[0] / box[1] < 1.2, box
     assert s.page.evaluate(MIN_TEXT_PX_JS) >= 7
-    s = at_size(1280, 720, "scenario=lecture04", "lang=en&theme=light&step=1&classroom=1")
-    s.page.wait_for_timeout(300)
-    presenter = s.page.evaluate(MIN_TEXT_PX_JS)
-    # presenter mode gives the graph the whole 16:9 width: larger than the page's (20 px needs the renderer's
-    # larger type for slides, see the note)
-    assert presenter >= max(11, normal["lecture04"]), (presenter, normal)
+    for lang in ("en", "zh"):
+        s = at_size(1280, 720, "scenario=lecture04", f"lang={lang}&theme=light&step=1&classroom=1")
+        s.wait_selector(f"{READY_GRAPH}[data-lang='{lang}']")
+        s.page.wait_for_timeout(300)
+        presenter = s.page.evaluate(MIN_TEXT_PX_JS)
+        assert presenter >= 20, (lang, presenter)
+        assert s.page.evaluate(OVERLAPS_JS) == [], lang
 
 
 def test_the_page_draws_what_the_server_draws_in_both_languages(at_size: Any, page_server: Server) -> None:

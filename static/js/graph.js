@@ -58,9 +58,15 @@ export class GraphView {
     this.current = null;
   }
 
+  /** The picture's fit: presenter mode's style (larger type, no in-picture header) while the page is in it,
+   * else the viewport's shape. The same slots either way, so the same labels fill both. */
+  fitOf() {
+    return document.documentElement.classList.contains("classroom") ? "stage" : this.shape;
+  }
+
   keyOf(phase, theme, lang, template) {
     const modules = `${this.collapse.join(",")}|${this.expand.join(",")}`;
-    return `${phase}|${theme}|${lang}|${modules}|${this.shape || ""}|${template}`;
+    return `${phase}|${theme}|${lang}|${modules}|${this.fitOf() || ""}|${template}`;
   }
 
   /** Fetch (once) the SVG of step k as the template `template`; resolves when it is ready. */
@@ -69,7 +75,7 @@ export class GraphView {
     if (this.templates.has(key)) return Promise.resolve(this.templates.get(key));
     if (this.pending.has(key)) return this.pending.get(key);
     const runId = this.runId;
-    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang, this.shape, this.expand);
+    const url = urls.image(runId, k, "svg", phase, theme, this.collapse, lang, this.fitOf(), this.expand);
     const p = (async () => {
       stats.requests += 1;
       const res = await fetch(url);

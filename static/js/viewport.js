@@ -74,6 +74,8 @@ export class Viewport {
 
   resize() {
     if (!this.view) return;
+    // the panel's width may settle after the first picture arrived (fonts, the side column): its height follows
+    if (this.canvas) this.fitHeight(this.canvas);
     if (this.atFit) {
       this.fit();
       return;
