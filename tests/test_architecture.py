@@ -52,7 +52,7 @@ def test_the_page_formats_no_number_python_shows() -> None:
     assert not (js / "format.js").exists()
     for path in sorted(js.glob("*.js")):
         source = path.read_text(encoding="utf-8")
-        if path.name == "charts.js":
+        if path.name == "chart-axes.js":
             source = _without_function(source, "fmtTick")
         found = FORMATTERS.findall(source)
         assert not found, f"{path.name} formats numbers itself: {found}"
@@ -78,3 +78,14 @@ def test_the_page_ports_no_model_or_loss() -> None:
 def test_the_model_port_check_can_fail() -> None:
     old = "export const DISPLAY_MODELS = { lecture04: { loss: (yhat, y) => (yhat - y) ** 2 } };"
     assert MODEL_PORT.findall(old) == ["DISPLAY_MODELS", "** 2"]
+
+
+MAX_MODULE_LINES = 300  # issue 13: small front-end modules, one job each
+
+
+def test_no_front_end_module_is_long() -> None:
+    """Every page module stays small enough to read in one sitting (the vendored libraries are not ours)."""
+    js = ROOT / "static" / "js"
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in js.glob("*.js")}
+    assert len(sizes) > 20
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}

@@ -324,8 +324,9 @@ ENGLISH_MATCHING = re.compile(r"\(column| has[`\"']|\bbut \$\{|/`\(\[\^`\]\+\)`/
 
 
 def test_form_js_reads_no_message_text() -> None:
-    source = (ROOT / "static" / "js" / "form.js").read_text(encoding="utf-8")
-    assert not ENGLISH_MATCHING.findall(source)
+    for name in ("form.js", "form-values.js", "kv-editor.js"):
+        source = (ROOT / "static" / "js" / name).read_text(encoding="utf-8")
+        assert not ENGLISH_MATCHING.findall(source), name
 
 
 def test_the_english_matching_check_can_fail() -> None:

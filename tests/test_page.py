@@ -628,6 +628,7 @@ def test_hovering_a_chart_shows_the_steps_numbers_and_marks_it_everywhere(sessio
     session.open(hash_="lang=en&theme=light&step=2&phase=backward")
     page = session.page
     over = page.locator("#chart-loss .u-over")
+    over.scroll_into_view_if_needed()  # the charts may start below the first screen: a pointer only hovers what is seen
     box = over.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.02, box["y"] + box["height"] / 2)

@@ -1,158 +1,15 @@
 // Charts with uPlot (vendored): loss, parameters, prediction over steps, and L(w) for one-parameter models.
 // A cursor line follows the current step on every chart; clicking a chart jumps to that step.
 
-import uPlot from "../vendor/uPlot-1.6.32.esm.js";
+import { axes, css } from "./chart-axes.js";
+import { Chart } from "./chart.js";
+import { CurveChart } from "./curve-chart.js";
 import { t } from "./i18n.js";
 
 const SERIES_COLOURS = ["#e69f00", "#0072b2", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#7a7a7a"];
 
-function css(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
-
 function finiteOrNull(v) {
   return Number.isFinite(v) ? v : null;
-}
-
-function fmtTick(v) {
-  if (v === null || v === undefined) return "";
-  const a = Math.abs(v);
-  if (a === 0) return "0";
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(0);
-  return String(Number(v.toPrecision(4)));
-}
-
-// tick steps from 1e-30 to 1e300: uPlot's defaults stop at 1e16, and a diverging run's axis had no labels at all
-const INCRS = [];
-for (let e = -30; e <= 300; e++) for (const m of [1, 2, 5]) INCRS.push(Number(`${m}e${e}`));
-
-/** Ticks at powers of ten, at most ~5 of them (log axes of a run spanning 30 decades stay readable). */
-function logSplits(u, i, min, max) {
-  const lo = Math.floor(Math.log10(min));
-  const hi = Math.ceil(Math.log10(max));
-  const step = Math.max(1, Math.ceil((hi - lo) / 4));
-  const out = [];
-  for (let e = lo; e <= hi; e += step) out.push(10 ** e);
-  return out.filter((v) => v >= min * 0.999 && v <= max * 1.001);
-}
-
-/** asinh axes: 0 and ± powers of ten. */
-function asinhSplits(u, i, min, max) {
-  const a = Math.max(Math.abs(min), Math.abs(max), 1);
-  const top = Math.ceil(Math.log10(a));
-  const step = Math.max(1, Math.ceil(top / 2));
-  const out = [0];
-  for (let e = top; e >= (top > 2 ? 1 : 0); e -= step) out.push(10 ** e, -(10 ** e));
-  return out.filter((v) => v >= min && v <= max).sort((x, y) => x - y);
-}
-
-/** The axes of a chart; `x`, `y`: the axis titles (message keys, or a name as it is). */
-function axes(kind = "linear", x = "charts.axis.step", y = "charts.axis.loss", ySpace = 30) {
-  const stroke = css("--muted");
-  const grid = { stroke: css("--border"), width: 1 };
-  const all = (u, splits) => splits; // uPlot's log filter would hide all but a few of our ticks
-  const ySplits =
-    kind === "log" ? { splits: logSplits, filter: all } : kind === "asinh" ? { splits: asinhSplits, filter: all } : {};
-  return [
-    {
-      stroke,
-      grid,
-      ticks: { stroke: grid.stroke, width: 1 },
-      size: 28,
-      font: "11px " + css("--font"),
-      values: (u, vals) => vals.map(fmtTick),
-      label: t(x),
-      labelSize: 16,
-      labelFont: "11px " + css("--font"),
-    },
-    {
-      stroke,
-      label: t(y),
-      labelSize: 16,
-      labelFont: "11px " + css("--font"),
-      grid,
-      ticks: { stroke: grid.stroke, width: 1 },
-      size: kind === "asinh" ? 60 : 52,
-      font: "11px " + css("--font"),
-      incrs: INCRS,
-      space: ySpace, // px between y ticks at the least
-      values: (u, vals) => vals.map(fmtTick),
-      ...ySplits,
-    },
-  ];
-}
-
-function place(u, line, x) {
-  const px = x === null || !Number.isFinite(x) ? NaN : u.valToPos(x, "x");
-  line.style.display = Number.isFinite(px) ? "" : "none";
-  if (Number.isFinite(px)) line.style.transform = `translateX(${px}px)`;
-}
-
-class Chart {
-  constructor(fig, { height = 130, onPick = null, onHover = null } = {}) {
-    this.fig = fig;
-    this.plotEl = fig.querySelector(".plot");
-    this.height = height;
-    this.onPick = onPick;
-    this.onHover = onHover; // the step under the pointer (-1 when it leaves)
-    this.u = null;
-    this.cursorX = null;
-    this.hoverX = null;
-    this.line = null;
-    this.hoverLine = null;
-    new ResizeObserver(() => {
-      if (this.u && this.plotEl.clientWidth) this.u.setSize({ width: this.plotEl.clientWidth, height: this.height });
-      this.placeCursor();
-    }).observe(this.plotEl);
-  }
-
-  create(opts, data) {
-    this.destroy();
-    const width = this.plotEl.clientWidth || 340;
-    this.u = new uPlot({ width, height: this.height, legend: { show: false }, axes: axes(), ...opts }, data, this.plotEl);
-    this.line = document.createElement("div");
-    this.line.className = "cursor-line";
-    this.hoverLine = document.createElement("div");
-    this.hoverLine.className = "cursor-line hover-line";
-    this.u.over.append(this.line, this.hoverLine);
-    if (this.onPick) {
-      this.u.over.addEventListener("click", (e) => {
-        const v = this.u.posToVal(e.offsetX, "x");
-        if (Number.isFinite(v)) this.onPick(Math.round(v));
-      });
-    }
-    if (this.onHover) {
-      this.u.over.addEventListener("mousemove", (e) => {
-        const v = this.u.posToVal(e.offsetX, "x");
-        if (Number.isFinite(v)) this.onHover(Math.round(v));
-      });
-      this.u.over.addEventListener("mouseleave", () => this.onHover(-1));
-    }
-    this.placeCursor();
-  }
-
-  destroy() {
-    if (this.u) this.u.destroy();
-    this.u = null;
-  }
-
-  setCursor(x) {
-    this.cursorX = x;
-    this.placeCursor();
-  }
-
-  /** The step the pointer rests on (here, in another chart or in the log); null: none. */
-  setHover(x) {
-    if (this.hoverX === x) return;
-    this.hoverX = x;
-    this.placeCursor();
-  }
-
-  placeCursor() {
-    if (!this.u || !this.line) return;
-    place(this.u, this.line, this.cursorX);
-    place(this.u, this.hoverLine, this.hoverX);
-  }
 }
 
 export class Charts {
@@ -161,8 +18,7 @@ export class Charts {
     this.loss = new Chart(root.querySelector("#chart-loss"), { onPick, onHover });
     this.params = new Chart(root.querySelector("#chart-params"), { onPick, onHover });
     this.pred = new Chart(root.querySelector("#chart-pred"), { onPick, onHover });
-    this.curveFig = root.querySelector("#chart-curve");
-    this.curve = new Chart(this.curveFig);
+    this.curve = new CurveChart(root.querySelector("#chart-curve"));
     this.run = null;
     this.logScale = false;
   }
@@ -362,39 +218,13 @@ export class Charts {
 
   /** L(w) of the step's sample: the server's points (PyTorch's loss at each w of a grid), drawn as they come. */
   buildCurve() {
-    const c = this.run.meta.curve;
-    this.curveFig.hidden = !c;
-    this.curveModel = c; // main.js rebuilds the curve on a language change when there is one
+    this.curve.build(this.run.meta.curve);
     this.layoutGrid();
-    if (!c) {
-      this.curve.destroy();
-      return;
-    }
-    this.curveWs = Float64Array.from(c.w);
-    this.wRange = [c.view[0], c.view[1]]; // a diverging run opens on its first epochs (see updateCurve)
-    document.getElementById("curve-title").textContent = t("charts.curve", { w: c.param });
-    const lossRange = (u, mn, mx) => [Math.min(0, mn), Math.max(mx, 1e-9) * 1.05];
-    this.curve.create(
-      {
-        axes: axes("linear", c.param, "charts.axis.loss"),
-        scales: { x: { time: false, range: () => this.wRange }, y: { range: lossRange } },
-        series: [
-          {},
-          { label: "L", stroke: css("--op"), width: 2, points: { show: false } },
-          { label: "tangent", stroke: css("--grad"), width: 1.5, dash: [5, 4], points: { show: false } },
-          {
-            label: "now",
-            stroke: css("--loss"),
-            width: 0,
-            paths: () => null,
-            points: { show: true, size: 9, stroke: css("--loss"), fill: css("--loss") },
-          },
-        ],
-        cursor: { show: false },
-      },
-      [this.curveWs, ...[0, 1, 2].map(() => new Array(this.curveWs.length).fill(null))],
-    );
-    this.curve.line.remove();
+  }
+
+  /** The L(w) curve of the run, if it has one (main.js rebuilds it on a language change). */
+  get curveModel() {
+    return this.curve.model;
   }
 
   /** Move every cursor to step k; `step` (the step JSON, if loaded) feeds the L(w) chart. */
@@ -402,57 +232,7 @@ export class Charts {
     this.loss.setCursor(k);
     this.params.setCursor(k);
     this.pred.setCursor(k);
-    if (this.curveModel && step) this.updateCurve(step, phase, labels);
-  }
-
-  /** The sample's curve with the step's point and tangent: the loss and the slope are this step's, from PyTorch. */
-  updateCurve(step, phase, labels) {
-    const c = this.curveModel;
-    const p = step.params[c.param];
-    const ys = c.loss[step.sample];
-    if (!p || !ys || !this.curve.u) return;
-    const unwrap = (v) => {
-      let x = v;
-      while (Array.isArray(x)) x = x[0];
-      return typeof x === "number" ? x : Number(x);
-    };
-    const w0 = unwrap(p.before);
-    const L0 = unwrap(step.loss);
-    this.widenTo(w0);
-    // the slope is PyTorch's: this step's own gradient (equal to w.grad when zero_grad is on)
-    const g = unwrap(p.grad_step !== null && p.grad_step !== undefined ? p.grad_step : p.grad);
-    const showTangent = phase !== "forward" && Number.isFinite(g) && Number.isFinite(L0);
-    const span = (this.wRange[1] - this.wRange[0]) * 0.22;
-    // the step's w joins the grid, where the point sits at the step's loss (the curve's own value there)
-    const ws = this.curveWs;
-    const on = Number.isFinite(w0) && Number.isFinite(L0);
-    const after = ws.findIndex((w) => w > w0);
-    const cut = on && after >= 0 ? after : ws.length;
-    const xs = on ? [...ws.slice(0, cut), w0, ...ws.slice(cut)] : [...ws];
-    const curve = on ? [...ys.slice(0, cut), L0, ...ys.slice(cut)] : [...ys];
-    const tan = xs.map((w) => (showTangent && Math.abs(w - w0) <= span ? L0 + g * (w - w0) : null));
-    const pt = xs.map((_, i) => (on && i === cut ? L0 : null));
-    this.curve.u.setData([xs, curve, tan, pt]); // scales again: the x range may have widened
-    const said = labels && labels.numbers.params[c.param];
-    const gText = said ? said.slope : "…"; // the server's text of PyTorch's number
-    const note = document.getElementById("curve-note");
-    const s = t("charts.curve.note", { w: c.param, g: gText });
-    if (note.textContent !== s) note.textContent = s;
-  }
-
-  /** w left the picture (a diverging run): widen it around the new w, up to the whole curve the server sent
-   * (a w beyond that has run away: the picture shows all of the curve, without the point). */
-  widenTo(w0) {
-    const [lo, hi] = this.wRange;
-    const first = this.curveWs[0];
-    const last = this.curveWs[this.curveWs.length - 1];
-    if (Number.isNaN(w0) || (w0 >= lo && w0 <= hi)) return;
-    if (!Number.isFinite(w0)) {
-      this.wRange = [first, last];
-      return;
-    }
-    const pad = (Math.max(hi, w0) - Math.min(lo, w0)) * 0.15;
-    this.wRange = [Math.max(first, Math.min(lo, w0 - pad)), Math.min(last, Math.max(hi, w0 + pad))];
+    if (this.curve.model && step) this.curve.update(step, phase, labels);
   }
 
   /** The grid's columns follow how many charts it holds (app.css): rows stay full on a laptop or a projector. */
@@ -469,10 +249,9 @@ export class Charts {
   /** No run (the form has errors): no stale pictures. */
   clear() {
     this.run = null;
-    for (const c of [this.loss, this.params, this.pred, this.curve]) c.destroy();
+    for (const c of [this.loss, this.params, this.pred]) c.destroy();
+    this.curve.clear();
     this.pred.fig.hidden = true;
-    this.curveFig.hidden = true;
-    this.curveModel = null;
     this.params.fig.querySelector(".series-keys").replaceChildren();
     this.layoutGrid();
   }
