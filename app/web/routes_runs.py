@@ -248,7 +248,10 @@ async def get_graph(
     lang: Annotated[Lang, Query(description="language of every word in the picture")] = "en",
     fit: Annotated[
         Fit | None,
-        Query(description="`slide`: 16:9, padded and titled with the run; `tall`: laid out closest to 3:4 (a phone)"),
+        Query(
+            description="`slide`: 16:9, padded and titled with the run; `tall`: laid out closest to 3:4 (a phone); "
+            "`stage`: presenter mode's larger type, no in-picture header"
+        ),
     ] = None,
 ) -> Response:
     in_range(ref, k)
