@@ -324,7 +324,7 @@ ENGLISH_MATCHING = re.compile(r"\(column| has[`\"']|\bbut \$\{|/`\(\[\^`\]\+\)`/
 
 
 def test_form_js_reads_no_message_text() -> None:
-    for name in ("form.js", "form-values.js", "kv-editor.js"):
+    for name in ("form.js", "form-values.js", "form-fields.js", "kv-editor.js"):
         source = (ROOT / "static" / "js" / name).read_text(encoding="utf-8")
         assert not ENGLISH_MATCHING.findall(source), name
 

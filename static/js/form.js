@@ -5,6 +5,7 @@
 
 import { addWords, t } from "./i18n.js";
 import { orderedFields, parseValue, showValue } from "./form-values.js";
+import { checkbox, choice, fieldMessages, labelled, textInput } from "./form-fields.js";
 import { KeyValueEditor } from "./kv-editor.js";
 
 function labelFor(field) {
@@ -74,85 +75,17 @@ export class SetupForm {
     const wrap = document.createElement("div");
     wrap.className = "field" + (["list", "bool", "string", "object"].includes(f.kind) ? " wide" : "");
     const id = `param-${f.name}`;
-    const errId = `${id}-error`;
-    const helpId = `${id}-help`;
-    let input;
-    let editor = null;
     const label = document.createElement("label");
     label.htmlFor = id;
     label.dataset.param = f.name;
-    if (f.kind === "bool") {
-      label.className = "check";
-      input = document.createElement("input");
-      input.type = "checkbox";
-      label.appendChild(input);
-      const span = document.createElement("span");
-      span.className = "label-text";
-      label.appendChild(span);
-      wrap.appendChild(label);
-    } else if (f.kind === "enum") {
-      const span = document.createElement("span");
-      span.className = "label-text";
-      label.appendChild(span);
-      wrap.appendChild(label);
-      input = document.createElement("select");
-      for (const v of f.schema.enum) {
-        const o = document.createElement("option");
-        o.value = String(v);
-        o.textContent = String(v);
-        input.appendChild(o);
-      }
-      wrap.appendChild(input);
-    } else if (f.kind === "object") {
-      const span = document.createElement("span");
-      span.className = "label-text";
-      label.appendChild(span);
-      wrap.appendChild(label);
-      // the text stays the field's value ("w1=1, b=0", what the URL keeps); the rows edit it
-      input = document.createElement("input");
-      input.type = "hidden";
-      wrap.appendChild(input);
-      editor = new KeyValueEditor(input, () => {
-        this.clearError(f.name);
-        this.markDirty(true);
-      });
-      wrap.appendChild(editor.el);
-    } else {
-      const span = document.createElement("span");
-      span.className = "label-text";
-      label.appendChild(span);
-      wrap.appendChild(label);
-      input = document.createElement("input");
-      input.type = "text";
-      input.autocomplete = "off";
-      input.spellcheck = false;
-      if (f.kind === "int") input.inputMode = "numeric";
-      else if (f.kind === "number" || f.kind === "list") input.inputMode = "decimal";
-      wrap.appendChild(input);
-    }
+    const { input, editor } = this.makeInput(f, label, wrap);
     input.id = editor ? `${id}-text` : id;
     if (editor) label.htmlFor = editor.firstInputId(id);
     input.name = f.name;
     input.dataset.testid = id;
     input.setAttribute("data-testid", id);
-    input.setAttribute("aria-describedby", `${helpId} ${errId}`);
-    const help = document.createElement("p");
-    help.className = "help";
-    help.id = helpId;
-    wrap.appendChild(help);
-    const err = document.createElement("p");
-    err.className = "field-error";
-    err.id = errId;
-    err.setAttribute("data-testid", `${id}-error`);
-    err.hidden = true;
-    err.setAttribute("aria-live", "polite");
-    wrap.appendChild(err);
-    // an expression's refusal points at the offending part of the text
-    const where = document.createElement("pre");
-    where.className = "expr-where";
-    where.setAttribute("data-testid", `${id}-where`);
-    where.hidden = true;
-    wrap.appendChild(where);
+    input.setAttribute("aria-describedby", `${id}-help ${id}-error`);
+    const { help, err, where } = fieldMessages(wrap, id);
     input.addEventListener(f.kind === "enum" ? "change" : "input", () => {
       this.lastEdited = f.name;
       this.clearError(f.name);
@@ -162,6 +95,24 @@ export class SetupForm {
     const field = { ...f, input, label, help, err, where, wrap, editor };
     this.relabel(field);
     return field;
+  }
+
+  /** The field's control by its kind: {input, editor} (an object's rows edit a hidden input's text). */
+  makeInput(f, label, wrap) {
+    if (f.kind === "bool") return { input: checkbox(label, wrap), editor: null };
+    labelled(label, wrap);
+    if (f.kind === "enum") return { input: choice(f.schema.enum, wrap), editor: null };
+    if (f.kind !== "object") return { input: textInput(f.kind, wrap), editor: null };
+    // the text stays the field's value ("w1=1, b=0", what the URL keeps); the rows edit it
+    const input = document.createElement("input");
+    input.type = "hidden";
+    wrap.appendChild(input);
+    const editor = new KeyValueEditor(input, () => {
+      this.clearError(f.name);
+      this.markDirty(true);
+    });
+    wrap.appendChild(editor.el);
+    return { input, editor };
   }
 
   relabel(field) {
