@@ -211,3 +211,22 @@ def test_the_offline_file_exports_the_steps_svg(lecture: tuple[Any, Path], brows
     assert page.inner_text("#toast") == messages(lang)["export.png.offline"]
     assert view.left == [] and view.csp() == [] and view.errors == []
     view.ctx.close()
+
+
+def test_the_offline_file_offers_no_module_boxes_it_cannot_draw(browser: Any, tmp_path: Path) -> None:
+    """The file carries each step's first view (two_layer opens with its modules as boxes, as the server draws it):
+    the chips that would ask the server for other views are not offered, and the picture is the server's."""
+    run = build_run("two_layer", {"epochs": 2})
+    out = tmp_path / "two_layer.html"
+    out.write_text(export_html(from_run(run, "two_layer")), encoding="utf-8")
+    server = ET.fromstring(render(run.step(1), phase="backward"))
+    assert server.get("data-collapse"), "two_layer's first view has module boxes"
+    view = Opened(browser, out.as_uri() + "#step=1&phase=backward")
+    page = view.page
+    wait_js(page, "!!document.querySelector('[data-testid=graph] svg [data-kind=module]')", 30_000)
+    assert page.evaluate("document.querySelector('[data-testid=graph] svg').getAttribute('data-collapse')") == (
+        server.get("data-collapse")
+    )
+    assert page.locator(".modules-bar").count() == 1 and not page.locator(".modules-bar").is_visible()
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()
