@@ -171,7 +171,19 @@ def label_slots(
     _validate(graph)
     view = make_view(graph, collapse, expand)
     labels = make_labels(view, ph, plain_step, lang, context)
-    return {"texts": labels.texts(), "tips": labels.tips(), "aria": labels.aria(), "template": labels.template()}
+    return {
+        "texts": _drawn(labels.texts(), view),
+        "tips": labels.tips(),
+        "aria": labels.aria(),
+        "template": labels.template(),
+    }
+
+
+def _drawn(texts: dict[str, str], view: View) -> dict[str, str]:
+    """The slots the SVG has: a row's key word is drawn only for the kinds that show keys (both styles agree),
+    elsewhere it lives in the tooltip and the accessible name."""
+    keyless = {f"n:{n.id}:" for n in view.nodes if n.kind not in PAGE.keyed}
+    return {s: v for s, v in texts.items() if not (s.endswith(":k") and s[: s.rfind(":", 0, -2) + 1] in keyless)}
 
 
 def step_labels(
