@@ -41,8 +41,9 @@ class LabelSet:
     edges: tuple[EdgeLabel | None, ...]  # same order as the drawn edges
     edge_tips: tuple[str, ...]  # every drawn edge's tooltip (the label's, or a plain one)
 
-    def texts(self) -> dict[str, str]:
-        """{slot: text} of every text element that may change with the step."""
+    def texts(self, keyless: frozenset[str] = frozenset()) -> dict[str, str]:
+        """{slot: text} of every text element that may change with the step; the nodes in `keyless` are drawn
+        without their rows' key words (those stay in the tooltip and the accessible name)."""
         h = self.header
         out = {"h:title": h.title, "h:sub": h.subtitle, "h:badge": h.badge, "h:context": h.context}
         for node_id, lab in zip(self.node_ids, self.nodes, strict=True):
@@ -50,7 +51,8 @@ class LabelSet:
             if lab.tag:
                 out[node_slot(node_id, "caption")] = lab.tag  # the header's shape (the full caption is in the tip)
             for i, ln in enumerate(lab.lines):
-                out[node_slot(node_id, i, "k")] = ln.key
+                if node_id not in keyless:
+                    out[node_slot(node_id, i, "k")] = ln.key
                 out[node_slot(node_id, i, "v")] = ln.text
         for i, e in enumerate(self.edges):
             if e is not None:

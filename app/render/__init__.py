@@ -36,7 +36,7 @@ from backprop_lens.render.cache import DEFAULT_CACHE, LayoutCache, cache_or_defa
 from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, module_names
 from backprop_lens.render.dot import to_dot_source
 from backprop_lens.render.errors import BadArgument, GraphvizMissing, RenderError
-from backprop_lens.render.labels import PAGE, STAGE
+from backprop_lens.render.labels import KEYED, PAGE, STAGE
 from backprop_lens.render.layout import Layout
 from backprop_lens.render.png import svg_to_png
 from backprop_lens.render.slide import FITS, fitted_layout
@@ -171,19 +171,13 @@ def label_slots(
     _validate(graph)
     view = make_view(graph, collapse, expand)
     labels = make_labels(view, ph, plain_step, lang, context)
+    keyless = frozenset(n.id for n in view.nodes if n.kind not in KEYED)  # the slots the SVG has (svg._node)
     return {
-        "texts": _drawn(labels.texts(), view),
+        "texts": labels.texts(keyless),
         "tips": labels.tips(),
         "aria": labels.aria(),
         "template": labels.template(),
     }
-
-
-def _drawn(texts: dict[str, str], view: View) -> dict[str, str]:
-    """The slots the SVG has: a row's key word is drawn only for the kinds that show keys (both styles agree),
-    elsewhere it lives in the tooltip and the accessible name."""
-    keyless = {f"n:{n.id}:" for n in view.nodes if n.kind not in PAGE.keyed}
-    return {s: v for s, v in texts.items() if not (s.endswith(":k") and s[: s.rfind(":", 0, -2) + 1] in keyless)}
 
 
 def step_labels(

@@ -21,6 +21,11 @@ from backprop_lens.render.metrics import mono_width, sans_width
 from backprop_lens.render.view import ModuleBox
 from backprop_lens.snapshot import Node
 
+# Kinds whose boxes have a key column left of the numbers, in every style (so one LabelSet fills both pictures): a
+# parameter's rows (before, this step, grad, after) and a module's (its parameters' names) need their words; an
+# op's value and grad are told apart by colour and weight, as the legend says ("grad = dL/d(node)", bold).
+KEYED: frozenset[str] = frozenset({"param", "module"})
+
 
 @dataclass(frozen=True, slots=True)
 class Style:
@@ -48,10 +53,6 @@ class Style:
     cluster_margin: float = 17
     cluster_label_baseline: float = 13
     legend_size: float = 12
-    # kinds whose boxes have a key column left of the numbers: a parameter's rows (before, this step, grad, after)
-    # and a module's (its parameters' names) need their words; an op's value and grad are told apart by colour
-    # and weight, as the legend says ("grad = dL/d(node)", bold, in the gradients' colour)
-    keyed: frozenset[str] = frozenset({"param", "module"})
     header: bool = True  # the picture's own title, subtitle and phase badge
     margin: float = 20
     nodesep: float = 0.22  # inches, as Graphviz takes them
@@ -61,7 +62,7 @@ class Style:
     def min_font(self) -> float:
         """The smallest type this style draws (what readability at a scale depends on)."""
         return min(
-            self.title_size, self.caption_size, self.key_size if self.keyed else 99.0, self.value_size,
+            self.title_size, self.caption_size, self.key_size, self.value_size,
             self.edge_size, self.cluster_label_size, self.legend_size,
         )  # fmt: skip
 
@@ -83,7 +84,6 @@ STAGE = Style(
     cluster_margin=22,
     cluster_label_baseline=17,
     legend_size=16,
-    keyed=frozenset({"param", "module"}),
     header=False,
     margin=10,
     nodesep=0.18,
@@ -109,7 +109,7 @@ def reserved_rows(node: Node) -> int:
 def _key_column(node: Node, style: Style) -> float:
     """Width of the key column and its gap (none for a kind the style draws without keys)."""
     keys = nodes.reserved_keys(node)
-    if node.kind not in style.keyed:
+    if node.kind not in KEYED:
         return 0.0
     return max(sans_width(k, style.key_size) for k in nodes.key_texts(keys)) + style.gap
 

@@ -108,7 +108,7 @@ def _node(frame: Frame, node_id: str, label: NodeLabel, theme: Theme, st: L.Styl
         key_slot, value_slot = _row_slots(node_id, i)
         cls = _hook(ln.key_id)
         key = ""
-        if kind in st.keyed:  # the word stays in the tooltip and the accessible name either way
+        if kind in L.KEYED:  # the word stays in the tooltip and the accessible name either way
             kx = _n(st.pad_x + (st.indent if ln.indent else 0))
             key = (
                 f'<tspan data-label="{key_slot}" x="{kx}" font-size="{_n(st.key_size)}" '
