@@ -19,31 +19,22 @@ WIDTH_BUDGET = PANEL_W * PAGE.min_font / READABLE_PX - 2 * PAGE.margin
 def estimated_width(view: View) -> float:
     """The left-to-right width of a view: per rank (longest path) its widest box, per gap its widest chain label,
     and Graphviz's rank separation between them. Graphviz packs a little better; never much worse."""
-    from backprop_lens.render.layout import carries_grad, graph_index, shows_edge_labels  # layout imports view
+    from backprop_lens.render.layout import carries_grad, graph_index, longest_paths, shows_edge_labels  # cycle
 
     index = graph_index(view.graph)
     widths = {n.id: node_size(n)[0] for n in view.nodes}
     widths.update({b.id: module_size(b)[0] for b in view.boxes})
-    into: dict[str, list[str]] = {i: [] for i in widths}
-    for d in view.edges:
-        into[d.target].append(d.source)
-    rank: dict[str, int] = {}
-
-    def rank_of(i: str) -> int:  # longest path from a source; autograd graphs have no cycles
-        if i not in rank:
-            rank[i] = 0
-            rank[i] = max((rank_of(s) + 1 for s in into[i]), default=0)
-        return rank[i]
+    rank = longest_paths(list(widths), [(d.source, d.target) for d in view.edges])
 
     cols: dict[int, float] = {}
     gaps: dict[int, float] = {}
     labelled = shows_edge_labels(view)
     for i, w in widths.items():
-        cols[rank_of(i)] = max(cols.get(rank_of(i), 0.0), float(w))
+        cols[rank[i]] = max(cols.get(rank[i], 0.0), float(w))
     for d in view.edges:
         src, tgt = index[d.edge.source], index[d.edge.target]
         if labelled and carries_grad(src):
-            gap = rank_of(d.target)
+            gap = rank[d.target]
             gaps[gap] = max(gaps.get(gap, 0.0), float(edge_label_size(src, tgt)[0]))
     sep = PAGE.ranksep * 72
     return sum(cols.values()) + sum(gaps.values()) + sep * (len(cols) - 1 + len(gaps))

@@ -65,23 +65,30 @@ class Layout:
 
 
 def graph_depth(graph: Graph) -> int:
-    """Longest path length in nodes (Kahn order); cycles, which autograd never makes, just stop early."""
-    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    """Longest path length in nodes."""
+    ranks = longest_paths([n.id for n in graph.nodes], [(e.source, e.target) for e in graph.edges])
+    return max(ranks.values(), default=-1) + 1
+
+
+def longest_paths(ids: list[str], pairs: list[tuple[str, str]]) -> dict[str, int]:
+    """Each id's rank: the longest path to it from a source, in edges (Kahn order); cycles, which autograd never
+    makes, just stop early. Pairs naming an unknown id are ignored."""
+    succ: dict[str, list[str]] = {i: [] for i in ids}
     indeg = dict.fromkeys(succ, 0)
-    for e in graph.edges:
-        if e.source in succ and e.target in succ:
-            succ[e.source].append(e.target)
-            indeg[e.target] += 1
-    depth = dict.fromkeys(succ, 1)
+    for source, target in pairs:
+        if source in succ and target in succ:
+            succ[source].append(target)
+            indeg[target] += 1
+    rank = dict.fromkeys(succ, 0)
     todo = [k for k, d in indeg.items() if d == 0]
     while todo:
         k = todo.pop()
         for t in succ[k]:
-            depth[t] = max(depth[t], depth[k] + 1)
+            rank[t] = max(rank[t], rank[k] + 1)
             indeg[t] -= 1
             if indeg[t] == 0:
                 todo.append(t)
-    return max(depth.values(), default=0)
+    return rank
 
 
 def splines_for(view: View) -> str:
