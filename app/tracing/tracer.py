@@ -180,6 +180,11 @@ class Tracer:
         return graph
 
     # -- what the modes and module hooks report --------------------------------------------------------
+    @property
+    def module_stack(self) -> list[str | None]:
+        """The modules whose forward is running, innermost last: process-wide hooks (a recording's) push here too."""
+        return self._module_stack
+
     def _module_entered(self, path: str | None) -> Callable[..., None]:
         def pre_hook(module: Any, args: Any) -> None:
             self._module_stack.append(path)
