@@ -6,13 +6,15 @@ import json
 import runpy
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import backprop_lens.export.bundle as bundle
 import pytest
 import torch
-from backprop_lens.export import export_html, load_recording, record
-from backprop_lens.export.page import embed_json
+from backprop_lens.export import export_html, load_recording, record, views
+from backprop_lens.export.page import embed_json, embedded_data
 from backprop_lens.export.source import from_run
 from backprop_lens.present import messages
 from backprop_lens.render import render
@@ -20,10 +22,18 @@ from backprop_lens.scenarios import build_run
 from backprop_lens.snapshot import step_to_dict
 from playwright.sync_api import sync_playwright
 
-from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, READY, wait_js
+from tests.page_helpers import CHROMIUM, CHROMIUM_ARGS, GRAPH_JS, READY, TEXTS_JS, wait_js
 
 FIXTURES = Path(__file__).parent / "fixtures"
 XSS = "<img src=x onerror=alert(1)>"
+SVG = "{http://www.w3.org/2000/svg}"
+HASH_JS = "new URLSearchParams(location.hash.slice(1))"
+NODES_BOX_JS = f"""(() => {{
+  const rs = [...{GRAPH_JS}.querySelectorAll('svg g.node')].map(g => g.getBoundingClientRect());
+  const x0 = Math.min(...rs.map(r => r.left)), x1 = Math.max(...rs.map(r => r.right));
+  const y0 = Math.min(...rs.map(r => r.top)), y1 = Math.max(...rs.map(r => r.bottom));
+  return {{width: x1 - x0, height: y1 - y0}};
+}})()"""
 
 # Counts CSP violations and whether any injected handler ran; runs before the page's own scripts.
 WATCH = """
@@ -51,8 +61,8 @@ def browser() -> Iterator[Any]:
 
 
 class Opened:
-    def __init__(self, browser: Any, url: str) -> None:
-        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser: Any, url: str, viewport: tuple[int, int] = (1280, 900)) -> None:
+        self.ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=2)
         self.left: list[str] = []  # requests that tried to leave the file
         self.dialogs: list[str] = []
         self.errors: list[str] = []
@@ -213,20 +223,111 @@ def test_the_offline_file_exports_the_steps_svg(lecture: tuple[Any, Path], brows
     view.ctx.close()
 
 
-def test_the_offline_file_offers_no_module_boxes_it_cannot_draw(browser: Any, tmp_path: Path) -> None:
-    """The file carries each step's first view (two_layer opens with its modules as boxes, as the server draws it):
-    the chips that would ask the server for other views are not offered, and the picture is the server's."""
+def test_a_file_over_its_view_budget_offers_no_module_boxes(
+    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Module views cost every step's slots: over the budget the file carries each step's first view (two_layer
+    opens with its modules as boxes, as the server draws it) and hides the chips that would ask for others."""
+    monkeypatch.setattr(bundle, "MAX_VIEW_STEPS", 0)
     run = build_run("two_layer", {"epochs": 2})
     out = tmp_path / "two_layer.html"
     out.write_text(export_html(from_run(run, "two_layer")), encoding="utf-8")
+    data = embedded_data(out.read_text(encoding="utf-8"))
+    assert data["chips"] is False and data["views"] == [{"|": 0}]
     server = ET.fromstring(render(run.step(1), phase="backward"))
     assert server.get("data-collapse"), "two_layer's first view has module boxes"
     view = Opened(browser, out.as_uri() + "#step=1&phase=backward")
     page = view.page
     wait_js(page, "!!document.querySelector('[data-testid=graph] svg [data-kind=module]')", 30_000)
-    assert page.evaluate("document.querySelector('[data-testid=graph] svg').getAttribute('data-collapse')") == (
-        server.get("data-collapse")
-    )
+    drawn = page.evaluate(f"{GRAPH_JS}.querySelector('svg').getAttribute('data-collapse')")
+    assert drawn == server.get("data-collapse")
     assert page.locator(".modules-bar").count() == 1 and not page.locator(".modules-bar").is_visible()
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()
+
+
+def test_a_graph_with_too_many_module_paths_carries_its_first_view_only() -> None:
+    """Nine or more module paths: the chips' reach grows too fast to carry; the first view only, no chips."""
+    graph = build_run("two_layer", {"epochs": 1}).step(0).graph
+    many = replace(graph, nodes=[replace(n, module=f"m{i}") for i, n in enumerate(graph.nodes)])
+    assert len(many.nodes) > views.MAX_PATHS
+    table = views.chip_views(many)
+    assert table.complete is False and table.queries == {"|": 0} and len(table.boxes) == 1
+    assert views.chip_views(graph).complete is True  # two_layer's three modules: all their views
+
+
+def _as_js(value: Any) -> str:
+    """A JS string literal holding JSON.stringify(value)'s text (its separators have no spaces)."""
+    return json.dumps(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _hash_query(page: Any) -> tuple[str, str]:
+    return tuple(page.evaluate(f"[{HASH_JS}.get('collapse') || '', {HASH_JS}.get('expand') || '']"))
+
+
+def _drawn(page: Any) -> dict[str, Any]:
+    return {
+        "texts": page.evaluate(TEXTS_JS),
+        "collapse": page.evaluate(f"{GRAPH_JS}.querySelector('svg').getAttribute('data-collapse')"),
+    }
+
+
+def _served(step: Any, collapse: str, expand: str) -> dict[str, Any]:
+    """What the server's graph.svg draws for the query (render in-process is it), filled with the step's strings."""
+    svg = ET.fromstring(render(step, phase="backward", collapse=collapse or None, expand=expand or None))
+    return {"texts": ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")], "collapse": svg.get("data-collapse")}
+
+
+def test_the_offline_chips_collapse_and_expand_as_the_server_draws(browser: Any, tmp_path: Path) -> None:
+    """From file:// with the network blocked, each chip click asks for a query the file answers: the picture is
+    then the server's for that query (texts, numbers and boxes), and nothing leaves the file."""
+    run = build_run("two_layer", {"epochs": 2})
+    step = run.step(1)
+    out = tmp_path / "two_layer.html"
+    out.write_text(export_html(from_run(run, "two_layer")), encoding="utf-8")
+    view = Opened(browser, out.as_uri() + "#step=1&phase=backward&lang=en")
+    page = view.page
+    wait_js(page, f"{GRAPH_JS}.querySelectorAll('svg [data-kind=module]').length === 3", 30_000)
+    assert page.locator(".modules-bar").is_visible()
+    assert sorted(page.locator("#modules-list .chip").all_inner_texts()) == ["act", "layer1", "layer2"]
+    seen = []
+    for click in ("module-layer1", "module-act", "module-layer1", "modules-all", "module-act", "module-layer2"):
+        before = _hash_query(page)
+        page.get_by_test_id(click).click()
+        wait_js(
+            page,
+            f"JSON.stringify([{HASH_JS}.get('collapse') || '', {HASH_JS}.get('expand') || '']) !== "
+            f"{_as_js(list(before))}",
+        )
+        query = _hash_query(page)
+        want = _served(step, *query)
+        wait_js(page, f"JSON.stringify({TEXTS_JS}) === {_as_js(want['texts'])}")
+        assert _drawn(page) == want, (click, query)
+        seen.append((query, want["collapse"]))
+    assert any(q[0] for q, _ in seen) and any(q[1] for q, _ in seen)  # asked by collapse= and by expand=
+    assert len({boxes for _, boxes in seen}) >= 4  # and the pictures differ
+    page.screenshot(path=str(tmp_path / "chips-1280.png"))
+    assert view.left == [] and view.csp() == [] and view.errors == []
+    view.ctx.close()
+
+
+def test_a_phone_gets_the_tall_picture_offline(browser: Any, tmp_path: Path) -> None:
+    """At 390x844 (upright) the page asks for fit=tall: the file answers with the server's tall layout (lecture04's
+    default canvas is 820x307, its tall one 500x615), so the graph on screen is tall, not a thin strip."""
+    run = build_run("lecture04", {"epochs": 1})
+    out = tmp_path / "lecture04.html"
+    out.write_text(export_html(from_run(run, "lecture04")), encoding="utf-8")
+    view = Opened(browser, out.as_uri() + "#step=2&phase=backward", viewport=(390, 844))
+    page = view.page
+    wait_js(page, f"{GRAPH_JS}.textContent.includes('-16.23')", 30_000)
+    tall = ET.fromstring(render(run.step(2), phase="backward", fit="tall"))
+    where = page.evaluate(
+        f"[...{GRAPH_JS}.querySelectorAll('svg text')].map(t => [t.getAttribute('x'), t.getAttribute('y')])"
+    )
+    assert where == [[t.get("x"), t.get("y")] for t in tall.iter(f"{SVG}text")]  # laid out as the tall picture
+    assert page.evaluate(TEXTS_JS) == ["".join(t.itertext()) for t in tall.iter(f"{SVG}text")]
+    drawn = page.evaluate(NODES_BOX_JS)  # the boxes on screen: tall (the default, 2.7x wider, is <130 px high)
+    assert drawn["height"] > 1.2 * drawn["width"] and drawn["height"] > 250, drawn
+    page.screenshot(path=str(tmp_path / "phone-390.png"))
     assert view.left == [] and view.csp() == [] and view.errors == []
     view.ctx.close()

@@ -29,6 +29,16 @@
     var missing = function (what) {
       return json({ message: what + " is not in this offline file", detail: [{ field: "", msg: what }] }, 404);
     };
+    // The module view a query draws in step k's topology: looked up in the file's table (bundle.py, views.py
+    // computed it from the chips' clicks); a query the chips cannot reach from the first view draws the first view.
+    function viewOf(k, q) {
+      var names = function (key) {
+        var list = (q.get(key) || "").split(",").filter(Boolean);
+        return Array.from(new Set(list)).sort().join(",");
+      };
+      var v = ((DATA.views || [])[DATA.topology[k]] || {})[names("collapse") + "|" + names("expand")];
+      return v === undefined ? 0 : v;
+    }
     function answer(method, url, body) {
       var path = url.pathname;
       var q = url.searchParams;
@@ -42,10 +52,16 @@
       if (hit === undefined) hit = DATA.fixed[path];
       if (hit !== undefined) return hit.text !== undefined ? new Response(hit.text, { headers: { "Content-Type": hit.type } }) : json(hit);
       var run = "/api/runs/" + encodeURIComponent(DATA.id);
-      if (path === run + "/labels" && !q.get("collapse")) {
-        var list = DATA.labels[q.get("lang") || "en"] || [];
+      if (path === run + "/labels") {
+        var lang = q.get("lang") || "en";
+        var list = DATA.labels[lang] || [];
         var from = Number(q.get("start") || 0);
-        return from < list.length ? json(list.slice(from, Math.min(Number(q.get("stop") || from + 100), list.length))) : missing("step " + from);
+        if (!(from < list.length)) return missing("step " + from);
+        var out = list.slice(from, Math.min(Number(q.get("stop") || from + 100), list.length));
+        return json(out.map(function (labels, i) {
+          var v = viewOf(from + i, q);
+          return v ? Object.assign({}, labels, { phases: DATA.viewSlots[lang][from + i][v - 1] }) : labels;
+        }));
       }
       var base = run + "/steps";
       if (path === base) {
@@ -63,8 +79,12 @@
           return json(figures[q.get("node")] || {});
         }
         if (rest[1] === "graph.svg") {
-          var key = [q.get("phase") || "backward", q.get("theme") || "light", q.get("lang") || "en"].join("|");
-          var svg = DATA.svgs[DATA.topology[k]][key];
+          var look = [q.get("phase") || "backward", q.get("theme") || "light", q.get("lang") || "en"].join("|");
+          var svgs = DATA.svgs[DATA.topology[k]];
+          var v = viewOf(k, q);
+          // a phone's tall picture where the file carries one (it is the default's where it does not)
+          var svg = svgs[v + "|" + (q.get("fit") === "tall" ? "tall" : "") + "|" + look];
+          if (svg === undefined) svg = svgs[v + "||" + look];
           if (svg !== undefined) return new Response(svg, { headers: { "Content-Type": "image/svg+xml" } });
         }
         return missing(path);

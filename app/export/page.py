@@ -153,7 +153,9 @@ def page_html(data: dict[str, Any], title: str) -> str:
         loader=jinja2.FunctionLoader(lambda n: (templates / n).read_text("utf-8")), autoescape=True
     )
     html = env.get_template("index.html").render(title=title, scenarios=[])
-    html = html.replace("<html ", "<html data-offline ", 1)  # what needs a server says so (exporter.js)
+    # what needs a server says so (exporter.js); a file without its module views hides the chips (app.css)
+    flags = "data-offline " if data.get("chips", True) else "data-offline data-no-chips "
+    html = html.replace("<html ", "<html " + flags, 1)
     inliner = _Inliner()
     html = _TAG.sub(inliner, html)
     loader = (resources.files("backprop_lens.export") / "loader.js").read_text("utf-8")
