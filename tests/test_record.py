@@ -83,15 +83,16 @@ def _per_step(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-@pytest.mark.parametrize("script", ["lecture05.py", "mlp_adam.py"])
-def test_modules_and_optimizers_equal_a_plain_run(script: str) -> None:
+@pytest.mark.parametrize(("script", "root"), [("lecture05.py", "model"), ("mlp_adam.py", "net")])
+def test_modules_and_optimizers_equal_a_plain_run(script: str, root: str) -> None:
+    """Parameters are named by the model's variable and their `named_parameters()` path (`net.0.weight`)."""
     expected = _per_step(plain_run(FIXTURES / script))
     rec = recorded(FIXTURES / script)
     assert len(rec.history) == len(rec.steps) == len(expected)
     for h, want in zip(rec.history, expected, strict=True):
         assert h.loss == want["loss"]
-        assert {n: p.grad for n, p in h.params.items()} == want["grad"]
-        assert {n: p.after for n, p in h.params.items()} == want["after"]
+        assert {n: p.grad for n, p in h.params.items()} == {f"{root}.{n}": g for n, g in want["grad"].items()}
+        assert {n: p.after for n, p in h.params.items()} == {f"{root}.{n}": a for n, a in want["after"].items()}
         assert h.epoch == want["epoch"]
     for prev, h in zip(rec.history, rec.history[1:], strict=False):
         assert {n: p.before for n, p in h.params.items()} == {n: p.after for n, p in prev.params.items()}
@@ -100,7 +101,7 @@ def test_modules_and_optimizers_equal_a_plain_run(script: str) -> None:
 def test_lecture05_names() -> None:
     rec = recorded(FIXTURES / "lecture05.py")
     nodes = {n.id: n for n in rec.steps[0].graph.nodes}
-    assert {"param:linear.weight", "param:linear.bias", "data:x_data", "data:y_data"} <= set(nodes)
+    assert {"param:model.linear.weight", "param:model.linear.bias", "data:x_data", "data:y_data"} <= set(nodes)
     # zero_grad before backward: each step's .grad is its own contribution, not an accumulation
     for h in rec.history:
         assert all(p.grad == p.grad_step for p in h.params.values())

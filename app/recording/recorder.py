@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from backprop_lens.recording.model import DEFAULT_MAX_STEPS, HistoryRecord, LogLine, Recording
+from backprop_lens.recording.modules import ModulePaths, module_hooks
 from backprop_lens.recording.names import scan, user_frames
 from backprop_lens.recording.output import LineTee
 from backprop_lens.recording.updates import StepWatch
@@ -59,6 +60,7 @@ class LoopTracer(Tracer):
         self._awaiting: dict[int, tuple[str, torch.Tensor]] = {}  # parameters whose `after` we wait for
         self._epoch: tuple[int, int] | None = None  # (epoch, samples so far in it)
         self._current_epoch: int | None = None
+        self.modules = ModulePaths()  # the script's nn.Modules, by the paths its frames give them
 
     def line(self, text: str) -> LogLine:
         """A printed line, with the step whose backward came last and whether its parameters changed since."""
@@ -129,7 +131,9 @@ class LoopTracer(Tracer):
 
     def _name(self, loss: torch.Tensor) -> dict[str, torch.Tensor]:
         """Name this graph's leaves and the data in sight; returns the leaves by name, in the walk's order."""
-        params, data, self._current_epoch = scan(list(user_frames(self._stop)))
+        in_sight = scan(list(user_frames(self._stop)))
+        params, data, self._current_epoch = in_sight.params, in_sight.data, in_sight.epoch
+        self.modules.resolve(self.seen, in_sight.modules)
         leaves: dict[str, torch.Tensor] = {}
         for gf in Walk.from_root(loss.grad_fn).order:
             var = getattr(gf, "variable", None)
@@ -273,7 +277,7 @@ class record:  # lower case: used like a function, `with backprop_lens.record() 
         self._tee = LineTee(sys.stdout, lambda text: self.rec.lines.append(tracer.line(text)))
         sys.stdout = self._tee
         tracer.__enter__()
-        self._hooks = step_hooks(tracer)
+        self._hooks = step_hooks(tracer) + module_hooks(tracer, tracer.modules)
         return self.rec
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
