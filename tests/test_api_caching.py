@@ -65,8 +65,9 @@ async def test_concurrent_requests_for_a_new_run_compute_it_once(app, client):
 
 
 async def test_memory_stays_bounded(app_factory):
+    memory = 8_200_000  # fractions of it below: the caches' shares are fractions of the one setting
     app = app_factory(
-        run_cache_entries=2, memory_bytes=8_200_000, body_cache_entries=5, body_cache_bytes=200_000, max_per_client=8
+        run_cache_entries=2, memory_bytes=memory, body_cache_entries=5, body_cache_bytes=memory // 40, max_per_client=8
     )
     store = app.state.store
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
@@ -81,8 +82,9 @@ async def test_memory_stays_bounded(app_factory):
         huge = await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 10_000}})
         assert huge.status_code == 422 and "MiB" in huge.json()["message"], huge.text
     stats = store.stats()
-    assert stats["runs"]["entries"] <= 2 and stats["runs"]["bytes"] <= 8_000_000
-    assert stats["bodies"]["entries"] <= 5 and stats["bodies"]["bytes"] <= 200_000
+    assert stats["runs"]["entries"] <= 2 and stats["runs"]["bytes"] <= stats["runs"]["max_bytes"] < memory
+    assert stats["bodies"]["entries"] <= 5 and stats["bodies"]["bytes"] <= memory // 40
+    assert stats["memory"]["bytes"] <= stats["memory"]["max_bytes"] <= memory  # every cache, in progress too
 
 
 async def test_the_event_loop_answers_while_a_run_computes(app, client, monkeypatch):

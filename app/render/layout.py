@@ -8,6 +8,7 @@ metrics, so the layout does not depend on which fonts the machine has.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,33 @@ class ClusterGeom:
     label_y: float
 
 
+def _sizeof(obj: Any) -> int:
+    """Bytes of a fragment's key or value: strings and (nested) tuples or lists of them."""
+    if isinstance(obj, (tuple, list)):
+        return sys.getsizeof(obj) + sum(_sizeof(v) for v in obj)
+    return sys.getsizeof(obj)
+
+
+class Fragments(dict[Any, Any]):
+    """A layout's SVG pieces, filled on first use; it counts its own bytes, so a cache holding the layout weighs
+    its growth. (Two threads drawing one layout at once may miscount a piece: an estimate, never unbounded.)"""
+
+    SLOT_BYTES = 100  # the dict's slot for one piece
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nbytes = 0
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        old = self.get(key)
+        if old is None:
+            self.nbytes += _sizeof(key) + self.SLOT_BYTES
+        else:
+            self.nbytes -= _sizeof(old)
+        self.nbytes += _sizeof(value)
+        super().__setitem__(key, value)
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     key: str
@@ -61,7 +89,7 @@ class Layout:
     clusters: dict[str, ClusterGeom] = field(default_factory=dict)  # module path -> frame
     style: Style = PAGE  # the sizes the boxes were laid out for, which the SVG writer draws with
     # SVG pieces that depend only on this layout (and theme), filled by the SVG writer on first use
-    fragments: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    fragments: Fragments = field(default_factory=Fragments, compare=False, repr=False)
 
 
 def graph_depth(graph: Graph) -> int:

@@ -36,6 +36,8 @@ class Run:
         self.scenario = scenario
         self.params = params
         self._snapshots: OrderedDict[int, Step] = OrderedDict()
+        # Traced steps kept, at most: a server sets it from its memory budget and the measured bytes of a step.
+        self.max_traced = self.SNAPSHOT_CACHE
         # Passed to every pass of the loop (history and replays): see Recorder.on_step.
         self.on_step: Callable[[int], None] | None = None
 
@@ -84,16 +86,16 @@ class Run:
         """Steps start..stop-1 with their graphs, traced in one replay of the loop."""
         self._check(start)
         self._check(stop - 1)
-        missing = [k for k in range(start, stop) if k not in self._snapshots]
-        if missing:
-            self._replay(range(missing[0], missing[-1] + 1))
-        found = []
+        found = {k: self._snapshots[k] for k in range(start, stop) if k in self._snapshots}
+        missing = [k for k in range(start, stop) if k not in found]
+        if missing:  # the replay's steps are answered even when fewer than them are kept (max_traced)
+            found.update(self._replay(range(missing[0], missing[-1] + 1)))
         for k in range(start, stop):
-            self._snapshots.move_to_end(k)
-            found.append(self._snapshots[k])
-        return found
+            if k in self._snapshots:
+                self._snapshots.move_to_end(k)
+        return [found[k] for k in range(start, stop)]
 
-    def _replay(self, wanted: range) -> None:
+    def _replay(self, wanted: range) -> dict[int, Step]:
         """Run the loop again, tracing the wanted steps; a replay to the end doubles as the history.
 
         A resumable scenario starts right at the first wanted step, from the state its history recorded.
@@ -107,6 +109,7 @@ class Run:
             self.__dict__["history"] = rec  # cached_property's slot: the same loop, the same numbers
         for k, snap in rec.snapshots.items():
             self._remember(k, snap)
+        return rec.snapshots
 
     def _resume_point(self, k: int) -> Resume | None:
         if k == 0 or not self.scenario.resumable:
@@ -116,7 +119,7 @@ class Run:
 
     def _remember(self, k: int, snap: Step) -> None:
         self._snapshots[k] = snap
-        while len(self._snapshots) > self.SNAPSHOT_CACHE:
+        while len(self._snapshots) > max(0, self.max_traced):
             self._snapshots.popitem(last=False)
 
     def traced_count(self) -> int:

@@ -1,27 +1,44 @@
 """A bounded, thread-safe LRU that computes each missing key once, however many threads ask at the same time.
 
-Bounded by entry count and by total weight (bytes of a body, steps of a run), so memory stays bounded whatever
-is asked. No library in our dependencies does both plus compute-once; this is small enough to own.
+Bounded by entry count and by total bytes (each entry weighed with its key), so memory stays bounded whatever
+is asked. Why not cachetools' `LRUCache(maxsize, getsizeof=...)`: it bounds one quantity (entries or size, not
+both), its `maxsize` cannot change at run time (the run cache shrinks while runs in progress hold bytes), it is
+neither thread-safe nor compute-once, and a value larger than the cache raises. A wrapper doing all that would be
+this class plus a dependency.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+# What holding one entry costs besides its key and value: the ordered dict's slot and link, the (value, bytes)
+# tuple and its int. So a cache of tiny entries (ints, short strings) is still weighed honestly.
+ENTRY_OVERHEAD = 104 + sys.getsizeof((None, 0)) + sys.getsizeof(2**40)
+
 
 class LruCache(Generic[K, V]):
-    def __init__(self, max_entries: int, max_weight: int | None = None, weigh: Callable[[V], int] | None = None):
+    def __init__(
+        self,
+        max_entries: int,
+        max_weight: int | None = None,
+        weigh: Callable[[V], int] | None = None,
+        weigh_key: Callable[[K], int] | None = None,
+    ):
+        """`max_weight`: bytes (None: entries only); an entry weighs `weigh(value) + weigh_key(key)`, plus
+        ENTRY_OVERHEAD when a byte bound is set (`weigh` alone, e.g. `len` of a body, keeps the old meaning)."""
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
         self.max_weight = max_weight
         self._weigh = weigh or (lambda _v: 1)
+        self._weigh_key = weigh_key
         self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._weight = 0
         self._lock = threading.Lock()
@@ -35,6 +52,20 @@ class LruCache(Generic[K, V]):
     def weight(self) -> int:
         return self._weight
 
+    def stats(self, share: int | None = None) -> dict[str, int | None]:
+        """Entries, bytes held, and the byte bound (`share`: the configured one, when resize moves the bound)."""
+        return {"entries": len(self._data), "bytes": self._weight, "max_bytes": share or self.max_weight}
+
+    def _weight_of(self, key: K, value: V) -> int:
+        if self._weigh_key is None:
+            return self._weigh(value)
+        return self._weigh(value) + self._weigh_key(key) + ENTRY_OVERHEAD
+
+    def values(self) -> list[V]:
+        """The values held now (a copy: other threads may put and evict meanwhile)."""
+        with self._lock:
+            return [v for v, _ in self._data.values()]
+
     def get(self, key: K) -> V | None:
         with self._lock:
             item = self._data.get(key)
@@ -46,7 +77,7 @@ class LruCache(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Keep (or re-weigh) `value`; evict the least recently used entries past the bounds."""
-        weight = self._weigh(value)
+        weight = self._weight_of(key, value)
         with self._lock:
             old = self._data.pop(key, None)
             if old is not None:
@@ -92,3 +123,29 @@ class LruCache(Generic[K, V]):
                 waiters[0] -= 1
                 if waiters[0] == 0:
                     del self._inflight[key]
+
+
+def memory_shares(memory_bytes: int, body_bytes: int) -> dict[str, int]:
+    """How one memory budget is split among the caches; the shares sum to at most `memory_bytes`.
+
+    The body cache keeps its own setting (at most half the budget); the small memo caches and the layouts get
+    fixed fractions; runs (their history and traced steps, and the runs in progress) get the rest.
+    """
+    shares = {
+        "bodies": min(body_bytes, memory_bytes // 2),
+        "ids": memory_bytes // 64,  # ~5 MiB of 320: thousands of ids at ~1 KB each
+        "profiles": memory_bytes // 256,
+        "labels_sizes": memory_bytes // 256,
+        "failures": memory_bytes // 256,
+        "layouts": memory_bytes // 16,  # a layout of a big graph with its SVG fragments: ~100 KB
+    }
+    shares["runs"] = max(1, memory_bytes - sum(shares.values()))
+    return shares
+
+
+def total_bytes(parts: Mapping[str, Mapping[str, int | None]]) -> dict[str, int]:
+    """The sum of every cache's bytes and bounds (what /readyz reports as the process's cache memory)."""
+    return {
+        "bytes": sum(p.get("bytes") or 0 for p in parts.values()),
+        "max_bytes": sum(p.get("max_bytes") or 0 for p in parts.values()),
+    }

@@ -8,7 +8,9 @@ epochs (which change the step count, not the step).
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
+import types
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
@@ -21,6 +23,8 @@ from backprop_lens.web.responses import dumps
 
 # A history's log line per step and the run's own objects: a small constant on top of the measured record.
 LOG_BYTES_PER_STEP = 80
+# Objects whose attributes are shared by the whole process (classes, modules, functions): never one entry's bytes.
+_SHARED = (type, types.ModuleType, types.FunctionType, types.MethodType, enum.Enum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +65,11 @@ def measure_labels(run: Run) -> int:
     return max(len(dumps(step_labels(snap, lang))) for lang in LANGS) if snap is not None else 0
 
 
-def run_bytes(run: Run, profile: Profile) -> int:
-    """What a computed run holds: its history and the traced steps it keeps."""
+def run_bytes(run: Run, profile: Profile, traced: bool = True) -> int:
+    """What a computed run holds: its history and (`traced`) the traced steps it keeps."""
     history = run.__dict__.get("history")
     steps = len(history.steps) if history is not None else 0
-    return profile.history_bytes(steps) + run.traced_count() * profile.snapshot_bytes
+    return profile.history_bytes(steps) + (run.traced_count() * profile.snapshot_bytes if traced else 0)
 
 
 def approx_bytes(obj: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
@@ -83,4 +87,6 @@ def approx_bytes(obj: Any, _seen: set[int] | None = None, _depth: int = 0) -> in
         size += sum(approx_bytes(v, seen, _depth + 1) for v in obj)
     elif is_dataclass(obj) and not isinstance(obj, type):
         size += sum(approx_bytes(getattr(obj, f.name, None), seen, _depth + 1) for f in fields(obj))
+    elif isinstance(getattr(obj, "__dict__", None), dict) and not isinstance(obj, _SHARED):
+        size += approx_bytes(vars(obj), seen, _depth + 1)  # a pydantic model's fields (a run's parameters)
     return size

@@ -30,11 +30,11 @@ from backprop_lens.scenarios import (
 )
 from backprop_lens.snapshot import Step, step_to_dict
 from backprop_lens.web.admission import Unavailable
-from backprop_lens.web.caching import LruCache
+from backprop_lens.web.caching import LruCache, memory_shares, total_bytes
 from backprop_lens.web.compute import Compute, client_of
 from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, request_lang, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
-from backprop_lens.web.profile import Profile, measure, measure_labels, run_bytes
+from backprop_lens.web.profile import Profile, approx_bytes, measure, measure_labels, run_bytes
 from backprop_lens.web.raster import Rasteriser
 from backprop_lens.web.responses import JSON, Body, dumps
 from backprop_lens.web.settings import Settings
@@ -96,21 +96,27 @@ class RunStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._defaults = {sid: defaults_of(s) for sid, s in SCENARIOS.items()}
-        self._refs: LruCache[str, RunRef] = LruCache(settings.id_cache_entries)
-        self.runs_budget = max(1, settings.memory_bytes - settings.body_cache_bytes)
+        # Every cache has a share of `memory_bytes` and weighs its entries (and keys) in bytes; the shares sum to
+        # at most the budget. Runs get the rest: their history, their traced steps and the runs in progress.
+        self.shares = share = memory_shares(settings.memory_bytes, settings.body_cache_bytes)
+        self._refs: LruCache[str, RunRef] = LruCache(
+            settings.id_cache_entries, share["ids"], weigh=lambda r: approx_bytes(r.params), weigh_key=approx_bytes
+        )
+        self.runs_budget = share["runs"]
         self._runs: LruCache[str, RunEntry] = LruCache(
-            settings.run_cache_entries, self.runs_budget, weigh=lambda e: run_bytes(e.run, e.profile)
+            settings.run_cache_entries, self.runs_budget, lambda e: run_bytes(e.run, e.profile), approx_bytes
         )
         self._bodies: LruCache[Hashable, Body] = LruCache(
-            settings.body_cache_entries, settings.body_cache_bytes, weigh=len
+            settings.body_cache_entries, share["bodies"], weigh=len, weigh_key=approx_bytes
         )
-        self._profiles: LruCache[str, Profile] = LruCache(4096)
-        self.layouts = LayoutCache()  # this app's own: apps in one process share no layout state
+        self._profiles: LruCache[str, Profile] = LruCache(4096, share["profiles"], approx_bytes, approx_bytes)
+        # this app's own: apps in one process share no layout state
+        self.layouts = LayoutCache(max_bytes=share["layouts"], weigh=approx_bytes)
         self.context_of: Callable[[RunRef, str], Context | None] = lambda _ref, _lang: None  # routes_present sets it
-        self._labels_sizes: LruCache[str, int] = LruCache(4096)
+        self._labels_sizes: LruCache[str, int] = LruCache(4096, share["labels_sizes"], approx_bytes, approx_bytes)
         self._measuring: dict[tuple[str, str], asyncio.Future[Any]] = {}
         # why a 202 run stopped, told once by its status (None: told; the next status starts over)
-        self._failures: LruCache[str, Problem | None] = LruCache(1024)
+        self._failures: LruCache[str, Problem | None] = LruCache(1024, share["failures"], approx_bytes, approx_bytes)
         self.compute = Compute(settings, self.runs_budget, lambda held: self._runs.resize(self.runs_budget - held))
         self.compute.on_failed = self.note_failure
         self.raster = Rasteriser()  # PNGs: resvg in a child process (it holds the GIL)
@@ -385,10 +391,16 @@ class RunStore:
     def _summary(ref: RunRef, run: Run) -> Body:
         return Body.of(dumps({"id": ref.id, **run.summary(), "titles": title_lines(ref.scenario, ref.params)}), JSON)
 
-    @staticmethod
-    def traced(entry: RunEntry, start: int, stop: int, token: Token) -> list[Step]:
+    def traced_limit(self, entry: RunEntry) -> int:
+        """Traced steps a run keeps (its block cache), by bytes: a quarter of the runs' share at most, and never so
+        many that the run with its history outweighs the share (it would then be dropped, history and all)."""
+        room = min(self.runs_budget // 4, self.runs_budget - run_bytes(entry.run, entry.profile, traced=False))
+        return max(1, min(Run.SNAPSHOT_CACHE, room // max(1, entry.profile.snapshot_bytes)))
+
+    def traced(self, entry: RunEntry, start: int, stop: int, token: Token) -> list[Step]:
         """Steps start..stop-1 with their graphs, in one replay that stops when nobody waits (sync)."""
         with entry.lock:
+            entry.run.max_traced = self.traced_limit(entry)
             entry.run.on_step = token.check
             try:
                 return entry.run.steps(start, stop)
@@ -403,12 +415,12 @@ class RunStore:
             raise BadInput([(("query", "stop"), Problem("error.batch.bytes", {"most": most}))])
         return Body.of(content, JSON)
 
-    @staticmethod
-    def _step(entry: RunEntry, k: int, token: Token | None = None) -> Step:
+    def _step(self, entry: RunEntry, k: int, token: Token | None = None) -> Step:
         run = entry.run
         with entry.lock:
             if not 0 <= k < run.step_count:
                 return run.step(k)  # raises StepOutOfRange with its message
+            run.max_traced = self.traced_limit(entry)
             start = k - k % TRACE_BLOCK
             run.on_step = token.check if token is not None else None
             try:
@@ -441,11 +453,24 @@ class RunStore:
         return Body.of(data, MEDIA_TYPES[fmt])
 
     def stats(self) -> dict[str, Any]:
-        return {
-            "runs": {"entries": len(self._runs), "bytes": self._runs.weight, "max_bytes": self._runs.max_weight},
-            "bodies": {"entries": len(self._bodies), "bytes": self._bodies.weight},
-            **self.compute.stats(),
+        """Every cache's entries, bytes and share; `memory`: their sums (the shares sum to <= memory_bytes)."""
+        share = self.shares
+        caches = {
+            "ids": self._refs.stats(),
+            "runs": {**self._runs.stats(share["runs"]), "traced_bytes": self._traced_bytes()},
+            "bodies": self._bodies.stats(),
+            "profiles": self._profiles.stats(),
+            "labels_sizes": self._labels_sizes.stats(),
+            "failures": self._failures.stats(),
+            "layouts": self.layouts.stats(),
         }
+        held = total_bytes(caches)  # with the runs in progress, which hold bytes in the runs' share
+        memory = {**held, "bytes": held["bytes"] + self.compute.reserved, "memory_bytes": self.settings.memory_bytes}
+        return {**caches, "memory": memory, **self.compute.stats()}
+
+    def _traced_bytes(self) -> int:
+        """Bytes of the traced steps the cached runs keep (a part of the runs' bytes)."""
+        return sum(e.run.traced_count() * e.profile.snapshot_bytes for e in self._runs.values())
 
     def close(self) -> None:
         """At shutdown: the rasteriser's child processes go with the server."""
