@@ -53,8 +53,7 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
         if rel is not None and gf is not None:
             names = inputs.get(e.target, [])
             if (e.target, e.slot) in folded:  # dL/dW = (dL/d(matmul))ᵀ · X, X the matmul's left input
-                use = folded[(e.target, e.slot)][1]
-                names = [names[0] if names else "W", label[use.target], _at(inputs.get(use.target, []), use.slot - 1)]
+                names = _folded_names(names, folded[(e.target, e.slot)][1], inputs, label)
             exponent = _exponent(gf)
             if not isinstance(exponent, (int, float, type(None))):
                 exponent = None  # a tensor exponent: the rule says n
@@ -92,6 +91,21 @@ def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:
     if grad is None:
         grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)  # an output the loss does not use: dL/d(it) = 0
     return Output(value=value, grad=plain(grad))
+
+
+def _folded_names(names: list[str], use: Edge, inputs: Mapping[str, list[str]], label: Mapping[str, str]) -> list[str]:
+    return [names[0] if names else "W", label[use.target], _at(inputs.get(use.target, []), use.slot - 1)]
+
+
+def fold_names(
+    edges: tuple[Edge, ...], e: Edge, inputs: Mapping[str, list[str]], label: Mapping[str, str]
+) -> tuple[str, ...] | None:
+    """The names `formula` gets for edge `e` when its target, a transpose, is folded into the one matmul it
+    feeds (see `_fold_transposes`); None when the target feeds no single consumer."""
+    uses = [u for u in edges if u.source == e.target]
+    if len(uses) != 1:
+        return None
+    return tuple(_folded_names(inputs.get(e.target, []), uses[0], inputs, label))
 
 
 def display_name(n: Node) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from backprop_lens.tracing.relations import NodeRelations, relation_hook
 from backprop_lens.tracing.values import kept
 
 
@@ -27,6 +28,22 @@ def recording_hook(rec: NodeRecord, counter: Iterator[int]) -> Callable[..., Non
         rec.order = next(counter)
         rec.grad_out = kept(grad_outputs[0]) if grad_outputs else None
         rec.grad_in = [kept(g) for g in grad_inputs]
+
+    return hook
+
+
+def node_hook(
+    rec: NodeRecord, counter: Iterator[int], relations: dict[Any, NodeRelations] | None, gf: Any
+) -> Callable[..., None]:
+    """`recording_hook` and, when `relations` is given, `relation_hook` in one hook (one call per node)."""
+    record = recording_hook(rec, counter)
+    if relations is None:
+        return record
+    classify = relation_hook(relations, gf)
+
+    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+        record(grad_inputs, grad_outputs)
+        classify(grad_inputs, grad_outputs)
 
     return hook
 

@@ -13,6 +13,7 @@ How the numbers are obtained — all from PyTorch itself, never from derivative 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import warnings
@@ -21,11 +22,12 @@ from typing import Any
 
 import torch
 from backprop_lens.snapshot import Graph
+from backprop_lens.tracing import fast as fast_path
 from backprop_lens.tracing.annotate import annotate
-from backprop_lens.tracing.backward import NodeRecord, local_derivatives, recording_hook
+from backprop_lens.tracing.backward import NodeRecord, local_derivatives, node_hook
 from backprop_lens.tracing.build import Observed, build_graph, value_of
-from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, tensors
-from backprop_lens.tracing.relations import NodeRelations, relation_hook
+from backprop_lens.tracing.modes import FunctionRecorder, OutputRecorder, learn_composite, tensors
+from backprop_lens.tracing.relations import NodeRelations
 from backprop_lens.tracing.roots import grad_call, roots_of, with_input_grads
 from backprop_lens.tracing.sources import user_source
 from backprop_lens.tracing.values import kept
@@ -94,6 +96,8 @@ class Tracer:
     `modules` (`{"": model}`) groups nodes by the nn.Module that owns or made them.
     `names` (`{"y_hat": y_hat}`) or `tracer.name(tensor, "y_hat")` name intermediate results: the op node that
     made the tensor (its grad_fn) gets the name. `relations=False` skips the edge relations.
+    `fast=False` traces every step fully (default: `fast.enabled()`; see `backprop_lens.tracing.fast`): no
+    template of a known topology, the dispatch mode on for the whole forward.
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class Tracer:
         modules: Mapping[str, Any] | None = None,
         names: Mapping[str, Any] | None = None,
         relations: bool = True,
+        fast: bool | None = None,
     ) -> None:
         self.seen = Observed()
         self.seen.names = {id(v): (k, "param") for k, v in (params or {}).items()}
@@ -119,14 +124,23 @@ class Tracer:
             self.name(tensor, label)
         self.recording = True
         self.pending: list[torch.Tensor] = []  # dispatch-level outputs since the last Python-level call
-        self._modes: tuple[FunctionRecorder, OutputRecorder] | None = None
+        self._fast = fast_path.enabled() if fast is None else fast
+        # The same params, inputs and modules at every step of a loop: what says "this forward ran before".
+        self._forward_key = _forward_key(params, inputs, modules) if self._fast else None
+        # True: the dispatch mode is entered only around composite calls (modes.composite), not for the whole
+        # forward; set on entering, for a forward key traced before.
+        self.per_call_dispatch = False
+        self._modes: tuple[Any, ...] | None = None
         self._active: contextvars.Token[Tracer | None] | None = None
         self.graphs: list[Graph] = []
 
     # -- context ---------------------------------------------------------------------------------------
     def __enter__(self) -> Tracer:
         self._active = _ACTIVE.set(self)
-        self._modes = (FunctionRecorder(self), OutputRecorder(self))
+        self.per_call_dispatch = fast_path.known_forward(self._forward_key)
+        self._modes = (
+            (FunctionRecorder(self),) if self.per_call_dispatch else (FunctionRecorder(self), OutputRecorder(self))
+        )
         for mode in self._modes:
             mode.__enter__()
         # Per-module hooks (not the global ones): only the named modules, only while we trace, any thread safe.
@@ -210,6 +224,8 @@ class Tracer:
                         self.seen.sources[gf] = source
                 if module is not None:  # made inside a module's forward: the innermost module owns it
                     self.seen.op_module.setdefault(gf, module)
+        if pending or self.per_call_dispatch:
+            self._learn_composite(func, pending, out)
         first = next(iter(tensors(out)), None)
         if first is None or first.grad_fn is None or first.grad_fn in self.seen.extras:
             return
@@ -217,6 +233,26 @@ class Tracer:
         extras = [a for a in args if self._is_extra_input(a, arithmetic)]
         if extras:
             self.seen.extras[first.grad_fn] = extras
+
+    def _learn_composite(self, func: Any, pending: list[torch.Tensor], out: Any) -> None:
+        """Did `func` make autograd nodes its outputs do not show (a composite)? Then every later trace runs it
+        inside the dispatch mode, which sees those nodes' values.
+
+        Under the dispatch mode: a pending output with a node the outputs do not have. Without it: an output
+        whose node has an input node no call showed (it was made inside `func`; conservatively, also a node made
+        before the trace began — that costs only time)."""
+        outs = [t.grad_fn for t in tensors(out) if t.grad_fn is not None]
+        if any(t.grad_fn is not None and t.grad_fn not in outs for t in pending):
+            learn_composite(func)
+            return
+        if pending:
+            return
+        values = self.seen.values
+        for gf in outs:
+            for child, nr in gf.next_functions:
+                if child is not None and (child, nr) not in values and not hasattr(child, "variable"):
+                    learn_composite(func)
+                    return
 
     def _is_extra_input(self, a: Any, arithmetic: bool) -> bool:
         if isinstance(a, torch.Tensor):
@@ -244,7 +280,7 @@ class Tracer:
         self.recording = False
         try:
             # Our dispatch mode steps aside: backward's own aten ops are not forward values (and it is faster).
-            with _pop_mode_temporarily():
+            with contextlib.nullcontext() if self.per_call_dispatch else _pop_mode_temporarily():
                 if not roots:
                     return func(*args, **kwargs)
                 return self._traced_backward(roots, func, args, kwargs, inputs)
@@ -255,12 +291,20 @@ class Tracer:
         self, roots: list[Any], func: Callable[..., Any], args: Any, kwargs: dict[str, Any], inputs: Any = None
     ) -> Any:
         walk = self._walk(*roots)
+        # A structure traced before needs only this step's numbers (see `fast`); read before backward frees it.
+        key = fast_path.signature(walk, self.seen) if self._fast else None
+        template = fast_path.lookup(key)
         records = {gf: NodeRecord() for gf in walk.order}
         counter = itertools.count()
-        handles = [gf.register_hook(recording_hook(records[gf], counter)) for gf in walk.order]
         found: dict[Any, NodeRelations] = {}
-        if self._relations:  # while the saved tensors are alive: the hook runs before autograd frees them
-            handles += [gf.register_hook(relation_hook(found, gf)) for gf in walk.op_nodes]
+        # One hook per node: its gradients, and (op nodes) the relations while the saved tensors are alive.
+        leaves = walk.leaves
+        handles = [
+            gf.register_hook(
+                node_hook(records[gf], counter, found if self._relations and gf not in leaves else None, gf)
+            )
+            for gf in walk.order
+        ]
         # The relations hook calls every node on ones anyway: its results are the local derivatives.
         locals_ = local_derivatives(walk.op_nodes) if self._local and not self._relations else {}
         try:
@@ -270,7 +314,13 @@ class Tracer:
                 h.remove()
         if self._local and self._relations:
             locals_ = {gf: [kept(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
-        graph = annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found)
+        if template is not None:
+            graph = fast_path.fill(template, walk, self.seen, records, found, locals_)
+        else:
+            graph = annotate(build_graph(walk, self.seen, records, locals_), walk, self.seen, found)
+            fast_path.store(key, graph, walk, self.seen)
+        fast_path.remember_forward(self._forward_key)
+        fast_path.count(filled=template is not None)
         self.graphs.append(graph if inputs is None else with_input_grads(graph, walk, inputs, result))
         return result
 
@@ -291,6 +341,20 @@ class Tracer:
         walk = Walk.from_roots([loss.grad_fn for loss in losses])
         walk.name_leaves(self.seen.names)
         return walk
+
+
+def _forward_key(
+    params: Mapping[str, Any] | None, inputs: Mapping[str, Any] | None, modules: Mapping[str, Any] | None
+) -> tuple[Any, ...] | None:
+    """The same parameter tensors (by identity), input names and modules: the same loop's next step. None for a
+    tracer given none of them (a recording's, which names what it finds): its forward keeps the dispatch mode."""
+    if not (params or inputs or modules):
+        return None
+    return (
+        tuple((k, id(v)) for k, v in (params or {}).items()),
+        tuple(inputs or {}),
+        tuple((k, id(m)) for k, m in (modules or {}).items()),
+    )
 
 
 def _module_paths(modules: Mapping[str, Any]) -> tuple[dict[int, str], list[tuple[Any, str | None]]]:
