@@ -125,6 +125,56 @@ def test_a_5k_node_graph_opens_collapsed_and_expands() -> None:
     assert "1000 ops" not in svg and f"{len(fold.ops)} ops" in svg
 
 
+def alike_terms(terms: int):
+    """`terms` alike terms w[i] * c -> sin, stacked and summed: a fan-in as wide as the graph."""
+    w = torch.randn(terms, requires_grad=True)
+    with trace(params={"w": w}) as t:
+        torch.stack([torch.sin(w[i] * float(i % 7 + 1)) for i in range(terms)]).sum().backward()
+    return t.graph, w
+
+
+def test_a_wide_graph_of_alike_terms_opens_as_one_box_of_them() -> None:
+    graph, w = alike_terms(400)
+    assert len(graph.nodes) > 1000
+    first = make_view(graph)
+    (group,) = first.boxes  # 400 folded chains between the same neighbours: one box, not 400
+    assert sorted(n.name or n.op for n in first.nodes) == ["stack", "sum", "w"]
+    assert len(group.members) + len(first.nodes) == len(graph.nodes)
+    assert group.path.startswith("400 × ") and group.ops == ("[ ]", "*", "sin")
+    # its 400 edges in and 400 out are drawn once each: Graphviz sees 4 boxes and 3 edges
+    assert (
+        sorted((d.source, d.target) for d in first.edges) == sorted({(d.source, d.target) for d in first.edges})
+        and len(first.edges) == 3
+    )
+    svg = render(graph).decode()
+    assert "400 × " in svg and svg.count('class="edge"') == 3
+    # the drawn edge stands for 400: no one edge's numbers on it, and its tooltip says so (in both languages)
+    assert svg.count("400 alike edges drawn as one") == 2 and svg.count('class="chain"') == 1  # stack -> sum
+    assert render(graph, lang="zh").decode().count("400 条同样的边画成一条") == 2
+    plain = plain_graph(graph)
+    w_node = next(n for n in plain.nodes if n.name == "w")
+    expected = (
+        torch.cos(w.detach() * torch.tensor([float(i % 7 + 1) for i in range(400)]))
+        * torch.tensor([float(i % 7 + 1) for i in range(400)])
+    ).tolist()
+    assert w_node.grad == expected == w.grad.tolist()  # the gradient the box stands for is PyTorch's own
+    full = make_view(graph, expand="*")
+    assert full.size == len(graph.nodes) and len(full.edges) == len(graph.edges)
+
+
+def test_alike_siblings_stay_apart_when_few_or_fed_differently() -> None:
+    graph, _ = alike_terms(3)  # three terms: each can still be told apart
+    assert not make_view(graph).boxes
+    w, v = torch.randn(300, requires_grad=True), torch.randn(300, requires_grad=True)
+    with trace(params={"w": w, "v": v}) as t:  # two families of terms, each fed by its own parameter
+        a = torch.stack([torch.sin(w[i] * 2.0) for i in range(300)])
+        b = torch.stack([torch.cos(v[i] * 3.0) for i in range(300)])
+        (a.sum() + b.sum()).backward()
+    first = make_view(t.graph)
+    assert sorted(b.path.split(" × ")[0] for b in first.boxes) == ["300", "300"]
+    assert first.size <= LIMIT
+
+
 def step_of(graph):
     from backprop_lens.snapshot import Step
 

@@ -52,6 +52,7 @@ GRAPH_EN: dict[str, str] = {
     "svg.legend.tooltip": "edge tooltips: the chain rule of each edge",
     # edge claims
     "svg.edge.computed": "computed by {fn}",
+    "svg.tip.edges": "{source} → {target}: {n} alike edges drawn as one (expand to see each with its numbers)",
     "svg.tip.edge": "{source} → {target} (input {slot})",
     "svg.tip.upstream": "upstream dL/d({target}): {value}",
     "svg.tip.local": "local d({target})/d({source}): {value}",

@@ -47,6 +47,7 @@ GRAPH_ZH: dict[str, str] = {
     "svg.legend.none": "= d：传给该输入的梯度",
     "svg.legend.tooltip": "边的提示：每条边的链式法则",
     "svg.edge.computed": "由 {fn} 计算",
+    "svg.tip.edges": "{source} → {target}：{n} 条同样的边画成一条（展开可看到每条边和它的数值）",
     "svg.tip.edge": "{source} → {target}（第 {slot} 个输入）",
     "svg.tip.upstream": "上游 dL/d({target})：{value}",
     "svg.tip.local": "局部 d({target})/d({source})：{value}",

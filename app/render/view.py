@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backprop_lens.problems import Problem
 from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, frontier, reopen
@@ -21,6 +21,8 @@ from backprop_lens.snapshot import Edge, Graph, Node
 
 MODULE_PREFIX = "module:"  # ids of collapsed-module boxes: "module:layer1"
 FOLD_PREFIX = "fold:"  # ids of folded chains: "fold:<id of its first member>"
+GROUP_PREFIX = "group:"  # ids of alike siblings drawn as one: "group:<id of its first>"
+MIN_GROUP = 4  # fewer alike siblings stay as they are: each can still be told apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class DrawnEdge:
     edge: Edge
     source: str  # drawn endpoint ids: a node id, or a module box id when that end is collapsed
     target: str
+    stands_for: int = 1  # graph edges drawn as this one (a group's alike edges, see `_group_parallel`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,12 +257,7 @@ def _build(graph: Graph, collapsed: tuple[str, ...], placed: dict[str, str | Non
         owner[b.id] = b.path.rpartition(".")[0] or None  # a collapsed box sits in its parent's cluster
     if fold:
         nodes = _fold(graph, nodes, hidden_by, placed, boxes, owner, ids)
-    edges: list[DrawnEdge] = []
-    for i, e in enumerate(graph.edges):
-        s = hidden_by.get(e.source, e.source)
-        t = hidden_by.get(e.target, e.target)
-        if s != t:  # edges inside a collapsed module vanish with it
-            edges.append(DrawnEdge(i, e, s, t))
+    edges = _drawn_edges(graph, hidden_by)
     for n in nodes:
         owner[n.id] = placed[n.id]
     paths: dict[str, None] = {}  # insertion-ordered set, in first-appearance order
@@ -270,10 +268,29 @@ def _build(graph: Graph, collapsed: tuple[str, ...], placed: dict[str, str | Non
     ordered = sorted(paths, key=lambda p: p.count("."))  # stable: outer before inner, then appearance
     clusters = tuple(Cluster(p, p.rpartition(".")[0] or None, cluster_label(p)) for p in ordered)
     key = graph.topology_key()
-    folded = [b.members[0] for b in boxes if b.id.startswith(FOLD_PREFIX)]
+    folded = [b.members[0] for b in boxes if b.id.startswith((FOLD_PREFIX, GROUP_PREFIX))]
     if collapsed or folded:
         key = hashlib.sha256(json.dumps([key, collapsed, folded]).encode()).hexdigest()[:16]
     return View(graph, collapsed, tuple(nodes), tuple(boxes), tuple(edges), clusters, owner, key)
+
+
+def _drawn_edges(graph: Graph, hidden_by: dict[str, str]) -> list[DrawnEdge]:
+    """Edges between drawn ends; a group's alike edges (to or from one box) are drawn once, by the first."""
+    edges: list[DrawnEdge] = []
+    first_of: dict[tuple[str, str], int] = {}  # (source, target) of a group's edges -> its drawn edge
+    for i, e in enumerate(graph.edges):
+        s = hidden_by.get(e.source, e.source)
+        t = hidden_by.get(e.target, e.target)
+        if s == t:  # edges inside a collapsed module vanish with it
+            continue
+        if s.startswith(GROUP_PREFIX) or t.startswith(GROUP_PREFIX):
+            k = first_of.get((s, t))
+            if k is not None:
+                edges[k] = replace(edges[k], stands_for=edges[k].stands_for + 1)
+                continue
+            first_of[(s, t)] = len(edges)
+        edges.append(DrawnEdge(i, e, s, t))
+    return edges
 
 
 def _fold(
@@ -298,5 +315,61 @@ def _fold(
         boxes.append(ModuleBox(bid, title, (), f.members, ops))
         owner[bid] = placed[first.id]
         for m in f.members:
+            hidden_by[m] = bid
+    left = [n for n in nodes if n.id not in hidden_by]
+    return _group_parallel(graph, left, hidden_by, placed, boxes, owner, ids)
+
+
+def _group_parallel(
+    graph: Graph,
+    nodes: list[Node],
+    hidden_by: dict[str, str],
+    placed: dict[str, str | None],
+    boxes: list[ModuleBox],
+    owner: dict[str, str | None],
+    ids: set[str],
+) -> list[Node]:
+    """Draw many alike siblings as one box: ops or folded chains doing the same operators between the same
+    drawn neighbours (7,500 `w[i] * c -> sin` terms summed are one box of 7,500, not 7,500 boxes)."""
+    drawn = {n.id: n for n in nodes}
+    folds = {b.id: b for b in boxes if b.id.startswith(FOLD_PREFIX)}
+    ins: dict[str, set[str]] = {}
+    outs: dict[str, set[str]] = {}
+    for e in graph.edges:
+        s, t = hidden_by.get(e.source, e.source), hidden_by.get(e.target, e.target)
+        if s != t:
+            outs.setdefault(s, set()).add(t)
+            ins.setdefault(t, set()).add(s)
+
+    def doing(item: str) -> tuple[str, ...] | None:
+        """What an item computes, when it may join a group: an op that is not the loss, or a folded chain."""
+        if item in folds:
+            return folds[item].ops
+        n = drawn[item]
+        return (n.op or n.grad_fn or "op",) if n.kind == "op" and not n.is_loss else None
+
+    Alike = tuple[tuple[str, ...], str | None, frozenset[str], frozenset[str]]  # ops, module, ins, outs
+    alike: dict[Alike, list[str]] = {}
+    for item in [*drawn, *folds]:
+        ops = doing(item)
+        if ops is not None:
+            where = owner[item] if item in folds else placed[item]
+            key = (ops, where, frozenset(ins.get(item, ())), frozenset(outs.get(item, ())))
+            alike.setdefault(key, []).append(item)
+    for (ops, where, _, _), items in alike.items():
+        if len(items) < MIN_GROUP:
+            continue
+        bid = GROUP_PREFIX + items[0]
+        while bid in ids:
+            bid += "'"
+        members = [m for item in items for m in (folds[item].members if item in folds else (item,))]
+        title = f"{len(items):,} × " + (folds[items[0]].path if items[0] in folds else ops[0])
+        boxes.append(ModuleBox(bid, title, (), tuple(members), tuple(ops)))
+        owner[bid] = where
+        for item in items:
+            owner.pop(item, None)
+        grouped = set(items)
+        boxes[:] = [b for b in boxes if b.id not in grouped]
+        for m in members:
             hidden_by[m] = bid
     return [n for n in nodes if n.id not in hidden_by]
