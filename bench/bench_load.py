@@ -36,24 +36,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mib(pid: int) -> float:
-    """The server's RSS and its children's (rsvg-convert, dot) together."""
-    total = 0
-    for p in [pid, *children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+def memory_mib(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of the server and all its descendants (worker processes, PNG children, dot) together.
+
+    RSS counts the pages the processes share (torch's libraries, in the server and in every worker) once per
+    process; PSS splits each shared page between its sharers: the sum is what the machine really holds."""
+    rss = pss = 0
+    for p in [pid, *descendants(pid)]:
+        rss += _kib(f"/proc/{p}/status", "VmRSS:")
+        pss += _kib(f"/proc/{p}/smaps_rollup", "Pss:")
+    return rss / 1024, pss / 1024
 
 
-def children(pid: int) -> list[int]:
+def _kib(path: str, key: str) -> int:
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
     except OSError:
-        return []
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """Children of every thread (a worker started from a thread is listed under that thread), recursively."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(c) for c in children.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
 
 
 @dataclass
@@ -171,16 +186,16 @@ def pct(values: list[float], q: float) -> float:
 
 async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
     t = Tally()
-    rss: list[float] = []
+    rss: list[tuple[float, float]] = []
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=httpx.Limits(max_connections=64)) as http:
         cached, pngs, batches = await prepare(http)
-        before = rss_mib(pid)
+        before = memory_mib(pid)
         stop = time.monotonic() + seconds
         rng = random.Random
 
         async def sample() -> None:
             while time.monotonic() < stop + drain:
-                rss.append(rss_mib(pid))
+                rss.append(memory_mib(pid))
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
@@ -193,7 +208,7 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
             *(small_runs(http, stop, rng(50 + i), t, ip(50 + i)) for i in range(2)),
         )
         await asyncio.sleep(drain)  # the abuse is over: what is left running should stop, memory come back
-        final = rss_mib(pid)
+        final = memory_mib(pid)
         await sampler
     print(f"abuse {seconds:.0f} s, then {drain:.0f} s quiet; loopback; 18 clients")
     print(f"errors other than 503 with Retry-After: {sum(t.errors.values())}  {dict(t.errors) or ''}")
@@ -203,8 +218,9 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
         med = statistics.median(values) * 1e3 if values else float("nan")
         print(f"{kind:9}{len(values):7}{med:10.1f}{pct(values, 0.99):10.1f}")
     print("statuses:", dict(sorted(t.statuses.items(), key=str)))
-    peak = max(rss, default=float("nan"))
-    print(f"server RSS MiB (with children): before {before:.0f}, peak {peak:.0f}, final {final:.0f}")
+    for i, what in enumerate(("RSS", "PSS")):
+        peak = max((m[i] for m in rss), default=float("nan"))
+        print(f"server {what} MiB (with its processes): before {before[i]:.0f}, peak {peak:.0f}, final {final[i]:.0f}")
     print("goals: errors 0, cached p99 <= 50 ms, small p99 <= 2000 ms, peak <= 800 MB, final <= 500 MB")
 
 

@@ -17,7 +17,9 @@ BIG = {"scenario": "lecture04", "params": {"epochs": 2000}}  # 6,000 steps x 6 n
 
 @pytest.fixture
 def gate(app_factory, monkeypatch):
-    """Histories of 2,000+ epochs wait for the gate (the profile's one step does not): work that stays in progress."""
+    """Histories of 2,000+ epochs wait for the gate (the profile's one step does not): work that stays in progress.
+    The gate is patched into this process: apps that use it compute histories here (worker_processes=0); admission
+    is the same either way (test_workers.py covers the worker processes)."""
     opened = threading.Event()
     started = threading.Event()
     from backprop_lens.scenarios import get_scenario
@@ -42,7 +44,9 @@ def client_for(app) -> httpx.AsyncClient:
 
 async def test_full_heavy_lane_answers_503_with_retry_after_at_once_and_light_work_goes_on(app_factory, gate):
     opened, started = gate
-    app = app_factory(heavy_running=1, heavy_queued=0, light_cost=1_000, retry_after_s=3, max_per_client=4)
+    app = app_factory(
+        heavy_running=1, heavy_queued=0, light_cost=1_000, retry_after_s=3, max_per_client=4, worker_processes=0
+    )
     async with client_for(app) as c:
         first = asyncio.create_task(c.post("/api/runs", json=BIG))
         await asyncio.to_thread(started.wait, 10)
@@ -63,7 +67,7 @@ async def test_full_heavy_lane_answers_503_with_retry_after_at_once_and_light_wo
 
 async def test_one_client_cannot_fill_the_queue(app_factory, gate):
     opened, started = gate
-    app = app_factory(heavy_running=1, heavy_queued=8, light_cost=1_000, max_per_client=2)
+    app = app_factory(heavy_running=1, heavy_queued=8, light_cost=1_000, max_per_client=2, worker_processes=0)
     async with client_for(app) as c:
         tasks = [
             asyncio.create_task(c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 2000 + i}}))
@@ -130,7 +134,7 @@ async def test_a_big_run_is_accepted_with_202_and_reports_progress(app_factory):
 @pytest.mark.parametrize(("lang", "said"), [("en", "cancelled: nobody was waiting for it"), ("zh", "没有人在等")])
 async def test_a_202_run_nobody_asks_about_is_cancelled_and_freed(app_factory, gate, lang, said):
     opened, started = gate
-    app = app_factory(async_cost=10_000, light_cost=1_000, abandon_s=0.3)
+    app = app_factory(async_cost=10_000, light_cost=1_000, abandon_s=0.3, worker_processes=0)
     store = app.state.store
     async with client_for(app) as c:
         r = await c.post("/api/runs", json=BIG)

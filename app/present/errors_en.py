@@ -138,6 +138,7 @@ ERRORS_EN: dict[str, str] = {
     "error.job.deadline": "it took longer than the deadline of {seconds} s",
     "error.job.nobody_waiting": "nobody was waiting for it",
     "error.job.client_gone": "the client went away",
+    "error.worker.died": "the worker process computing it stopped (exit code {code}); retry",
     "error.graphviz_missing": (
         "Graphviz's `dot` was not found on PATH; install Graphviz "
         "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`) and try again."

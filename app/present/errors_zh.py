@@ -128,6 +128,7 @@ ERRORS_ZH: dict[str, str] = {
     "error.job.deadline": "耗时超过了 {seconds} 秒的期限",
     "error.job.nobody_waiting": "没有人在等它的结果",
     "error.job.client_gone": "客户端已断开",
+    "error.worker.died": "计算它的工作进程已停止（退出码 {code}），请重试",
     "error.graphviz_missing": (
         "在 PATH 中找不到 Graphviz 的“dot”：请安装 Graphviz"
         "（Debian/Ubuntu：“sudo apt-get install graphviz”，macOS：“brew install graphviz”）后重试。"

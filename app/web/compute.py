@@ -1,6 +1,7 @@
 """Where computations run: admitted to a lane, charged to the memory budget, stopped when nobody waits.
 
-A run's history is a Job (shared by every request for that run, with progress); a body (a step, a batch, an
+A run's history is a Job (shared by every request for that run, with progress), computed in a worker process
+when it is big (workers.py: training there cannot starve the event loop of the GIL); a body (a step, a batch, an
 image) is computed in the lane its cost calls for. Either way the caller waits only while its client is
 connected: it keeps the work's Token alive for a moment at a time, and when it stops doing so the training loop
 raises `Cancelled` at its next step.
@@ -13,13 +14,16 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from backprop_lens.problems import Problem, as_problem
+from backprop_lens.scenarios import Run
 from backprop_lens.web.admission import Full, Lane, LaneLimits, Unavailable
 from backprop_lens.web.jobs import Cancelled, Job, Token
 from backprop_lens.web.settings import Settings
+from backprop_lens.web.workers import WorkerPool
 from fastapi import Request
 
 log = logging.getLogger("backprop_lens.web")
@@ -62,6 +66,10 @@ class Compute:
         self.cancelled = 0
         self.started = 0
         self.on_failed: Callable[[Job], None] = lambda job: None
+        self.workers = WorkerPool(s.worker_processes, s.worker_niceness, retry)
+        weakref.finalize(self, self.workers.close)  # an app dropped without its lifespan's end (tests) too
+        if s.warm_up:
+            self.workers.start()  # warm (torch imported) before the first big run; else at the first one
 
     def lane_for(self, cost: int) -> Lane:
         return self.light if cost <= self.settings.light_cost else self.heavy
@@ -120,6 +128,30 @@ class Compute:
         if job.state == "failed":
             self.on_failed(job)
 
+    def offloads(self, cost: int) -> bool:
+        """Work of this cost goes to a worker process (cheaper work is faster here than a round trip)."""
+        return self.workers.size > 0 and cost > self.settings.worker_cost
+
+    def history(self, run: Run, cost: int, token: Token) -> None:
+        """Compute `run`'s history, stoppable after every step: in a worker process when it costs more than
+        `worker_cost` (the history comes back as plain data), else in this (lane) thread."""
+        if self.offloads(cost):
+            run.history = self.workers.run("history", (run.scenario.id, run.params), token)
+            return
+        run.on_step = token.check
+        try:
+            run.compute_history()
+        finally:
+            run.on_step = None
+
+    def traced(self, run: Run, start: int, stop: int, token: Token) -> list[dict[str, Any]]:
+        """Steps start..stop-1 traced in a worker process, as `step_to_dict` gives them (a replay of a scenario
+        that cannot resume runs the loop from step 0: seconds of GIL in a thread here)."""
+        resume = run._resume_point(start)  # Run's own rule of where a replay may start (its history's records)
+        args = (run.scenario.id, run.params, start, stop, resume)
+        steps: list[dict[str, Any]] = self.workers.run("traced", args, token)
+        return steps
+
     @staticmethod
     def _history(job: Job, make: Callable[[Token], Any]) -> Any:
         job.token.check(0)  # abandoned while queued: never start
@@ -173,4 +205,8 @@ class Compute:
             "reserved_bytes": self.reserved,
             "started": self.started,
             "cancelled": self.cancelled,
+            "workers": self.workers.stats(),
         }
+
+    def close(self) -> None:
+        self.workers.close()

@@ -237,19 +237,17 @@ class RunStore:
         raise Unavailable(job.error or Problem("error.run_stopped"), self.settings.retry_after_s)
 
     def _start(self, ref: RunRef, profile: Profile, client: str) -> Job:
+        steps = ref.steps
+        cost = profile.cost(steps)
+
         def make(token: Token) -> RunEntry:
             run = Run(ref.scenario, ref.params)
-            run.on_step = token.check
-            try:
-                run.compute_history()  # the whole loop, stoppable after every step
-            finally:
-                run.on_step = None
+            self.compute.history(run, cost, token)  # the whole loop, stoppable after every step
             entry = RunEntry(run, profile)
             self._runs.put(ref.id, entry)
             return entry
 
-        steps = ref.steps
-        return self.compute.start(ref.id, make, steps, profile.cost(steps), profile.history_bytes(steps), client)
+        return self.compute.start(ref.id, make, steps, cost, profile.history_bytes(steps), client)
 
     async def status(self, ref: RunRef, request: Request) -> dict[str, Any]:
         """A run's state; asking keeps a 202 run alive, and starts one that is not (or no longer) computing."""
@@ -408,8 +406,10 @@ class RunStore:
                 entry.run.on_step = None
 
     def _steps(self, entry: RunEntry, start: int, stop: int, token: Token) -> Body:
-        steps = self.traced(entry, start, stop, token)
-        content = dumps([step_to_dict(s) for s in steps])
+        if self.compute.offloads(self.replay_cost(entry, start, stop)):  # a long replay: in a worker process
+            content = dumps(self.compute.traced(entry.run, start, stop, token))
+        else:
+            content = dumps([step_to_dict(s) for s in self.traced(entry, start, stop, token)])
         if len(content) > self.settings.max_batch_bytes:  # the estimate was short: the bound holds anyway
             most = max(1, (stop - start) * self.settings.max_batch_bytes // len(content))
             raise BadInput([(("query", "stop"), Problem("error.batch.bytes", {"most": most}))])

@@ -43,6 +43,12 @@ class Settings:
     png_running: int = 1
     png_queued: int = 2  # a PNG takes seconds: a longer queue would only make clients time out
     max_per_client: int = 2  # heavy and PNG work of one client address at once (light work: half its lane)
+    # Worker processes for big runs' histories: training holds the GIL, and in the server's threads it starved the
+    # event loop (cached reads, health). Each worker imports torch (~200 MB, ~3 s: started with the app and kept
+    # warm) and is niced so the server wins the CPU. 0: every run computes in a thread of the server.
+    worker_processes: int = 2
+    worker_cost: int = 5_000  # runs costing more go to a worker; cheaper ones are faster here than a round trip
+    worker_niceness: int = 10  # added to the workers' nice value (os.nice)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)
     retry_after_s: int = 2  # Retry-After of a 503
     queue_wait_s: float = 10.0  # a request waiting longer for a slot gets a 503 (not its client's timeout)
