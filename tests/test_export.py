@@ -17,7 +17,7 @@ from backprop_lens.export import export_html, load_recording, record, views
 from backprop_lens.export.page import embed_json, embedded_data
 from backprop_lens.export.source import from_run
 from backprop_lens.present import messages
-from backprop_lens.render import render
+from backprop_lens.render import module_names, render, step_labels
 from backprop_lens.scenarios import build_run
 from backprop_lens.snapshot import step_to_dict
 from playwright.sync_api import sync_playwright
@@ -278,6 +278,18 @@ def _served(step: Any, collapse: str, expand: str) -> dict[str, Any]:
     return {"texts": ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")], "collapse": svg.get("data-collapse")}
 
 
+def _same_slots(page: Any, step: Any, collapse: str, expand: str) -> None:
+    """The file's labels for the query hold the server's value in every slot the server's picture has (the
+    texts, tooltips and accessible names the patcher writes), and the same template id."""
+    url = f"/api/runs/two_layer/labels?start=1&stop=2&lang=en&collapse={collapse}&expand={expand}"
+    got = page.evaluate(f"fetch({json.dumps(url)}).then(r => r.json())")[0]["phases"]
+    server = step_labels(step, "en", True, module_names(collapse), None, module_names(expand))["phases"]
+    for ph, slots in server.items():
+        assert got[ph]["template"] == slots["template"], (ph, collapse, expand)
+        for part in ("texts", "tips", "aria"):
+            assert {k: got[ph][part].get(k) for k in slots[part]} == slots[part], (ph, part, collapse, expand)
+
+
 def test_the_offline_chips_collapse_and_expand_as_the_server_draws(browser: Any, tmp_path: Path) -> None:
     """From file:// with the network blocked, each chip click asks for a query the file answers: the picture is
     then the server's for that query (texts, numbers and boxes), and nothing leaves the file."""
@@ -303,6 +315,7 @@ def test_the_offline_chips_collapse_and_expand_as_the_server_draws(browser: Any,
         want = _served(step, *query)
         wait_js(page, f"JSON.stringify({TEXTS_JS}) === {_as_js(want['texts'])}")
         assert _drawn(page) == want, (click, query)
+        _same_slots(page, step, *query)
         seen.append((query, want["collapse"]))
     assert any(q[0] for q, _ in seen) and any(q[1] for q, _ in seen)  # asked by collapse= and by expand=
     assert len({boxes for _, boxes in seen}) >= 4  # and the pictures differ

@@ -104,19 +104,49 @@ def _pictures(step: Step, v: int, query: Query, layouts: LayoutCache) -> dict[st
     return out
 
 
-def _view_slots(steps: list[Step], topology: list[int], views: list[Views]) -> dict[str, list[list[Any]]]:
-    """Per language and step: the slots of each module view but the first (whose are in `labels`), by phase."""
+def _view_slots(steps: list[Step], topology: list[int], views: list[Views]) -> dict[str, list[dict[str, Any]]]:
+    """Per language and step: the slots of each module view but the first (whose are in `labels`), pooled."""
     plain = [replace(s, graph=plain_graph(s.graph)) for s in steps] if any(len(v.asked) > 1 for v in views) else steps
     return {
         lang: [
-            [
-                {ph: label_slots(s, phase=ph, lang=lang, collapse=c, expand=e) for ph in PHASES}
-                for c, e in views[topology[k]].asked[1:]
-            ]
+            _pooled(
+                [
+                    {ph: label_slots(s, phase=ph, lang=lang, collapse=c, expand=e) for ph in PHASES}
+                    for c, e in views[topology[k]].asked[1:]
+                ]
+            )
             for k, s in enumerate(plain)
         ]
         for lang in LANGS
     }
+
+
+SLOT_PARTS = ("texts", "tips", "aria")  # label_slots' dicts by slot id; its "template" is one id per picture
+
+
+def _pooled(per_view: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One step's views' slots as {"pool", "views"}: the pool holds each slot's first value over the views, each
+    view only its slots that differ from the pool (and its template). Views share most strings, so this halves
+    what they add to the file; the loader lays a view's own values over the pool (the page reads only the slots
+    its template has, so the pool's others are never read)."""
+    pool: dict[str, dict[str, dict[str, Any]]] = {}
+    for view in per_view:
+        for ph, slots in view.items():
+            merged = pool.setdefault(ph, {part: {} for part in SLOT_PARTS})
+            for part in SLOT_PARTS:
+                for key, value in slots[part].items():
+                    merged[part].setdefault(key, value)
+    own = [
+        {
+            ph: {
+                "template": slots["template"],
+                **{part: {k: v for k, v in slots[part].items() if pool[ph][part][k] != v} for part in SLOT_PARTS},
+            }
+            for ph, slots in view.items()
+        }
+        for view in per_view
+    ]
+    return {"pool": pool, "views": own}
 
 
 def _tensors(step: Step, lang: str) -> dict[str, Any]:

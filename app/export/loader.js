@@ -39,6 +39,18 @@
       var v = ((DATA.views || [])[DATA.topology[k]] || {})[names("collapse") + "|" + names("expand")];
       return v === undefined ? 0 : v;
     }
+    // A module view's slots (bundle.py _pooled): its own values laid over the step's pool of every view's slots.
+    function viewPhases(pooled, v) {
+      var own = pooled.views[v - 1];
+      var phases = {};
+      Object.keys(own).forEach(function (ph) {
+        phases[ph] = { template: own[ph].template };
+        ["texts", "tips", "aria"].forEach(function (part) {
+          phases[ph][part] = Object.assign({}, pooled.pool[ph][part], own[ph][part]);
+        });
+      });
+      return phases;
+    }
     function answer(method, url, body) {
       var path = url.pathname;
       var q = url.searchParams;
@@ -60,7 +72,7 @@
         var out = list.slice(from, Math.min(Number(q.get("stop") || from + 100), list.length));
         return json(out.map(function (labels, i) {
           var v = viewOf(from + i, q);
-          return v ? Object.assign({}, labels, { phases: DATA.viewSlots[lang][from + i][v - 1] }) : labels;
+          return v ? Object.assign({}, labels, { phases: viewPhases(DATA.viewSlots[lang][from + i], v) }) : labels;
         }));
       }
       var base = run + "/steps";
