@@ -296,3 +296,47 @@ def test_a_script_without_modules_draws_no_frames() -> None:
     assert len(rec.steps) == 6 and len(rec.history) == 300
     assert all(n.module is None for s in rec.steps for n in s.graph.nodes)
     assert {n.name for n in rec.steps[2].graph.nodes if n.kind != "op"} == {"w", "x", "y"}
+
+
+BOXES_JS = (
+    "[...document.querySelectorAll('[data-testid=graph] svg g.node[data-kind=module]')].map((g) => g.dataset.module)"
+)
+CLUSTERS_JS = "[...document.querySelectorAll('[data-testid=graph] svg g.cluster')].map((g) => g.dataset.module)"
+HASH_JS = "Object.fromEntries(new URLSearchParams(location.hash.slice(1)))"
+
+
+def test_the_served_pages_chips_collapse_and_expand_the_users_modules(
+    served: Server, saved: dict[str, Path], browser: Any
+) -> None:
+    """The chips carry the script's names; a click draws that module as one box holding its nodes, inside its
+    parent's frame, and the link says so (#collapse=); a pasted #collapse= / #expand= link draws the same."""
+    inner = {n.id for n in load_recording(saved["lecture05.py"]).steps[0].graph.nodes if n.module == "model.linear"}
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{served.base}/recording#lang=en&theme=light")
+        page.wait_for_selector(READY, timeout=60_000)
+        chips = page.evaluate("[...document.querySelectorAll('#modules-list .chip')].map((b) => b.dataset.module)")
+        assert sorted(chips) == ["criterion", "model", "model.linear"]
+        page.get_by_test_id("module-model.linear").click()
+        wait_js(page, f"{BOXES_JS}.length === 1")
+        assert page.evaluate(HASH_JS)["collapse"] == "model.linear"
+        box = page.locator("[data-testid=graph] svg g.node[data-kind=module]")
+        assert set(str(box.get_attribute("data-members")).split()) == inner
+        assert sorted(page.evaluate(CLUSTERS_JS)) == ["criterion", "model"]
+        assert _inside(page.evaluate(NODE_JS, "module:model.linear"), page.evaluate(FRAME_JS, "model"))
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "record-modules-390.png"), full_page=True)
+        for link, boxes, frames in [
+            ("collapse=model", ["model"], ["criterion"]),
+            ("expand=*", [], ["criterion", "model", "model.linear"]),
+        ]:
+            page.goto(f"{served.base}/recording#{link}&lang=en&theme=light")
+            page.wait_for_selector(READY, timeout=60_000)
+            wait_js(page, f"JSON.stringify({BOXES_JS}.sort()) === {json.dumps(json.dumps(boxes))}")
+            assert sorted(page.evaluate(CLUSTERS_JS)) == frames
+    finally:
+        ctx.close()
+    assert not errors
