@@ -243,20 +243,26 @@ def fill(
     nodes = []
     for n, (kind, i, p) in zip(t.nodes, t.sources, strict=True):
         gf = order[i]
+        # Positional fields (Node's order): a node per op per step, and keyword building costs more than it does.
         if kind == "extra":
-            obj = seen.extras[gf][p]
-            nodes.append(_with(n, value=kept(obj)))
+            value = kept(seen.extras[gf][p])
+            nodes.append(Node(n.id, n.kind, n.name, n.op, n.grad_fn, n.shape, value, None, None, False, None, n.module))
         elif kind == "leaf":
             rec = records.get(gf, empty)
             var = gf.variable
             grad = kept(var.grad) if rec.order is not None else None
-            nodes.append(_with(n, shape=tuple(var.shape), value=kept(var), grad=grad, grad_step=rec.grad_out,
-                               order=rec.order))  # fmt: skip
+            nodes.append(
+                Node(n.id, n.kind, n.name, n.op, n.grad_fn, tuple(var.shape), kept(var), grad, rec.grad_out,
+                     n.is_loss, rec.order, n.module, n.outputs, n.source)
+            )  # fmt: skip
         else:
             rec = records.get(gf, empty)
             value, shape = value_of(seen, gf)
             outputs = _outputs(seen, gf, found.get(gf)) if n.outputs else ()
-            nodes.append(_with(n, shape=shape, value=value, grad=rec.grad_out, order=rec.order, outputs=outputs))
+            nodes.append(
+                Node(n.id, n.kind, n.name, n.op, n.grad_fn, shape, value, rec.grad_out, None, n.is_loss, rec.order,
+                     n.module, outputs, n.source)
+            )  # fmt: skip
     raw, folded = _relations(t, walk, found) if found else ({}, {})
     edges = []
     for s in t.edges:
@@ -312,13 +318,3 @@ def _outputs(seen: Observed, gf: Any, rels: NodeRelations | None) -> tuple[Outpu
             grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)
         out.append(Output(value=value, grad=plain(grad)))
     return tuple(out)
-
-
-_FIELDS = Node.__slots__
-
-
-def _with(n: Node, **changes: Any) -> Node:
-    """`dataclasses.replace` without its per-call field introspection (a node per op per step)."""
-    kwargs = {f: getattr(n, f) for f in _FIELDS}
-    kwargs.update(changes)
-    return Node(**kwargs)

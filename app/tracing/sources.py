@@ -17,6 +17,9 @@ _TORCH = os.path.dirname(torch.__file__) + os.sep
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _SCENARIOS = _PACKAGE + "scenarios" + os.sep
 _internal: dict[CodeType, bool] = {}  # per code object: is it torch's or ours (not a scenario)?
+# per (code object, line): its Source, made once (a loop asks for the same few lines at every step). Keyed by
+# the object's identity, which it holds: code objects compare equal across files when their bytecode is equal.
+_sources: dict[tuple[int, int], tuple[CodeType, Source]] = {}
 
 
 def user_source(skip: int = 1) -> Source | None:
@@ -29,7 +32,11 @@ def user_source(skip: int = 1) -> Source | None:
             internal = _internal[code] = _is_internal(code.co_filename)
         if not internal:
             line = frame.f_lineno or 0
-            return Source(display_path(code.co_filename), line, linecache.getline(code.co_filename, line).strip())
+            hit = _sources.get((id(code), line))
+            if hit is None or hit[0] is not code:
+                text = linecache.getline(code.co_filename, line).strip()
+                hit = _sources[(id(code), line)] = (code, Source(display_path(code.co_filename), line, text))
+            return hit[1]
         frame = frame.f_back
     return None
 

@@ -212,6 +212,8 @@ class Tracer:
     def on_call(self, func: Callable[..., Any], args: tuple[Any, ...], out: Any) -> None:
         """After each Python-level torch call: keep the outputs' values and the inputs autograd won't keep."""
         pending, self.pending = self.pending, []
+        if not pending and not isinstance(out, (torch.Tensor, tuple, list)):
+            return  # an attribute (`.grad_fn`, `.shape`), `item()`: nothing the graph shows
         module = self._module_stack[-1] if self._module_stack else None
         source = None
         for t in itertools.chain(pending, tensors(out)):
@@ -313,7 +315,8 @@ class Tracer:
             for h in handles:
                 h.remove()
         if self._local and self._relations:
-            locals_ = {gf: [kept(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
+            # our own calls' results, which nobody else holds or writes: no copy needed
+            locals_ = {gf: [_own(t) for t in r.ones] for gf, r in found.items() if r.ones is not None}
         if template is not None:
             graph = fast_path.fill(template, walk, self.seen, records, found, locals_)
         else:
@@ -341,6 +344,10 @@ class Tracer:
         walk = Walk.from_roots([loss.grad_fn for loss in losses])
         walk.name_leaves(self.seen.names)
         return walk
+
+
+def _own(t: Any) -> Any:
+    return t.detach() if isinstance(t, torch.Tensor) else kept(t)
 
 
 def _forward_key(
