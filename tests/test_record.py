@@ -270,3 +270,17 @@ def test_a_recorded_optimizer_says_what_it_did(name: str, make: str) -> None:
     assert sorted(torch.cat([w.flatten() for w in last.values()]).tolist()) == sorted(
         torch.cat([p.detach().flatten() for p in model.parameters()]).tolist()
     )
+
+
+@pytest.mark.parametrize("script", ["lecture04.py", "lecture05.py", "mlp_adam.py"])
+def test_a_recording_read_back_from_json_is_the_recorded_one(script: str) -> None:
+    """`serve --recording OUT.json` draws what `record()` drew: the JSON leaves each edge's upstream out (its
+    target's grad), and reading puts it back, so graphs and pictures equal the in-process ones."""
+    from backprop_lens.recording.jsonio import from_dict, to_dict
+    from backprop_lens.render import render
+
+    rec = recorded(FIXTURES / script, max_steps=4)
+    back = from_dict(json.loads(json.dumps(to_dict(rec))))
+    for ours, read in zip(rec.steps, back.steps, strict=True):
+        assert read.graph == plain_graph(ours.graph)
+        assert render(read) == render(ours)

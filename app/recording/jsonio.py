@@ -121,12 +121,19 @@ def _params(d: dict[str, Any]) -> dict[str, ParamState]:
 
 
 def _step(d: dict[str, Any]) -> Step:
-    graph = Graph(
-        nodes=tuple(_node(n) for n in d["graph"]["nodes"]), edges=tuple(_edge(e) for e in d["graph"]["edges"])
-    )
+    nodes = tuple(_node(n) for n in d["graph"]["nodes"])
+    grads = {n.id: n.grad for n in nodes}
+    edges = tuple(_with_upstream(e, grads) for e in map(_edge, d["graph"]["edges"]))
+    graph = Graph(nodes=nodes, edges=edges)
     return Step(
         int(d["step"]), int(d["epoch"]), d["sample"], _num(d["loss"]), _params(d["params"]), graph, _num(d["inputs"])
     )
+
+
+def _with_upstream(e: Edge, grads: dict[str, Any]) -> Edge:
+    """The JSON leaves out an edge's `upstream` (its target's grad, written once on the node): put it back where
+    a gradient flows along the edge, as the tracer has it (an input that needs no grad has none)."""
+    return e if e.grad is None else dataclasses.replace(e, upstream=grads.get(e.target))
 
 
 def _history(d: dict[str, Any]) -> HistoryRecord:
