@@ -18,7 +18,7 @@ from backprop_lens.render import EXPAND_ALL, make_view, modules_of
 from backprop_lens.snapshot import Graph
 
 MAX_PATHS = 8  # module paths of a graph (prefixes counted): beyond it the chips' reach grows too fast to carry
-MAX_VIEWS = 16  # pictures per topology: each costs its templates (phases x themes x languages x fits) and slots
+MAX_VIEWS = 24  # pictures per topology, each with its templates and slots (a Sequential of 3 and a loss: 18)
 MAX_QUERIES = 512  # queries per topology: a small table, but its search must stay quick
 
 Query = tuple[tuple[str, ...], tuple[str, ...]]  # (collapse, expand), each sorted as the page's URL holds them
