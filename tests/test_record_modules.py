@@ -55,10 +55,12 @@ def recorded(script: Path) -> Any:
 
 
 def module_paths(g: dict[str, Any]) -> dict[str, torch.nn.Module]:
-    """Every module of the script by the path its code gives: the variable, then `named_modules()` under it."""
-    return {
-        path: m for name, v in g.items() if isinstance(v, torch.nn.Module) for path, m in v.named_modules(prefix=name)
+    """Every module of the script's models by the path its code gives: the variable, then `named_modules()` under
+    it. A module without parameters (the loss function) is none: the loss is drawn outside, as in the scenarios."""
+    models = {
+        name: v for name, v in g.items() if isinstance(v, torch.nn.Module) and next(v.parameters(), None) is not None
     }
+    return {path: m for name, v in models.items() for path, m in v.named_modules(prefix=name)}
 
 
 def made_by_leaf_modules(g: dict[str, Any], loss: str) -> set[tuple[str, str]]:
@@ -95,7 +97,8 @@ def test_parameters_and_ops_carry_the_users_module_paths(case) -> None:
         assert params == owners  # `net.0.weight` is drawn in `net.0`
         ops = [n for n in step.graph.nodes if n.kind == "op"]
         assert {(n.module, n.grad_fn) for n in ops} >= made  # each module's output op is in its frame
-        assert {n.module for n in ops} == {path for path, _ in made}  # ops belong to the innermost module
+        assert {n.module for n in ops} - {None} == {path for path, _ in made}  # ops: the innermost module's
+        assert all(n.module is None for n in ops if n.is_loss)  # the loss function's module has no parameters
         assert all(n.module is None for n in step.graph.nodes if n.kind == "data")
 
 
@@ -215,16 +218,16 @@ async def test_a_served_recording_carries_the_module_paths(saved: dict[str, Path
 
     path = saved["mlp_adam.py"]
     rec = load_recording(path)
-    assert {n.module for n in rec.steps[0].graph.nodes} == {"net.0", "net.1", "net.2", "loss_fn", None}
+    assert {n.module for n in rec.steps[0].graph.nodes} == {"net.0", "net.1", "net.2", None}
     app = create_app(Settings(recording=path, warm_up=False))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         r = await client.get("/recording")
     assert r.status_code == 200
     data = embedded_data(r.text)
-    assert {n.get("module") for n in data["steps"][0]["graph"]["nodes"]} == {"net.0", "net.1", "net.2", "loss_fn", None}
+    assert {n.get("module") for n in data["steps"][0]["graph"]["nodes"]} == {"net.0", "net.1", "net.2", None}
     # the served steps draw every view of the modules: opened, and each one as a box
     step = rec.steps[0]
-    assert _clusters(render(step, expand="*")) == {"net", "net.0", "net.1", "net.2", "loss_fn"}
+    assert _clusters(render(step, expand="*")) == {"net", "net.0", "net.1", "net.2"}
     assert set(_boxes(render(step, collapse="net.0,net.2"))) == {"net.0", "net.2"}
     opened = render(step, expand="net")  # mlp_adam opens with `net` as a box; expanded, its children are
     assert "net" in _clusters(opened) and set(_boxes(opened)) >= {"net.0", "net.2"}
@@ -266,14 +269,13 @@ def test_the_served_page_draws_the_frames_around_their_nodes(
         page.wait_for_selector(READY, timeout=60_000)
         wait_js(page, "document.querySelector('[data-testid=graph]').dataset.step === '1'")
         frames = page.evaluate(f"[...{GRAPH} g.cluster')].map((g) => g.dataset.module)")
-        assert set(frames) == {"model", "model.linear", "criterion"}
+        assert set(frames) == {"model", "model.linear"}
         box = {m: page.evaluate(FRAME_JS, m) for m in frames}
-        assert {m for m in nodes.values() if m} == {"model.linear", "criterion"}
-        for node, module in nodes.items():  # weight, bias, their addmm in `model.linear`; the loss in `criterion`
+        assert {m for m in nodes.values() if m} == {"model.linear"}
+        for node, module in nodes.items():  # weight, bias, their addmm in `model.linear`; the rest outside
             drawn = page.evaluate(NODE_JS, node)
             assert _inside(drawn, box[module]) if module else not any(_overlap(drawn, b) for b in box.values())
         assert _inside(box["model.linear"], box["model"])
-        assert not _overlap(box["criterion"], box["model"])
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "record-modules-1280.png"))
     finally:
@@ -319,19 +321,19 @@ def test_the_served_pages_chips_collapse_and_expand_the_users_modules(
         page.goto(f"{served.base}/recording#lang=en&theme=light")
         page.wait_for_selector(READY, timeout=60_000)
         chips = page.evaluate("[...document.querySelectorAll('#modules-list .chip')].map((b) => b.dataset.module)")
-        assert sorted(chips) == ["criterion", "model", "model.linear"]
+        assert sorted(chips) == ["model", "model.linear"]
         page.get_by_test_id("module-model.linear").click()
         wait_js(page, f"{BOXES_JS}.length === 1")
         assert page.evaluate(HASH_JS)["collapse"] == "model.linear"
         box = page.locator("[data-testid=graph] svg g.node[data-kind=module]")
         assert set(str(box.get_attribute("data-members")).split()) == inner
-        assert sorted(page.evaluate(CLUSTERS_JS)) == ["criterion", "model"]
+        assert page.evaluate(CLUSTERS_JS) == ["model"]
         assert _inside(page.evaluate(NODE_JS, "module:model.linear"), page.evaluate(FRAME_JS, "model"))
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "record-modules-390.png"), full_page=True)
         for link, boxes, frames in [
-            ("collapse=model", ["model"], ["criterion"]),
-            ("expand=*", [], ["criterion", "model", "model.linear"]),
+            ("collapse=model", ["model"], []),
+            ("expand=*", [], ["model", "model.linear"]),
         ]:
             page.goto(f"{served.base}/recording#{link}&lang=en&theme=light")
             page.wait_for_selector(READY, timeout=60_000)

@@ -74,8 +74,8 @@ def scan(frames: list[FrameType]) -> InSight:
 
 
 def named_modules(frames: list[FrameType]) -> dict[int, tuple[str, torch.nn.Module]]:
-    """Every module in sight by the path the user's code gives it: a root (one no other module in sight holds)
-    by its variable, its submodules by their `named_modules()` path under it (`model`, `model.0`, `model.0.fc`)."""
+    """Every module in sight by the path the user's code gives it: a root (one no other module in sight holds,
+    with parameters) by its variable, its submodules by their `named_modules()` path under it (`model.0.fc`)."""
     held: dict[int, tuple[str, torch.nn.Module]] = {}
     for outer_names in (True, False):  # `self` (backward called in a method of the model) only if nothing else
         for frame in frames:
@@ -85,7 +85,9 @@ def named_modules(frames: list[FrameType]) -> dict[int, tuple[str, torch.nn.Modu
     inner = {id(m) for _, module in held.values() for m in itertools.islice(module.modules(), 1, None)}
     paths: dict[int, tuple[str, torch.nn.Module]] = {}
     for name, root in held.values():
-        if id(root) not in inner:
+        # A root that holds no parameters (a loss function, a lone activation) is no frame: the loss is drawn
+        # outside the model, as in the built-in scenarios, and stays in sight rather than in a box.
+        if id(root) not in inner and next(root.parameters(), None) is not None:
             for path, m in root.named_modules(prefix=name):
                 paths.setdefault(id(m), (path, m))
     return paths
