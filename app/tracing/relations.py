@@ -62,13 +62,15 @@ def relation_hook(store: dict[Any, NodeRelations], gf: Any) -> Callable[..., Non
 
 
 def classify(gf: Any, downs: list[Any], ups_raw: list[Any]) -> NodeRelations:
-    metas = list(gf._input_metadata)
-    # an output the loss does not use sends no gradient: dL/d(it) = 0
-    ups = [u if u is not None else torch.zeros(tuple(m.shape), dtype=m.dtype) for u, m in _pairs(ups_raw, metas)]
-    lazy = _Lazy(gf, ups, metas, [None if d is None else tuple(d.shape) for d in downs])
+    ups = ups_raw
+    if any(u is None for u in ups_raw):  # an output the loss does not use sends no gradient: dL/d(it) = 0
+        metas = list(gf._input_metadata)
+        ups = [u if u is not None else torch.zeros(tuple(m.shape), dtype=m.dtype) for u, m in _pairs(ups_raw, metas)]
+    lazy = _Lazy(gf, ups, downs)
     slots: list[Found | None] = []
+    inputs = gf.next_functions  # a new tuple at every access: read once
     for slot, down in enumerate(downs):
-        if down is None or gf.next_functions[slot][0] is None or not down.is_floating_point():
+        if down is None or inputs[slot][0] is None or not down.is_floating_point():
             slots.append(None)
             continue
         slots.append(_one_edge(gf, slot, ups, down, lazy))
@@ -103,7 +105,7 @@ def later_jacobian(gf: Any, rels: NodeRelations, slot: int) -> Found:
     metas = list(gf._input_metadata)
     zeros = [torch.zeros(tuple(m.shape), dtype=m.dtype) for m in metas]
     ups = [u if u is not None else z for u, z in _pairs(rels.grad_outputs, zeros)]
-    lazy = _Lazy(gf, ups, metas, [None if d is None else tuple(d.shape) for d in rels.downstream])
+    lazy = _Lazy(gf, ups, rels.downstream)
     with torch._C.DisableTorchFunction():
         return _jacobian_or_opaque(slot, ups, down, lazy)
 
@@ -215,8 +217,8 @@ def transposed_matmul(up_rel: Found, up: torch.Tensor | None, down: torch.Tensor
 class _Lazy:
     """The node called on ones, or on one-hot gradients, at most once each and only when asked for."""
 
-    def __init__(self, gf: Any, ups: list[torch.Tensor], metas: list[Any], down_shapes: list[Any]) -> None:
-        self.gf, self.ups, self.metas, self.down_shapes = gf, ups, metas, down_shapes
+    def __init__(self, gf: Any, ups: list[torch.Tensor], downs: list[Any]) -> None:
+        self.gf, self.ups, self.downs = gf, ups, downs
         self._ones: Sequence[Any] | None = None
         self._jac: list[torch.Tensor | None] | None = None
 
@@ -235,7 +237,7 @@ class _Lazy:
     def _compute_jacobian(self) -> list[torch.Tensor | None]:
         sizes = [u.numel() for u in self.ups]
         total = sum(sizes)
-        shapes = self.down_shapes
+        shapes = [None if d is None else tuple(d.shape) for d in self.downs]
         if total > JACOBIAN_LIMIT or any(s is not None and _numel(s) > JACOBIAN_LIMIT for s in shapes):
             return []
         columns: list[list[torch.Tensor | None]] = [[] for _ in shapes]
