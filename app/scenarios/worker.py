@@ -2,7 +2,7 @@
 as plain data.
 
 Training holds the GIL between torch calls; in the server's threads it starved the event loop (cached bodies,
-health). In a process of its own it cannot. The web layer (`backprop_lens.web.workers`) starts these processes,
+health). In a process of its own it cannot. The server's worker pool starts these processes,
 gives them tasks and reads the result; this module knows nothing of HTTP: a task arrives on a pipe, a flag in
 shared memory says "stop" (read after every step, as the in-process loop reads its token) and a shared counter
 carries the steps done (the run's progress).
