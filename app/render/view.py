@@ -309,9 +309,10 @@ def _fold(
         bid = FOLD_PREFIX + f.members[0]
         while bid in ids:
             bid += "'"
-        first, last = f.ops[0], f.ops[-1]
-        title = f"{len(f.ops)} ops: {first.op or first.grad_fn} … {last.op or last.grad_fn}"
+        first = f.ops[0]
         ops = tuple(n.op or n.grad_fn or "op" for n in f.ops)
+        # operators only, no words: the title reads the same in every language (the caption counts the nodes)
+        title = " → ".join(ops) if len(ops) <= 3 else f"{ops[0]} → … → {ops[-1]}"
         boxes.append(ModuleBox(bid, title, (), f.members, ops))
         owner[bid] = placed[first.id]
         for m in f.members:
