@@ -167,7 +167,8 @@ async def prepare(http: httpx.AsyncClient) -> tuple[list[str], list[str], list[s
     cached = [f"/api/runs/lecture04/steps/{k}/graph.svg" for k in range(0, 40, 4)] + ["/api/runs/lecture04/log"]
     for url in cached:
         assert (await http.get(url)).status_code == 200, url
-    r = await http.post("/api/runs", json={"scenario": "two_layer", "params": {"epochs": 2000, "hidden": 16}})
+    body = {"scenario": "two_layer", "params": {"epochs": 2000, "hidden": 16}}
+    r = await http.post("/api/runs", json=body, timeout=180)  # set-up, not measured: a loaded machine is slow
     run = r.json()["id"]
     pngs = [f"/api/runs/{run}/steps/{k}/graph.png" for k in range(0, 2000, 37)]
     batches = [f"/api/runs/{run}/steps?start={s}&stop={s + 60}" for s in range(0, 1900, 60)]

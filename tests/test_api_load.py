@@ -246,3 +246,55 @@ def test_png_is_rasterised_in_a_child_process_with_the_same_bytes(app_factory, m
     assert r.headers["content-type"] == "image/png"
     assert r.content == expected
     assert app.state.store.raster.images == 1
+
+
+async def test_a_slow_body_answers_503_in_time_and_its_retry_joins_the_same_work(app_factory, monkeypatch):
+    """Not the client's timeout: past `answer_s` a 503 with Retry-After; the work goes on and the retry gets it."""
+    from backprop_lens.scenarios import get_scenario
+
+    app = app_factory(answer_s=0.3, worker_processes=0, retry_after_s=3)
+    async with client_for(app) as c:
+        run = (await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 50}})).json()["id"]
+        scenario = get_scenario("lecture04")
+        real_train, opened, replays = type(scenario).train, threading.Event(), []
+
+        def slow(self, params, rec):
+            if rec.trace != range(0):  # a traced replay (the batch's): waits for the gate
+                replays.append(rec.trace)
+                opened.wait(30)
+            return real_train(self, params, rec)
+
+        monkeypatch.setattr(type(scenario), "train", slow)
+        url = f"/api/runs/{run}/steps?start=0&stop=10"
+        t0 = time.monotonic()
+        first = await c.get(url)
+        assert time.monotonic() - t0 < 5.0  # answered, not held until the work ends
+        assert first.status_code == 503 and first.headers["retry-after"] == "3", first.text
+        assert "still computing" in first.json()["message"]
+        retry = asyncio.create_task(c.get(url))  # while the first one's replay still waits
+        await asyncio.sleep(0.1)
+        assert app.state.store.compute.light.inside == 1  # the first request's work, not a second place taken
+        opened.set()
+        again = await retry
+        assert again.status_code == 200 and len(again.json()) == 10
+        assert len(replays) == 1  # the retry waited for the first request's replay, not a second one
+        assert all(lane["inside"] == 0 for lane in app.state.store.compute.stats()["lanes"].values())
+
+
+async def test_a_waited_run_still_computing_after_answer_s_answers_202_and_goes_on(app_factory, gate):
+    opened, started = gate
+    app = app_factory(answer_s=0.3, async_cost=10**9, light_cost=1_000, worker_processes=0)
+    async with client_for(app) as c:
+        t0 = time.monotonic()
+        r = await c.post("/api/runs", json=BIG)  # small enough to be waited for, but the gate holds it
+        assert time.monotonic() - t0 < 5.0
+        assert r.status_code == 202 and r.headers["location"].endswith("/status"), r.text
+        assert started.is_set() and r.json()["state"] in ("queued", "running")
+        opened.set()
+        for _ in range(300):
+            s = (await c.get(r.headers["location"])).json()
+            if s["state"] == "done":
+                break
+            await asyncio.sleep(0.05)
+        assert s == {"state": "done", "progress": 1.0, "steps_done": 6000, "steps": 6000}
+        assert app.state.store.compute.cancelled == 0

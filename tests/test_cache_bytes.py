@@ -6,6 +6,7 @@ not our own weighing), so a cache that kept more than its share would fail whate
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import httpx
@@ -29,6 +30,19 @@ def client_of(app) -> httpx.AsyncClient:
 def lecture04_id(**changes) -> str:
     defaults = get_scenario("lecture04").Params().model_dump()
     return encode_run_id("lecture04", {**defaults, **changes}, defaults)
+
+
+async def created(c: httpx.AsyncClient, body: dict) -> dict:
+    """POST a run and wait until it is computed (a big one may be accepted with 202 and computed meanwhile)."""
+    r = await c.post("/api/runs", json=body)
+    assert r.status_code in (201, 202), r.text
+    for _ in range(600):
+        status = (await c.get(f"/api/runs/{r.json()['id']}/status")).json()
+        if status["state"] == "done":
+            return r.json()
+        assert status["state"] != "failed", status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not done: {status}")
 
 
 def chain(n: int) -> Graph:
@@ -128,7 +142,7 @@ async def test_a_run_keeps_its_traced_steps_within_its_share_and_stays_cached(ap
     app = app_factory(memory_bytes=memory, body_cache_bytes=memory // 40, max_per_client=8)
     store = app.state.store
     async with client_of(app) as c:
-        run = (await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 400}})).json()
+        run = await created(c, {"scenario": "lecture04", "params": {"epochs": 400}})
         losses = []
         for start in range(0, 1200, 200):
             r = await c.get(f"/api/runs/{run['id']}/steps", params={"start": start, "stop": start + 200})

@@ -133,6 +133,7 @@ ERRORS_EN: dict[str, str] = {
     "error.busy.client": "too much {lane} work from one client ({count} in progress); retry later",
     "error.busy.waited": "the server is busy ({lane} work): waited {seconds:g} s for a slot",
     "error.busy.memory": "the server's memory for runs in progress is taken; retry later",
+    "error.busy.computing": "still computing it; retry in a moment",
     "error.cancelled": "cancelled: {reason}",
     "error.run_stopped": "the run stopped",
     "error.job.deadline": "it took longer than the deadline of {seconds} s",

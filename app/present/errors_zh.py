@@ -123,6 +123,7 @@ ERRORS_ZH: dict[str, str] = {
     "error.busy.client": "同一客户端的{lane}任务太多（{count} 个进行中），请稍后再试",
     "error.busy.waited": "服务器正忙（{lane}任务）：等了 {seconds:g} 秒仍没有空位",
     "error.busy.memory": "服务器用于进行中运行的内存已满，请稍后再试",
+    "error.busy.computing": "仍在计算中，请稍后重试",
     "error.cancelled": "已取消：{reason}",
     "error.run_stopped": "运行已停止",
     "error.job.deadline": "耗时超过了 {seconds} 秒的期限",

@@ -60,8 +60,9 @@ class LaneLimits:
 class Lane:
     """Bounded work of one kind. Only touched from the event loop (no lock needed for the counters)."""
 
-    def __init__(self, name: str, limits: LaneLimits, retry_after: int) -> None:
-        self.name, self.limits, self.retry_after = name, limits, retry_after
+    def __init__(self, name: str, limits: LaneLimits, retry_after: int, max_wait: float | None = None) -> None:
+        """`max_wait`: how long `run` waits for a slot (None: as long as it takes)."""
+        self.name, self.limits, self.retry_after, self.max_wait = name, limits, retry_after, max_wait
         self._limiter = CapacityLimiter(limits.running)
         self._inside: Counter[str] = Counter()  # client -> requests computing or waiting
         self.inside = 0
@@ -112,8 +113,8 @@ class Lane:
 
     async def run(self, client: str, fn: Callable[[], T]) -> T:
         self.enter(client)
-        try:
-            return await self.call(fn)
+        try:  # a bounded wait: a client's timeout is not our 503 (a profile's measurement waited behind batches)
+            return await self.call(fn, self.max_wait)
         finally:
             self.leave(client)
 

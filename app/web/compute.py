@@ -14,8 +14,9 @@ import contextlib
 import ctypes
 import ctypes.util
 import logging
+import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from backprop_lens.problems import Problem, as_problem
@@ -57,9 +58,12 @@ class Compute:
         s, retry = settings, settings.retry_after_s
         # The light lane is where a page's first steps go: a client may take up to half of it.
         light_share = max(s.max_per_client, (s.light_running + s.light_queued) // 2)
-        self.light = Lane("light", LaneLimits(s.light_running, s.light_queued, light_share), retry)
-        self.heavy = Lane("heavy", LaneLimits(s.heavy_running, s.heavy_queued, s.max_per_client), retry)
-        self.png = Lane("png", LaneLimits(s.png_running, s.png_queued, s.max_per_client), retry)
+        wait = s.queue_wait_s
+        self.light = Lane("light", LaneLimits(s.light_running, s.light_queued, light_share), retry, wait)
+        self.heavy = Lane("heavy", LaneLimits(s.heavy_running, s.heavy_queued, s.max_per_client), retry, wait)
+        self.png = Lane("png", LaneLimits(s.png_running, s.png_queued, s.max_per_client), retry, wait)
+        # bodies being computed, by cache key: a retry (after a 503 "still computing") waits for the same work
+        self._bodies: dict[Hashable, tuple[asyncio.Future[Any], Token]] = {}
         self.jobs: dict[str, Job] = {}
         self.reserved = 0  # bytes of the runs in progress
         self._tasks: set[asyncio.Task[None]] = set()
@@ -159,19 +163,27 @@ class Compute:
         return make(job.token)
 
     async def wait(self, job: Job, request: Request) -> bool:
-        """Wait for the job while the client is connected; True when it ended, False when the client left."""
-        return await self._watch(job.done.wait(), job.token, request)
+        """Wait for the job while the client is connected; True when it ended, False when the client left or
+        `answer_s` passed: then the job goes on as a 202 run (kept alive by its status polls), and the caller
+        answers 202 with its status rather than hold the client past its timeout."""
+        ended = await self._watch(job.done.wait(), job.token, request, self.settings.answer_s)
+        if not ended and not await request.is_disconnected():
+            job.background = True
+            job.token.touch(self.settings.abandon_s)
+        return ended
 
-    async def _watch(self, aw: Awaitable[Any], token: Token, request: Request) -> bool:
-        """True when `aw` ended, False when the client left first (then `aw` is cancelled if we made its task)."""
+    async def _watch(self, aw: Awaitable[Any], token: Token, request: Request, timeout: float | None = None) -> bool:
+        """True when `aw` ended, False when the client left first or `timeout` passed (then `aw` is cancelled if
+        we made its task)."""
         task = asyncio.ensure_future(aw)
         token.waiters += 1
+        until = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=POLL_S)
                 if done:
                     return True
-                if await request.is_disconnected():
+                if await request.is_disconnected() or (until is not None and time.monotonic() > until):
                     return False
         finally:
             token.waiters -= 1
@@ -181,22 +193,43 @@ class Compute:
 
     # -- bodies ----------------------------------------------------------------------------------------------
 
-    async def body(self, lane: Lane, request: Request, fn: Callable[[Token], T]) -> T:
-        """Compute `fn(token)` in `lane` while the client waits; cancelled (at the next step) when it leaves."""
-        client = client_of(request)
+    async def body(self, lane: Lane, request: Request, fn: Callable[[Token], T], key: Hashable = None) -> T:
+        """Compute `fn(token)` in `lane` while the client waits; cancelled (at the next step) once nobody does.
+
+        A body still computing after `answer_s` answers 503 with Retry-After (not the client's timeout) and goes
+        on for `abandon_s`: a retry of the same `key` waits for that work instead of starting it again.
+        """
+        work, token = self._bodies.get(key) or self._begin(lane, client_of(request), fn, key)
+        if not await self._watch(work, token, request, self.settings.answer_s):
+            if await request.is_disconnected():
+                raise Unavailable(Problem("error.job.client_gone"), self.settings.retry_after_s)  # nobody reads it
+            token.touch(self.settings.abandon_s)
+            raise Unavailable(Problem("error.busy.computing"), self.settings.retry_after_s)
+        try:
+            return await work
+        except Cancelled as e:
+            raise Unavailable(Problem("error.cancelled", {"reason": e.problem}), self.settings.retry_after_s) from None
+
+    def _begin(
+        self, lane: Lane, client: str, fn: Callable[[Token], Any], key: Hashable
+    ) -> tuple[asyncio.Future[Any], Token]:
+        """Admit a body's work to its lane (or Full at once); its place is freed when the work ends."""
         lane.enter(client)
         token = Token(self.settings.deadline_s, GRACE_S)
         work = asyncio.ensure_future(lane.call(lambda: fn(token), self.settings.queue_wait_s))
-        try:
-            ended = await self._watch(work, token, request)  # a future: never cancelled here
-            if not ended:
-                token.cancel(Problem("error.job.client_gone"))
-            return await work  # a cancelled loop stops within a step: this frees the lane's place
-        except Cancelled as e:
-            self.cancelled += 1
-            raise Unavailable(Problem("error.cancelled", {"reason": e.problem}), self.settings.retry_after_s) from None
-        finally:
+        pending = (work, token)
+        if key is not None:
+            self._bodies[key] = pending
+
+        def ended(_: asyncio.Future[Any]) -> None:
             lane.leave(client)
+            if key is not None and self._bodies.get(key) is pending:
+                del self._bodies[key]
+            if not work.cancelled() and isinstance(work.exception(), Cancelled):
+                self.cancelled += 1
+
+        work.add_done_callback(ended)
+        return pending
 
     def stats(self) -> dict[str, Any]:
         return {

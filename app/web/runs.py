@@ -305,7 +305,7 @@ class RunStore:
         lane = self.compute.png if png else self.compute.lane_for(cost(entry))
         traced = entry.run.traced_count()
         body = await self.compute.body(
-            lane, request, lambda token: self._bodies.get_or_compute(key, lambda: compute(entry, token))
+            lane, request, lambda token: self._bodies.get_or_compute(key, lambda: compute(entry, token)), key
         )
         if entry.run.traced_count() != traced and self._runs.get(ref.id) is entry:
             self._runs.put(ref.id, entry)  # re-weighed with its new traced steps

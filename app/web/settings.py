@@ -33,12 +33,14 @@ class Settings:
     max_batch_bytes: int = 8 * 1024 * 1024  # a batch of steps is bounded in bytes too (big graphs: fewer steps)
     # What one run may cost: steps x graph size (nodes of one step). Lecture 04 at 100,000 steps is 600,000.
     max_cost: int = 1_500_000
-    light_cost: int = 20_000  # work up to this cost takes the light lane (never behind heavy work)
+    # Work up to this cost takes the light lane (never behind heavy work) and computes in the server; costlier
+    # work takes the heavy lane, and a worker process (worker_cost below) for histories and long replays.
+    light_cost: int = 5_000
     async_cost: int = 150_000  # runs above it are accepted with 202 and report progress
     # Admission: computations at once and waiting, per lane; one client address's share of a lane.
     light_running: int = 2
     light_queued: int = 32
-    heavy_running: int = 1
+    heavy_running: int = 2  # one per worker process
     heavy_queued: int = 4
     png_running: int = 1
     png_queued: int = 2  # a PNG takes seconds: a longer queue would only make clients time out
@@ -52,6 +54,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)
     retry_after_s: int = 2  # Retry-After of a 503
     queue_wait_s: float = 10.0  # a request waiting longer for a slot gets a 503 (not its client's timeout)
+    # A run waited for and still computing after this answers 202 (it goes on, kept alive by status polls); a body
+    # (step, batch, image) answers 503 + Retry-After and goes on for abandon_s: its retry waits for the same work.
+    answer_s: float = 12.0
     deadline_s: float = 120.0  # a computation running longer is cancelled
     abandon_s: float = 10.0  # a 202 run nobody asked about (status or parts) for this long is cancelled
     static_dir: Path = field(default_factory=lambda: package_files("static"))
