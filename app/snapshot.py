@@ -243,18 +243,60 @@ def _plain_rel(r: Relation | None, conv: Any) -> Relation | None:
     return replace(r, local=conv(r.local), left=conv(r.left), right=conv(r.right), jacobian=conv(r.jacobian))
 
 
+class Clean(list):
+    """Nested lists of finite real numbers (a real tensor's `tolist()` with no NaN or infinity): JSON-ready as
+    they are, so `to_jsonable` returns them without walking every number again (json's C encoder writes a list
+    subclass as a list). Only `jsonable_tensor` makes one, after checking the tensor."""
+
+    __slots__ = ()
+
+
+def jsonable_tensor(value: Any) -> Any:
+    """A tensor's values, JSON-ready: `tolist()` once; when the tensor is real and all finite (checked by the
+    tensor itself, in C) the list is `Clean` and no number is visited in Python. Anything else with `.tolist()`
+    (a numpy array, a complex or non-finite tensor) goes through `to_jsonable`'s walk, as before."""
+    is_complex, isfinite = getattr(value, "is_complex", None), getattr(value, "isfinite", None)
+    if is_complex is None or isfinite is None or is_complex() or not bool(isfinite().all()):
+        return to_jsonable(value.tolist())
+    out = value.tolist()
+    return Clean(out) if isinstance(out, list) else out  # a 0-d tensor: a finite number, or an int or a bool
+
+
 def to_jsonable(value: Any) -> Any:
     """Make a value JSON-safe: non-finite floats become "NaN", "Infinity", "-Infinity"; tuples become lists;
     tensors (anything with `.tolist()`) become nested lists first; a complex number (a complex tensor's
-    `tolist()`) becomes `{"real": ..., "imag": ...}`."""
-    if hasattr(value, "tolist") and not isinstance(value, (int, float)):
-        value = value.tolist()
-    if isinstance(value, float):
+    `tolist()`) becomes `{"real": ..., "imag": ...}`. Linear in the value's size, and a `Clean` list (a checked
+    tensor's numbers) costs nothing: a second pass over an already converted dict walks only its structure."""
+    cls = type(value)
+    if cls is Clean:
+        return value
+    if cls is float:
         if math.isfinite(value):
             return value
         if math.isnan(value):
             return "NaN"
         return "Infinity" if value > 0 else "-Infinity"
+    if cls is list or cls is tuple:
+        return [to_jsonable(v) for v in value]
+    if cls is dict:
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if cls in _AS_IS or value is None:
+        return value
+    return _jsonable_other(value)
+
+
+_AS_IS = frozenset((int, bool, str))
+
+
+def _jsonable_other(value: Any) -> Any:
+    """`to_jsonable` for everything but the exact built-in types: tensors, subclasses (a `Preview`, a float
+    subclass such as numpy's float64), complex numbers."""
+    if isinstance(value, Clean):
+        return value
+    if hasattr(value, "tolist") and not isinstance(value, (int, float)):
+        return jsonable_tensor(value)
+    if isinstance(value, float):
+        return to_jsonable(float(value)) if not math.isfinite(value) else value
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
