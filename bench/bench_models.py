@@ -7,8 +7,10 @@ Cases (each in a fresh subprocess, so first-trace import costs and memory growth
   wide        ~15k autograd nodes: 7,500 terms w[i] * i -> sin, stacked and summed (fan-in 7,500)
   chain1k     a 1,000-op chain of single-input ops
   chain10k    a 10,000-op chain
-Each prints: plain forward+backward, our trace (ratio), memory growth, to_dict (+ JSON size), our first view
-(render's default: collapsed when big), torchviz make_dot(...).pipe("svg") (ratio).
+Each prints: plain forward+backward, our trace (ratio), memory growth, our first view (render's default:
+collapsed when big), torchviz make_dot(...).pipe("svg") (ratio), for resnet18, transformer and chain1k the full
+picture (render(graph, expand="*"), every node drawn) against torchviz, and to_dict + JSON as the step endpoint
+writes it (step_to_dict's conversion, then responses.dumps' to_jsonable pass; + JSON size).
 
     .venv/bin/python bench/bench_models.py [CASE ...] [--timeout 60]
 """
@@ -162,7 +164,7 @@ def run_case(name: str) -> None:
     model, loss_fn, params = MODELS[name]()
     from backprop_lens.api import trace
     from backprop_lens.render import LayoutCache, render
-    from backprop_lens.snapshot import graph_to_dict
+    from backprop_lens.snapshot import graph_to_dict, to_jsonable
 
     plain = plain_pass(loss_fn, params)
     before = rss_mb()
@@ -183,12 +185,22 @@ def run_case(name: str) -> None:
     print(f"   trace, second            {t_again * 1e3:9.1f} ms  {t_again / plain:7.2f}x plain")
     t_view, svg = timed(lambda: render(graph, cache=LayoutCache()))
     print(f"   first view (render svg)  {t_view * 1e3:9.1f} ms  ({len(svg) // 1024} KiB)")
-    torchviz_case(loss_fn, params, t_trace + t_view)
-    t_dict, data = timed(lambda: json.dumps(graph_to_dict(graph)))
+    t_tv = torchviz_case(loss_fn, params, t_trace + t_view)
+    if name in FULL_SVG:
+        t_full, full = timed(lambda: render(graph, cache=LayoutCache(), expand="*"))
+        versus = f"   {t_full / t_tv:.2f}x torchviz" if t_tv else ""
+        print(f"   full svg (expand=*)      {t_full * 1e3:9.1f} ms  ({len(full) // 1024} KiB){versus}")
+    # what the step endpoint does: step_to_dict's conversion, then responses.dumps' second to_jsonable pass
+    strict = {"allow_nan": False, "ensure_ascii": False, "separators": (",", ":")}
+    t_dict, data = timed(lambda: json.dumps(to_jsonable(graph_to_dict(graph)), **strict))
     print(f"   to_dict + json.dumps     {t_dict * 1e3:9.1f} ms  ({len(data) / 2**20:.1f} MiB)")
 
 
-def torchviz_case(loss_fn: Callable[[], Any], params: dict[str, Any], ours: float) -> None:
+FULL_SVG = ("resnet18", "transformer", "chain1k")  # every node drawn: comparable to torchviz's picture
+
+
+def torchviz_case(loss_fn: Callable[[], Any], params: dict[str, Any], ours: float) -> float | None:
+    """torchviz's make_dot(...).pipe("svg") of the same loss: its seconds (None on a RecursionError)."""
     from torchviz import make_dot
 
     loss = loss_fn()
@@ -196,8 +208,9 @@ def torchviz_case(loss_fn: Callable[[], Any], params: dict[str, Any], ours: floa
         t_tv, _ = timed(lambda: make_dot(loss, params=params).pipe(format="svg"))
     except RecursionError:
         print("   torchviz make_dot+pipe   RecursionError (deep graph)")
-        return
+        return None
     print(f"   torchviz make_dot+pipe   {t_tv * 1e3:9.1f} ms   ours trace+first view / torchviz {ours / t_tv:.2f}x")
+    return t_tv
 
 
 def main() -> int:

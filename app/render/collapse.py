@@ -2,7 +2,8 @@
 that Graphviz lays out in a blink.
 
 - `auto_collapse`: with modules, the deepest module depth whose collapsed picture has at most `limit` boxes
-  (depth 1 = top-level modules); `expand` keeps named modules open (their children collapse instead).
+  (depth 1 = top-level modules), and no deeper than repeated blocks (blocks.py: ResNet's layer1.0, layer1.1 as
+  boxes, not their convolutions); `expand` keeps named modules open (their children collapse instead).
 - `reopen`: `collapse` and `expand` together (the named boxes, with the expanded ones opened a level).
 - `module_names`: the canonical spelling of a `?collapse=` / `?expand=` list.
 - `chain_folds`: without modules (or where modules are not enough), a chain of single-input ops (each feeding
@@ -11,6 +12,7 @@ that Graphviz lays out in a blink.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -88,14 +90,19 @@ def reopen(modules: list[str], collapse: Iterable[str], expand: Iterable[str]) -
 
 
 def auto_collapse(
-    graph: Graph, modules: list[str], expand: Iterable[str], size_of: Callable[[tuple[str, ...]], int]
+    graph: Graph,
+    modules: list[str],
+    expand: Iterable[str],
+    size_of: Callable[[tuple[str, ...]], int],
+    blocks: int | None = None,
 ) -> tuple[str, ...]:
-    """The collapsed set of the deepest level that fits `LIMIT` boxes (the top level when none fits)."""
+    """The collapsed set of the deepest level that fits `LIMIT` boxes (the top level when none fits), and no
+    deeper than `blocks`, the depth of repeated blocks (blocks.block_depth) when the graph has some."""
     expand = tuple(expand)
     if not modules:
         return ()
     best: tuple[str, ...] = frontier(modules, 1, expand)
-    for level in range(2, max(depth(m) for m in modules) + 1):
+    for level in range(2, min(max(depth(m) for m in modules), blocks or sys.maxsize) + 1):
         candidate = frontier(modules, level, expand)
         if size_of(candidate) > LIMIT:
             break

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from backprop_lens.problems import Problem
+from backprop_lens.render.blocks import block_depth, structures
 from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, frontier, reopen
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
@@ -176,7 +177,8 @@ def make_view(
 ) -> View:
     """The view to draw. Named `collapse` modules are drawn as boxes, exactly those (with `expand` too: the named
     boxes, an expanded one and its ancestors opened, see `collapse.reopen`). Without `collapse`, a graph of more
-    than `collapse.LIMIT` nodes opens collapsed (the deepest module level that fits, `expand` kept open; chains
+    than `collapse.LIMIT` nodes opens collapsed (the deepest module level that fits, no deeper than its repeated
+    blocks (blocks.py), `expand` kept open; chains
     of single-input ops folded when that is not enough); a smaller graph of modules too wide to read on the page
     (budget.py) opens with its top-level modules collapsed; `expand="*"` draws everything, always."""
     collapsed = normalise_collapse(graph, collapse)
@@ -202,7 +204,7 @@ def make_view(
         hidden = sum(k for path, k in per_path.items() if enclosing(path, boxes) is not None)
         return len(graph.nodes) - hidden + len(candidate)
 
-    chosen = auto_collapse(graph, modules, opened, size_of)
+    chosen = auto_collapse(graph, modules, opened, size_of, block_depth(modules, structures(graph, placed)))
     return _build(graph, chosen, placed, fold=size_of(chosen) > LIMIT)
 
 
