@@ -110,4 +110,46 @@ async def test_a_killed_worker_fails_its_run_with_a_clear_503_and_the_next_run_s
         again = await c.post("/api/runs", json=SMALL)
         assert again.status_code == 201, again.text
         assert compute.workers.pids() not in ([], [pid])
-        assert compute.workers.stats() == {"size": 1, "live": 1, "tasks": 2, "died": 1}
+        assert compute.workers.stats() == {"size": 1, "live": 1, "tasks": 2, "died": 1, "retired": 0}
+
+
+async def test_an_idle_worker_exits_and_the_next_big_run_starts_one_again(app_factory):
+    """A worker holds ~300 MB (torch): after `worker_idle_s` without a task it exits, and a server whose abuse ended
+    returns to its own size; the next run that needs a worker starts one and gets the same history."""
+    app = app_factory(worker_processes=1, worker_cost=0, worker_idle_s=0.5)
+    (pid,) = await warm(app)
+    compute = app.state.store.compute
+    async with client_for(app) as c:
+        first = await c.post("/api/runs", json=SMALL)
+        assert first.status_code == 201, first.text
+        for _ in range(200):  # idle for 0.5 s: retired (the reaper looks every idle_s / 4)
+            if not compute.workers.pids():
+                break
+            await asyncio.sleep(0.05)
+        assert compute.workers.pids() == [] and compute.workers.stats()["retired"] == 1
+        for _ in range(100):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not _alive(pid)  # the process is gone, not only forgotten
+        other = {"scenario": "lecture04", "params": {"epochs": 41, "lr": 0.02}}  # not cached: needs a worker
+        again = await c.post("/api/runs", json=other)
+        assert again.status_code == 201, again.text
+        assert compute.workers.stats()["tasks"] == 2
+    here = app_factory(worker_processes=0)
+    async with client_for(here) as h, client_for(app) as c:
+        run = f"/api/runs/{again.json()['id']}"
+        assert (await h.post("/api/runs", json=other)).json()["id"] == again.json()["id"]
+        assert (await h.get(run)).content == (await c.get(run)).content
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) is gone too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -70,7 +70,7 @@ class Compute:
         self.cancelled = 0
         self.started = 0
         self.on_failed: Callable[[Job], None] = lambda job: None
-        self.workers = WorkerPool(s.worker_processes, s.worker_niceness, retry)
+        self.workers = WorkerPool(s.worker_processes, s.worker_niceness, retry, s.worker_idle_s)
         weakref.finalize(self, self.workers.close)  # an app dropped without its lifespan's end (tests) too
         if s.warm_up:
             self.workers.start()  # warm (torch imported) before the first big run; else at the first one

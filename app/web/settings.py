@@ -40,15 +40,17 @@ class Settings:
     # Admission: computations at once and waiting, per lane; one client address's share of a lane.
     light_running: int = 2
     light_queued: int = 32
-    heavy_running: int = 2  # one per worker process
+    heavy_running: int = 1  # one per worker process
     heavy_queued: int = 4
     png_running: int = 1
     png_queued: int = 2  # a PNG takes seconds: a longer queue would only make clients time out
     max_per_client: int = 2  # heavy and PNG work of one client address at once (light work: half its lane)
     # Worker processes for big runs' histories: training holds the GIL, and in the server's threads it starved the
-    # event loop (cached reads, health). Each worker imports torch (~200 MB, ~3 s: started with the app and kept
-    # warm) and is niced so the server wins the CPU. 0: every run computes in a thread of the server.
-    worker_processes: int = 2
+    # event loop (cached reads, health). Each worker imports torch (~300 MB RSS, ~3 s: started with the app, warm)
+    # and is niced so the server wins the CPU. 0: every run computes in a thread of the server. One by default: a
+    # second doubles what the workers hold for little on two cores; more cores, more processes behind nginx.
+    worker_processes: int = 1
+    worker_idle_s: float | None = 60.0  # a worker without a task this long exits (the next task starts one)
     worker_cost: int = 5_000  # runs costing more go to a worker; cheaper ones are faster here than a round trip
     worker_niceness: int = 10  # added to the workers' nice value (os.nice)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")  # whose X-Real-IP names the client (nginx in front)

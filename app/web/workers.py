@@ -8,7 +8,9 @@ and warm (torch imported, one step traced), `os.nice`d so the server wins the CP
     shared memory and the loop raises at its next step (the same cancel-within-a-step as in process);
   - progress: the loop writes its steps done to a shared counter, copied to the Token while we wait;
   - the result comes back pickled (a Recorder: numbers and strings); an error as the exception itself;
-  - a worker that dies fails its task with `WorkerDied` (a clear 503) and is replaced.
+  - a worker that dies fails its task with `WorkerDied` (a clear 503) and is replaced;
+  - a worker idle for `idle_s` exits (each holds ~300 MB: torch) and is started again by the next task, so a server
+    whose abuse ended returns to its own size.
 The calling side blocks a lane's thread (the lanes still bound how much runs at once) but holds no GIL meanwhile.
 """
 
@@ -18,6 +20,7 @@ import logging
 import multiprocessing
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -46,51 +49,94 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     slot: int  # its place in the shared arrays
+    idle_since: float = 0.0
 
 
 class WorkerPool:
-    """`size` processes (0: none; every task then runs in the caller's thread, see Compute)."""
+    """`size` processes (0: none; every task then runs in the caller's thread, see Compute); each one started when
+    a task needs it (or at `start`) and retired after `idle_s` without a task (None: kept)."""
 
-    def __init__(self, size: int, niceness: int, retry_after: int) -> None:
-        self.size, self.niceness, self.retry_after = size, niceness, retry_after
+    def __init__(self, size: int, niceness: int, retry_after: int, idle_s: float | None = None) -> None:
+        self.size, self.niceness, self.retry_after, self.idle_s = size, niceness, retry_after, idle_s
         self._ctx = multiprocessing.get_context("spawn")  # fork would copy the server's threads and locks
         self._cancel = self._ctx.RawArray("b", max(1, size))
         self._progress = self._ctx.RawArray("q", max(1, size))
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: dict[int, _Worker] = {}  # slot -> its live worker (started and warm)
+        self._starting: set[int] = set()  # slots whose worker is warming up
         self._lock = threading.Lock()
-        self._started = self._closed = False
-        self.tasks = self.died = 0
+        self._closed = False
+        self._reaping = False
+        self.tasks = self.died = self.retired = 0
 
     def start(self) -> None:
-        """Start every worker in the background (idempotent): they warm up while the server answers."""
+        """Start a worker in every empty slot, in the background: they warm up while the server answers."""
         with self._lock:
-            if self._started or self.size == 0:
+            if self._closed:
                 return
-            self._started = True
-        for slot in range(self.size):
-            self._spawn(slot)
-
-    def _spawn(self, slot: int) -> None:
-        threading.Thread(target=self._bring_up, args=(slot,), name=f"worker-{slot}-start", daemon=True).start()
+            empty = [s for s in range(self.size) if s not in self._workers and s not in self._starting]
+            self._starting.update(empty)
+            reap = self.idle_s is not None and self.size > 0 and not self._reaping
+            self._reaping = self._reaping or reap
+        for slot in empty:
+            threading.Thread(target=self._bring_up, args=(slot,), name=f"worker-{slot}-start", daemon=True).start()
+        if reap:
+            threading.Thread(target=self._reap, name="worker-reaper", daemon=True).start()
 
     def _bring_up(self, slot: int) -> None:
         parent, child = self._ctx.Pipe()
         args = (child, self._cancel, self._progress, slot, self.niceness)
         process = self._ctx.Process(target=worker.main, args=args, name=f"backprop-lens-worker-{slot}", daemon=True)
-        process.start()
-        child.close()
         try:
-            ready = parent.poll(READY_S) and parent.recv()[0] == "ready"
-        except (EOFError, OSError):
-            ready = False
-        if not ready or self._closed:
-            log.error("worker %d did not start (exit code %s)", slot, process.exitcode)
-            process.kill()
-            return
+            process.start()
+            child.close()
+            try:
+                ready = parent.poll(READY_S) and parent.recv()[0] == "ready"
+            except (EOFError, OSError):
+                ready = False
+            if not ready or self._closed:
+                log.error("worker %d did not start (exit code %s)", slot, process.exitcode)
+                process.kill()
+                return
+            w = _Worker(process, parent, slot)
+            with self._lock:
+                self._workers[slot] = w
+            self._release(w)
+        finally:
+            with self._lock:
+                self._starting.discard(slot)
+
+    def _release(self, w: _Worker) -> None:
+        w.idle_since = time.monotonic()
+        self._idle.put(w)
+
+    def _reap(self) -> None:
+        """Retire the workers idle for `idle_s` (a task then starts one again: its warm-up, ~3 s, is the price)."""
+        assert self.idle_s is not None
+        while not self._closed:
+            time.sleep(min(5.0, max(0.05, self.idle_s / 4)))
+            kept: list[_Worker] = []
+            while True:
+                try:
+                    w = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                if time.monotonic() - w.idle_since >= self.idle_s or not w.process.is_alive():
+                    self._retire(w)
+                else:
+                    kept.append(w)
+            for w in kept:
+                self._idle.put(w)
+
+    def _retire(self, w: _Worker) -> None:
         with self._lock:
-            self._workers[slot] = _Worker(process, parent, slot)
-        self._idle.put(self._workers[slot])
+            if self._workers.get(w.slot) is w:
+                del self._workers[w.slot]
+        self.retired += 1
+        w.conn.close()  # its recv sees EOF and it returns
+        w.process.join(2.0)
+        if w.process.is_alive():
+            w.process.kill()
 
     def pids(self) -> list[int]:
         """The live workers' process ids (tests kill one; /api/stats counts them)."""
@@ -113,7 +159,7 @@ class WorkerPool:
         except (EOFError, OSError):
             raise self._lost(w) from None
         token.steps_done = self._progress[w.slot]
-        self._idle.put(w)
+        self._release(w)
         if status == "ok":
             return value
         if status == "stopped":
@@ -121,12 +167,14 @@ class WorkerPool:
         raise value  # the loop's own error, as it raised it
 
     def _take(self, token: Token) -> _Worker:
-        """An idle, live worker; while none is free, the token may still stop the wait."""
+        """An idle, live worker; while none is free, the token may still stop the wait (and a slot retired
+        meanwhile is started again)."""
         while True:
             try:
                 w = self._idle.get(timeout=POLL_S)
             except queue.Empty:
                 token.check()
+                self.start()
                 continue
             if w.process.is_alive():
                 return w
@@ -142,12 +190,12 @@ class WorkerPool:
             if self._workers.get(w.slot) is w:
                 del self._workers[w.slot]
         w.conn.close()
-        if not self._closed:
-            self._spawn(w.slot)
+        self.start()  # a fresh one in its slot
         return WorkerDied(code, self.retry_after)
 
     def stats(self) -> dict[str, int]:
-        return {"size": self.size, "live": len(self.pids()), "tasks": self.tasks, "died": self.died}
+        live = len(self.pids())
+        return {"size": self.size, "live": live, "tasks": self.tasks, "died": self.died, "retired": self.retired}
 
     def close(self) -> None:
         """At shutdown: no worker outlives the server (they are daemonic too: they go when it exits)."""
