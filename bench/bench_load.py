@@ -4,7 +4,7 @@ The abuse mix, all at once: heavy creates (big runs, polled while they answer 20
 POSTs and GETs of big ids dropped after 0.5 s), PNGs, big batches of a big graph, small fresh runs, and cached
 reads. Prints errors other than 503-with-Retry-After (goal 0), p50/p99 of cached reads during the abuse (goal
 p99 <= 50 ms), p99 of small fresh runs (goal <= 2 s), and the server's peak and final RSS (goals 800 / 500 MB).
-    .venv/bin/python bench/bench_load.py [--seconds 60] [--drain 15]
+    .venv/bin/python bench/bench_load.py [--seconds 60] [--drain 75]
 Against another checkout's server (e.g. the version before a change): PYTHONPATH=that/package/parent.
 """
 
@@ -228,7 +228,8 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--drain", type=float, default=15)
+    # longer than the server's worker_idle_s (60 s): its idle worker exits and the server is back to its own size
+    parser.add_argument("--drain", type=float, default=75)
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
