@@ -277,7 +277,7 @@ def to_jsonable(value: Any) -> Any:
             return "NaN"
         return "Infinity" if value > 0 else "-Infinity"
     if cls is list or cls is tuple:
-        return [to_jsonable(v) for v in value]
+        return Clean(value) if _finite_numbers(value) else [to_jsonable(v) for v in value]
     if cls is dict:
         return {k: to_jsonable(v) for k, v in value.items()}
     if cls in _AS_IS or value is None:
@@ -286,6 +286,18 @@ def to_jsonable(value: Any) -> Any:
 
 
 _AS_IS = frozenset((int, bool, str))
+
+
+def _finite_numbers(values: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a flat list holds only real numbers, all finite, checked in C: their sum is a finite number (a
+    string, None, a list, a dict raise TypeError; a NaN or an infinity makes the sum one; a sum that is no
+    plain int or float (complex, a tensor's, numpy's) is refused). A finite list whose sum overflows is walked
+    as before: the answer is only ever a shortcut."""
+    try:
+        total = sum(values)
+        return (type(total) is float or type(total) is int) and math.isfinite(total)
+    except (TypeError, OverflowError):
+        return False
 
 
 def _jsonable_other(value: Any) -> Any:

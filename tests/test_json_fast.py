@@ -128,3 +128,31 @@ def test_non_finite_or_complex_tensors_are_never_marked_clean() -> None:
     for t in (torch.tensor([1.0, float("nan")]), torch.tensor([1 + 1j]), torch.tensor([float("-inf")])):
         assert not isinstance(to_jsonable(t), Clean)
     assert isinstance(to_jsonable(torch.tensor([1.0, 2.0])), Clean)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1.0, 2, True, -0.0],
+        (1.5, 2.5),
+        [],
+        [[1.0, 2.0], [3.0, float("nan")]],
+        [1e308, 1e308],  # finite numbers whose sum overflows
+        [1.0, float("inf")],
+        [float("-inf"), float("inf")],
+        [1.0, None, "a"],
+        [1 + 2j, 3.0],
+        [10**400, 1],
+        [torch.tensor(1.0), torch.tensor(2.0)],
+        [torch.tensor([1.0, float("nan")])],
+        [{"a": float("nan")}, [1.0]],
+    ],
+)
+def test_plain_lists_match_the_plain_conversion(value: Any) -> None:
+    """Lists the tracer already made (a relation's `local`) take a shortcut when all finite, the walk otherwise."""
+    assert json.dumps(to_jsonable(value)) == json.dumps(reference_jsonable(value))
+
+
+def test_a_finite_plain_list_is_walked_once() -> None:
+    first = to_jsonable({"local": [0.5] * 1000})
+    assert isinstance(first["local"], Clean) and to_jsonable(first)["local"] is first["local"]
