@@ -251,12 +251,19 @@ class Clean(list):
     __slots__ = ()
 
 
+CHECK_IN_TORCH = 16_384  # elements: above, torch checks finiteness (two kernels); below, a sum per row is cheaper
+
+
 def jsonable_tensor(value: Any) -> Any:
-    """A tensor's values, JSON-ready: `tolist()` once; when the tensor is real and all finite (checked by the
-    tensor itself, in C) the list is `Clean` and no number is visited in Python. Anything else with `.tolist()`
-    (a numpy array, a complex or non-finite tensor) goes through `to_jsonable`'s walk, as before."""
+    """A tensor's values, JSON-ready: `tolist()` once; when the tensor is real and all finite (a big one checked
+    by torch, a small one by `_finite_numbers` per row) the list is `Clean` and no number is visited in Python.
+    Anything else with `.tolist()` (a numpy array, a complex or non-finite tensor) goes through `to_jsonable`'s
+    walk, as before."""
     is_complex, isfinite = getattr(value, "is_complex", None), getattr(value, "isfinite", None)
-    if is_complex is None or isfinite is None or is_complex() or not bool(isfinite().all()):
+    numel = getattr(value, "numel", None)
+    if numel is None or numel() <= CHECK_IN_TORCH or is_complex is None or isfinite is None:
+        return to_jsonable(value.tolist())  # a small tensor: its rows are checked by a C sum each
+    if is_complex() or not bool(isfinite().all()):
         return to_jsonable(value.tolist())
     out = value.tolist()
     return Clean(out) if isinstance(out, list) else out  # a 0-d tensor: a finite number, or an int or a bool
