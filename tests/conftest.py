@@ -7,24 +7,18 @@ from typing import Any
 
 import httpx
 import pytest
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
 from fastapi import FastAPI
+
+from tests.apps import settings_for_tests
 
 
 @pytest.fixture
 def app_factory() -> Callable[..., FastAPI]:
-    """`app_factory(**settings)`: a fresh app (own caches), without the start-up warm-up unless asked."""
+    """`app_factory(**settings)`: a fresh app (own caches), with the tests' defaults (`settings_for_tests`)."""
 
     def make(**overrides: Any) -> FastAPI:
-        overrides.setdefault("warm_up", False)
-        # A test waits for what it asks (a loaded CI machine is slow, and a niced worker slower): only the tests of
-        # `answer_s` itself set it short.
-        overrides.setdefault("answer_s", 300.0)
-        # Histories compute in the test's process (a spawned worker per app would import torch again: ~3 s each);
-        # tests/test_workers.py asks for workers and checks they give the same bytes, and the served tests
-        # (test_server, test_nginx, the page's) run the real defaults.
-        overrides.setdefault("worker_processes", 0)
-        return create_app(Settings(**overrides))
+        return create_app(settings_for_tests(**overrides))
 
     return make
 

@@ -9,9 +9,11 @@ import sys
 
 import httpx
 import pytest
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.apps import settings_for_tests
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -84,7 +86,7 @@ async def test_head_on_a_static_file_and_a_missing_route(client):
     assert missing.status_code == 404 and missing.content == b""
 
 
-APP = create_app(Settings(warm_up=False))
+APP = create_app(settings_for_tests())
 
 # Names that str.isdigit() calls digits (superscripts, circled numbers) crashed the error formatter once.
 UNICODE_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)

@@ -15,6 +15,8 @@ from backprop_lens.cli import build_parser
 from backprop_lens.scenarios import SCENARIOS
 from backprop_lens.web import Settings, create_app
 
+from tests.apps import settings_for_tests
+
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
@@ -37,7 +39,7 @@ def routes(app: Any) -> Iterator[tuple[str, str]]:
             yield "MOUNT", route.path
 
 
-APP = create_app(Settings(warm_up=False))
+APP = create_app(settings_for_tests())
 ROUTES = sorted(set(routes(APP)))
 
 

@@ -8,7 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from backprop_lens.render import version
 from backprop_lens.scenarios import build_run
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
+
+from tests.apps import settings_for_tests
 
 pytestmark = pytest.mark.asyncio
 
@@ -121,7 +123,7 @@ async def test_a_changed_version_changes_etags_and_immutable_urls(monkeypatch):
     async def fetch(path: str) -> tuple[str, str]:
         import httpx
 
-        app = create_app(Settings(warm_up=False))
+        app = create_app(settings_for_tests())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
             v = (await c.get("/api/version")).json()["version"]
             old = await c.get(f"{path}?v={v}")
@@ -135,7 +137,7 @@ async def test_a_changed_version_changes_etags_and_immutable_urls(monkeypatch):
     assert v1 != v2 and etag1 != etag2
     import httpx
 
-    app = create_app(Settings(warm_up=False))
+    app = create_app(settings_for_tests())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         stale = await c.get(f"{path}?v={v1}")  # an old page's URL: fresh bytes, never cached forever
         assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
@@ -161,7 +163,7 @@ async def test_a_created_run_hands_out_urls_that_cannot_go_stale(monkeypatch, cl
 async def test_labels_are_bounded_in_bytes():
     import httpx
 
-    app = create_app(Settings(warm_up=False, max_batch_bytes=40_000))
+    app = create_app(settings_for_tests(max_batch_bytes=40_000))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.get("/api/runs/two_layer/labels?start=0&stop=50")
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == "stop"
@@ -261,7 +263,7 @@ async def test_the_labels_limit_a_422_names_is_one_that_answers(scenario):
     import httpx
 
     bound = 300_000
-    app = create_app(Settings(warm_up=False, max_batch_bytes=bound))
+    app = create_app(settings_for_tests(max_batch_bytes=bound))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         refused = await c.get(f"/api/runs/{scenario}/labels?start=0&stop=200&lang=zh")
         assert refused.status_code == 422

@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 from backprop_lens.export.page import embedded_data
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
+
+from tests.apps import settings_for_tests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LECTURE = FIXTURES / "lecture04.py"
@@ -85,7 +87,7 @@ def test_export_writes_a_scenario(tmp_path: Path) -> None:
 
 
 async def test_serve_recording_answers_the_page(traced) -> None:
-    app = create_app(Settings(recording=traced[2], warm_up=False))
+    app = create_app(settings_for_tests(recording=traced[2]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         r = await client.get("/recording")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")

@@ -25,9 +25,10 @@ from backprop_lens.export.page import embedded_data
 from backprop_lens.recording import record
 from backprop_lens.render import render
 from backprop_lens.snapshot import plain_graph
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
 
 from tests import page_helpers
+from tests.apps import settings_for_tests
 from tests.page_helpers import ARTIFACTS, READY, Server, free_port, stop_server, wait_healthy, wait_js
 
 browser = page_helpers.browser
@@ -219,7 +220,7 @@ async def test_a_served_recording_carries_the_module_paths(saved: dict[str, Path
     path = saved["mlp_adam.py"]
     rec = load_recording(path)
     assert {n.module for n in rec.steps[0].graph.nodes} == {"net.0", "net.1", "net.2", None}
-    app = create_app(Settings(recording=path, warm_up=False))
+    app = create_app(settings_for_tests(recording=path))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         r = await client.get("/recording")
     assert r.status_code == 200

@@ -20,14 +20,16 @@ from typing import Any
 
 import pytest
 import schemathesis
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from tests.apps import settings_for_tests
 
 MAX_EXAMPLES = 25
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-app = create_app(Settings(warm_up=False))
+app = create_app(settings_for_tests())
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 # Small runs of several kinds, one diverging: (scenario, params) -> filled in with (id, steps) on first use.
