@@ -6,30 +6,26 @@ Kept apart from `build` so the graph's structure and its annotations change inde
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from backprop_lens.snapshot import Edge, Graph, Node, Output, Relation
 from backprop_lens.tracing.build import Observed, _exponent
-from backprop_lens.tracing.formulas import formula
+from backprop_lens.tracing.formulas import READS, formula
 from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, Found, NodeRelations, later_jacobian, transposed_matmul
 from backprop_lens.tracing.values import plain
 from backprop_lens.tracing.walk import Walk
 
-_TRANSPOSES = frozenset({"T", "Transpose"})
+TRANSPOSES = frozenset({"T", "Transpose"})
 
 
 def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeRelations]) -> Graph:
     by_id = {walk.ids[gf]: gf for gf in walk.order if gf not in walk.leaves}
     nodes = [_node(n, by_id.get(n.id), seen, found) for n in graph.nodes]
-    label = {n.id: display_name(n) for n in nodes}
-    inputs: dict[str, list[str]] = {}
-    for e in graph.edges:
-        names = inputs.setdefault(e.target, [])
-        names.extend([""] * (e.slot + 1 - len(names)))
-        names[e.slot] = label.get(e.source, "?")
+    label = Labels(nodes)
+    inputs = input_ids(graph.edges)
     raw: dict[tuple[str, int], Found] = {}
     for e in graph.edges:
         gf = by_id.get(e.target)
@@ -51,9 +47,10 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
         rel = folded_rel.get((e.target, e.slot)) or raw.get((e.target, e.slot))
         relation = None
         if rel is not None and gf is not None:
-            names = inputs.get(e.target, [])
             if (e.target, e.slot) in folded:  # dL/dW = (dL/d(matmul))ᵀ · X, X the matmul's left input
-                names = _folded_names(names, folded[(e.target, e.slot)][1], inputs, label)
+                names = _folded_names(inputs.get(e.target, []), folded[(e.target, e.slot)][1], inputs, label)
+            else:
+                names = read_names(inputs.get(e.target, []), e.slot, label)
             exponent = _exponent(gf)
             if not isinstance(exponent, (int, float, type(None))):
                 exponent = None  # a tensor exponent: the rule says n
@@ -61,7 +58,7 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
                 type(gf).__name__,
                 e.slot,
                 label[e.target],
-                tuple(names),
+                names,
                 exponent,
                 transposed_mm=(e.target, e.slot) in folded,
             )
@@ -93,19 +90,50 @@ def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:
     return Output(value=value, grad=plain(grad))
 
 
-def _folded_names(names: list[str], use: Edge, inputs: Mapping[str, list[str]], label: Mapping[str, str]) -> list[str]:
-    return [names[0] if names else "W", label[use.target], _at(inputs.get(use.target, []), use.slot - 1)]
+def _folded_names(ids: list[str], use: Edge, inputs: Mapping[str, list[str]], label: Labels) -> tuple[str, ...]:
+    first = (label[ids[0]] if ids[0] else "") if ids else "W"
+    return (first, label[use.target], _at(inputs.get(use.target, []), use.slot - 1, label))
 
 
 def fold_names(
-    edges: tuple[Edge, ...], e: Edge, inputs: Mapping[str, list[str]], label: Mapping[str, str]
+    edges: tuple[Edge, ...], e: Edge, inputs: Mapping[str, list[str]], label: Labels
 ) -> tuple[str, ...] | None:
     """The names `formula` gets for edge `e` when its target, a transpose, is folded into the one matmul it
     feeds (see `_fold_transposes`); None when the target feeds no single consumer."""
     uses = [u for u in edges if u.source == e.target]
     if len(uses) != 1:
         return None
-    return tuple(_folded_names(inputs.get(e.target, []), uses[0], inputs, label))
+    return _folded_names(inputs.get(e.target, []), uses[0], inputs, label)
+
+
+class Labels(dict[str, str]):
+    """Node id -> `display_name`, computed when first read: a constant's label is its value as text (a
+    BatchNorm's running statistics: hundreds of numbers), and most formulas never read it."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        super().__init__()
+        self._nodes = {n.id: n for n in nodes}
+
+    def __missing__(self, node_id: str) -> str:
+        n = self._nodes.get(node_id)
+        text = self[node_id] = display_name(n) if n is not None else "?"
+        return text
+
+
+def input_ids(edges: Iterable[Edge]) -> dict[str, list[str]]:
+    """Per target, the id of the node at each input slot ("" for a slot no edge fills)."""
+    inputs: dict[str, list[str]] = {}
+    for e in edges:
+        ids = inputs.setdefault(e.target, [])
+        ids.extend([""] * (e.slot + 1 - len(ids)))
+        ids[e.slot] = e.source
+    return inputs
+
+
+def read_names(ids: list[str], slot: int, label: Labels) -> tuple[str, ...]:
+    """The input names `formula` gets for the edge into `slot`: only those a rule reads (`formulas.READS`)
+    are made; the others stay "" (a rule never reads them)."""
+    return tuple(label[i] if i and (k < READS or k == slot) else "" for k, i in enumerate(ids))
 
 
 def display_name(n: Node) -> str:
@@ -127,7 +155,7 @@ def _fold_transposes(
         consumers.setdefault(e.source, []).append(e)
     folded = {}
     for node_id, gf in by_id.items():
-        if base_name(type(gf).__name__) not in _TRANSPOSES or len(consumers.get(node_id, [])) != 1:
+        if base_name(type(gf).__name__) not in TRANSPOSES or len(consumers.get(node_id, [])) != 1:
             continue
         use = consumers[node_id][0]
         up_rel, rels = raw.get((use.target, use.slot)), found.get(gf)
@@ -152,5 +180,5 @@ def to_relation(f: Found, text: str) -> Relation:
     )
 
 
-def _at(names: list[str], i: int) -> str:
-    return names[i] if 0 <= i < len(names) and names[i] else "X"
+def _at(ids: list[str], i: int, label: Labels) -> str:
+    return (label[ids[i]] or "X") if 0 <= i < len(ids) and ids[i] else "X"

@@ -23,10 +23,19 @@ from typing import Any
 
 import torch
 from backprop_lens.snapshot import Edge, Graph, Node, Output
-from backprop_lens.tracing.annotate import _fold_transposes, display_name, fold_names, to_relation
+from backprop_lens.tracing.annotate import (
+    TRANSPOSES,
+    Labels,
+    _fold_transposes,
+    fold_names,
+    input_ids,
+    read_names,
+    to_relation,
+)
 from backprop_lens.tracing.backward import NodeRecord
 from backprop_lens.tracing.build import Observed, _exponent, value_of
 from backprop_lens.tracing.formulas import formula
+from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, NodeRelations, later_jacobian
 from backprop_lens.tracing.values import kept, plain, shape_of
 from backprop_lens.tracing.walk import Walk
@@ -192,8 +201,8 @@ def _template(graph: Graph, walk: Walk, seen: Observed) -> Template:
         else:  # a constant `const:op:N.slot`: the extra of node N at that slot
             target, slot = n.id.removeprefix("const:").rsplit(".", 1)
             sources.append(("extra", position[target], _extra_position(walk.order[position[target]], int(slot))))
-    label = {n.id: display_name(n) for n in graph.nodes}
-    inputs = _input_names(graph, label)
+    label = Labels(graph.nodes)
+    inputs = input_ids(graph.edges)
     specs = []
     for e in graph.edges:
         at = position.get(e.target)
@@ -202,9 +211,10 @@ def _template(graph: Graph, walk: Walk, seen: Observed) -> Template:
         if gf is not None and e.source in position:
             exponent = _exponent(gf)
             exponent = exponent if isinstance(exponent, (int, float, type(None))) else None
-            name, names = type(gf).__name__, tuple(inputs.get(e.target, []))
+            name, names = type(gf).__name__, read_names(inputs.get(e.target, []), e.slot, label)
             text = formula(name, e.slot, label[e.target], names, exponent)
-            folded = fold_names(graph.edges, e, inputs, label)
+            # only a transpose is ever folded (`_fold_transposes`)
+            folded = fold_names(graph.edges, e, inputs, label) if base_name(name) in TRANSPOSES else None
             if folded is not None:
                 fold = formula(name, e.slot, label[e.target], folded, exponent, transposed_mm=True)
         specs.append(_EdgeSpec(e, at, text, fold))
@@ -217,15 +227,6 @@ def _extra_position(gf: Any, slot: int) -> int:
     free = [s for s, (child, _) in enumerate(gf.next_functions) if child is None]
     slots = [*free, *range(len(gf.next_functions), len(gf.next_functions) + 64)]
     return slots.index(slot)
-
-
-def _input_names(graph: Graph, label: Mapping[str, str]) -> dict[str, list[str]]:
-    inputs: dict[str, list[str]] = {}
-    for e in graph.edges:
-        names = inputs.setdefault(e.target, [])
-        names.extend([""] * (e.slot + 1 - len(names)))
-        names[e.slot] = label.get(e.source, "?")
-    return inputs
 
 
 # -- a later step of the same structure -----------------------------------------------------------------

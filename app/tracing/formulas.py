@@ -22,6 +22,9 @@ _UNARY: dict[str, str] = {  # base name -> factor after "∂L/∂{c} ·", with {
 }
 _DIVIDED: dict[str, str] = {"Log": "{a}", "Sqrt": "(2·{c})"}
 _PASS: set[str] = {"Clone", "View", "Reshape", "UnsafeView", "Squeeze", "Unsqueeze", "Alias"}
+# A rule reads the names of inputs 0 .. READS - 1 and of its own slot, no other (`annotate.read_names` makes
+# only those: a constant's name is its value as text, costly for a big one).
+READS = 3
 
 
 @lru_cache(maxsize=4096)  # the same graph at every step of a run: the same sentences
