@@ -15,7 +15,7 @@ from backprop_lens.tracing.build import Observed, _exponent
 from backprop_lens.tracing.formulas import READS, formula
 from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, Found, NodeRelations, later_jacobian, transposed_matmul
-from backprop_lens.tracing.values import plain
+from backprop_lens.tracing.values import kept
 from backprop_lens.tracing.walk import Walk
 
 TRANSPOSES = frozenset({"T", "Transpose"})
@@ -84,10 +84,10 @@ def _node(n: Node, gf: Any, seen: Observed, found: Mapping[Any, NodeRelations]) 
 
 def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:
     made = seen.values.get((gf, i))
-    value = plain(made[0]) if made is not None and made[0]._version == made[1] else None
+    value = kept(made[0]) if made is not None and made[0]._version == made[1] else None
     if grad is None:
         grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)  # an output the loss does not use: dL/d(it) = 0
-    return Output(value=value, grad=plain(grad))
+    return Output(value=value, grad=grad)
 
 
 def _folded_names(ids: list[str], use: Edge, inputs: Mapping[str, list[str]], label: Labels) -> tuple[str, ...]:
@@ -168,14 +168,16 @@ def _fold_transposes(
 
 
 def to_relation(f: Found, text: str) -> Relation:
+    """The snapshot's relation: its tensors stay tensors (lists only when JSON is asked for); each is our own
+    (a node called on ones, a stacked jacobian, a copy of a saved operand) or the gradient the hook was handed."""
     return Relation(
         kind=f.kind,
         formula=text,
-        local=plain(f.local),
+        local=f.local,
         dims=f.dims,
-        left=plain(f.left),
-        right=plain(f.right),
-        jacobian=plain(f.jacobian),
+        left=f.left,
+        right=f.right,
+        jacobian=f.jacobian,
         operands=f.operands,
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from backprop_lens.tracing.relations import NodeRelations, relation_hook
-from backprop_lens.tracing.values import kept
+from backprop_lens.tracing.values import handed, kept, leaf_step
 
 
 @dataclass
@@ -21,13 +21,23 @@ class NodeRecord:
     grad_in: list[Any] = field(default_factory=list)  # the gradient sent along each of its input edges
 
 
-def recording_hook(rec: NodeRecord, counter: Iterator[int]) -> Callable[..., None]:
-    """A post-hook for `Node.register_hook`: it changes nothing, it only writes down."""
+def recording_hook(rec: NodeRecord, counter: Iterator[int], gf: Any = None) -> Callable[..., None]:
+    """A post-hook for `Node.register_hook`: it changes nothing, it only writes down (the gradients as
+    handed, see `values.handed`; a leaf's after its `.grad` may have taken it over, see `values.leaf_step`)."""
+    var = getattr(gf, "variable", None)
+    if var is not None:
+
+        def leaf_hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+            rec.order = next(counter)
+            rec.grad_out = leaf_step(grad_outputs[0], var) if grad_outputs else None
+            rec.grad_in = [kept(g) for g in grad_inputs]
+
+        return leaf_hook
 
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
         rec.order = next(counter)
-        rec.grad_out = kept(grad_outputs[0]) if grad_outputs else None
-        rec.grad_in = [kept(g) for g in grad_inputs]
+        rec.grad_out = handed(grad_outputs[0]) if grad_outputs else None
+        rec.grad_in = [handed(g) for g in grad_inputs]
 
     return hook
 
@@ -36,7 +46,7 @@ def node_hook(
     rec: NodeRecord, counter: Iterator[int], relations: dict[Any, NodeRelations] | None, gf: Any
 ) -> Callable[..., None]:
     """`recording_hook` and, when `relations` is given, `relation_hook` in one hook (one call per node)."""
-    record = recording_hook(rec, counter)
+    record = recording_hook(rec, counter, gf)
     if relations is None:
         return record
     classify = relation_hook(relations, gf)

@@ -11,7 +11,7 @@ import torch
 from backprop_lens.snapshot import Edge, Graph, Node, Source
 from backprop_lens.tracing.backward import NodeRecord
 from backprop_lens.tracing.ops import base_name, readable_op
-from backprop_lens.tracing.values import kept, shape_of
+from backprop_lens.tracing.values import kept, leaf_grad, shape_of
 from backprop_lens.tracing.walk import Walk
 
 
@@ -74,7 +74,7 @@ def _leaf_node(seen: Observed, node_id: str, gf: Any, rec: NodeRecord) -> Node:
         grad_fn=type(gf).__name__,
         shape=tuple(var.shape),
         value=kept(var),
-        grad=kept(var.grad) if rec.order is not None else None,
+        grad=leaf_grad(var, rec.grad_out) if rec.order is not None else None,
         grad_step=rec.grad_out,
         order=rec.order,
         module=seen.param_module.get(id(var)),

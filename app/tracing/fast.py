@@ -37,7 +37,7 @@ from backprop_lens.tracing.build import Observed, _exponent, value_of
 from backprop_lens.tracing.formulas import formula
 from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, NodeRelations, later_jacobian
-from backprop_lens.tracing.values import kept, plain, shape_of
+from backprop_lens.tracing.values import kept, leaf_grad, shape_of
 from backprop_lens.tracing.walk import Walk
 
 FULL = os.environ.get("BACKPROP_LENS_FULL_TRACE", "") == "1"
@@ -251,7 +251,7 @@ def fill(
         elif kind == "leaf":
             rec = records.get(gf, empty)
             var = gf.variable
-            grad = kept(var.grad) if rec.order is not None else None
+            grad = leaf_grad(var, rec.grad_out) if rec.order is not None else None
             nodes.append(
                 Node(n.id, n.kind, n.name, n.op, n.grad_fn, tuple(var.shape), kept(var), grad, rec.grad_out,
                      n.is_loss, rec.order, n.module, n.outputs, n.source)
@@ -314,8 +314,8 @@ def _outputs(seen: Observed, gf: Any, rels: NodeRelations | None) -> tuple[Outpu
     out = []
     for i, (grad, meta) in enumerate(zip(grads, metas, strict=False)):
         made = seen.values.get((gf, i))
-        value = plain(made[0]) if made is not None and made[0]._version == made[1] else None
+        value = kept(made[0]) if made is not None and made[0]._version == made[1] else None
         if grad is None:
             grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)
-        out.append(Output(value=value, grad=plain(grad)))
+        out.append(Output(value=value, grad=grad))
     return tuple(out)

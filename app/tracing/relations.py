@@ -194,7 +194,10 @@ def _matmul(gf: Any, slot: int, up: torch.Tensor, down: torch.Tensor) -> Found |
     product = left @ right
     if product.shape != down.shape or not close(product, down, lambda: left.abs() @ right.abs()):
         return None  # alpha/beta other than 1, or anything else we cannot show as one product
-    return Found("matmul", left=left, right=right, operands=operands)
+    # A saved operand shares memory with the forward's tensor (`W.t()`: the weight an optimizer updates in
+    # place): the snapshot keeps a copy of it; `up` is the gradient the hook was handed, nobody else's.
+    kept_left, kept_right = (left, right.clone()) if slot == first else (left.clone(), right)
+    return Found("matmul", left=kept_left, right=kept_right, operands=operands)
 
 
 def transposed_matmul(up_rel: Found, up: torch.Tensor | None, down: torch.Tensor) -> Found | None:
