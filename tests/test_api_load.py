@@ -106,7 +106,7 @@ async def test_a_big_run_is_accepted_with_202_and_reports_progress(app_factory):
             assert set(part.json()) >= {"state", "progress", "steps_done", "steps"}
             assert part.headers["cache-control"] == "no-store"
         seen = []
-        for _ in range(300):
+        for _ in range(2400):  # up to 120 s: a loaded CI machine is slow (the test is about states, not speed)
             s = (await c.get(f"/api/runs/{run_id}/status")).json()
             seen.append(s)
             assert 0.0 <= s["progress"] <= 1.0 and s["steps"] == 6000
@@ -291,7 +291,7 @@ async def test_a_waited_run_still_computing_after_answer_s_answers_202_and_goes_
         assert r.status_code == 202 and r.headers["location"].endswith("/status"), r.text
         assert started.is_set() and r.json()["state"] in ("queued", "running")
         opened.set()
-        for _ in range(300):
+        for _ in range(2400):  # up to 120 s: a loaded CI machine is slow (the test is about states, not speed)
             s = (await c.get(r.headers["location"])).json()
             if s["state"] == "done":
                 break

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 
 import httpx
 import uvicorn
-from backprop_lens.web import Settings, create_app
+from backprop_lens.web import create_app
 from fastapi import FastAPI
+
+from tests.apps import settings_for_tests
 
 
 def free_port() -> int:
@@ -65,8 +67,8 @@ async def flood(base: str, count: int) -> list[str]:
 
 
 def test_an_abandoned_flood_stops_and_leaves_nothing_behind():
-    settings = Settings(
-        warm_up=False, heavy_running=1, heavy_queued=2, max_per_client=12, async_cost=10**9, light_cost=5_000
+    settings = settings_for_tests(
+        heavy_running=1, heavy_queued=2, max_per_client=12, async_cost=10**9, light_cost=5_000
     )
     app = create_app(settings)
     store = app.state.store
