@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from backprop_lens.snapshot import Edge, Graph, Node, Output, Relation
 from backprop_lens.tracing.build import Observed, _exponent
-from backprop_lens.tracing.formulas import READS, formula
+from backprop_lens.tracing.formulas import formula, reads
 from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, Found, NodeRelations, later_jacobian, transposed_matmul
 from backprop_lens.tracing.values import kept
@@ -50,7 +50,7 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
             if (e.target, e.slot) in folded:  # dL/dW = (dL/d(matmul))ᵀ · X, X the matmul's left input
                 names = _folded_names(inputs.get(e.target, []), folded[(e.target, e.slot)][1], inputs, label)
             else:
-                names = read_names(inputs.get(e.target, []), e.slot, label)
+                names = read_names(inputs.get(e.target, []), e.slot, label, type(gf).__name__)
             exponent = _exponent(gf)
             if not isinstance(exponent, (int, float, type(None))):
                 exponent = None  # a tensor exponent: the rule says n
@@ -130,10 +130,11 @@ def input_ids(edges: Iterable[Edge]) -> dict[str, list[str]]:
     return inputs
 
 
-def read_names(ids: list[str], slot: int, label: Labels) -> tuple[str, ...]:
-    """The input names `formula` gets for the edge into `slot`: only those a rule reads (`formulas.READS`)
-    are made; the others stay "" (a rule never reads them)."""
-    return tuple(label[i] if i and (k < READS or k == slot) else "" for k, i in enumerate(ids))
+def read_names(ids: list[str], slot: int, label: Labels, class_name: str) -> tuple[str, ...]:
+    """The input names `formula` gets for the edge into `slot`: only those its rule reads (`formulas.reads`)
+    are made; the others stay "" (the rule never reads them)."""
+    others = reads(class_name)
+    return tuple(label[i] if i and (k < others or k == slot) else "" for k, i in enumerate(ids))
 
 
 def display_name(n: Node) -> str:

@@ -211,7 +211,8 @@ def _template(graph: Graph, walk: Walk, seen: Observed) -> Template:
         if gf is not None and e.source in position:
             exponent = _exponent(gf)
             exponent = exponent if isinstance(exponent, (int, float, type(None))) else None
-            name, names = type(gf).__name__, read_names(inputs.get(e.target, []), e.slot, label)
+            name = type(gf).__name__
+            names = read_names(inputs.get(e.target, []), e.slot, label, name)
             text = formula(name, e.slot, label[e.target], names, exponent)
             # only a transpose is ever folded (`_fold_transposes`)
             folded = fold_names(graph.edges, e, inputs, label) if base_name(name) in TRANSPOSES else None

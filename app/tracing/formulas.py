@@ -22,9 +22,16 @@ _UNARY: dict[str, str] = {  # base name -> factor after "∂L/∂{c} ·", with {
 }
 _DIVIDED: dict[str, str] = {"Log": "{a}", "Sqrt": "(2·{c})"}
 _PASS: set[str] = {"Clone", "View", "Reshape", "UnsafeView", "Squeeze", "Unsqueeze", "Alias"}
-# A rule reads the names of inputs 0 .. READS - 1 and of its own slot, no other (`annotate.read_names` makes
-# only those: a constant's name is its value as text, costly for a big one).
+# The rules that read the names of inputs other than their own slot (of inputs 0 .. READS - 1 only); every other
+# rule reads only its own input's name. `annotate.read_names` makes only the names a rule reads: a constant's
+# name is its value as text, costly for a big one (a BatchNorm's running statistics, an image).
 READS = 3
+_READS_OTHERS = frozenset({"Mul", "Div", "Mm", "Bmm", "Addmm", "MseLoss"})
+
+
+def reads(class_name: str) -> int:
+    """How many leading input names a rule of `class_name` may read besides its own slot's (0 or READS)."""
+    return READS if base_name(class_name) in _READS_OTHERS else 0
 
 
 @lru_cache(maxsize=4096)  # the same graph at every step of a run: the same sentences
