@@ -41,11 +41,13 @@ class FunctionRecorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         listener = self.listener
-        if func in BACKWARD_FUNCS and listener.recording:
+        if not listener.recording or (not listener.pending and quiet(func)):
+            return func(*args, **kwargs)
+        if func in BACKWARD_FUNCS:
             return listener.on_backward(func, args, kwargs)
-        if func is torch.autograd.grad and listener.recording:
+        if func is torch.autograd.grad:
             return listener.on_grad(func, args, kwargs)
-        if listener.per_call_dispatch and listener.recording and composite(func) and not _views(func, args, kwargs):
+        if listener.per_call_dispatch and composite(func) and not _views(func, args, kwargs):
             with OutputRecorder(listener):  # its inner aten ops make nodes no Python-level output shows
                 out = func(*args, **kwargs)
         else:
@@ -71,6 +73,27 @@ class OutputRecorder(TorchDispatchMode):
         if self.listener.recording:
             self.listener.pending.extend(tensors(out))
         return out
+
+
+# Tensor attributes that never hold a tensor: reading one makes no node and shows no value (the name_result of
+# every step reads `.grad_fn`), so the function mode hands it straight on.
+_QUIET_ATTRIBUTES = frozenset(
+    ["grad_fn", "shape", "requires_grad", "is_leaf", "dtype", "device", "ndim", "output_nr", "_version", "layout"]
+)
+_QUIET: dict[Any, bool] = {}
+
+
+def quiet(func: Any) -> bool:
+    """Is `func` the getter of one of `_QUIET_ATTRIBUTES`?"""
+    found = _QUIET.get(func)
+    if found is None:
+        owner = getattr(func, "__self__", None)
+        found = _QUIET[func] = (
+            type(func).__name__ == "method-wrapper"
+            and type(owner).__name__ == "getset_descriptor"
+            and getattr(owner, "__name__", None) in _QUIET_ATTRIBUTES
+        )
+    return found
 
 
 def tensors(out: Any) -> Iterable[torch.Tensor]:
