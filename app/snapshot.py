@@ -184,10 +184,12 @@ PREVIEW_ELEMENTS = 64  # a tensor with more elements reaches a picture as its fi
 
 
 class Preview(list):
-    """A big tensor's first PREVIEW_ELEMENTS (row-major), nested to the tensor's rank, and its real size `total`:
-    what a label shows of it, without converting millions of numbers (ResNet's weights) for a picture."""
+    """A big tensor's first PREVIEW_ELEMENTS (row-major), nested to the tensor's rank, and its real size `total`
+    and `shape` (the nesting holds one row: a shape read from it would be 1×64): what a label shows of it, without
+    converting millions of numbers (ResNet's weights) for a picture."""
 
     total: int
+    shape: tuple[int, ...]
 
 
 def preview(value: Any) -> Any:
@@ -200,6 +202,7 @@ def preview(value: Any) -> Any:
         first = [first]
     out = Preview(first)
     out.total = numel()
+    out.shape = tuple(value.shape)
     return out
 
 

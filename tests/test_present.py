@@ -224,3 +224,19 @@ def test_each_backward_result_is_the_nodes_gradient_and_each_update_the_new_valu
         assert math.isclose(shown, truth, rel_tol=10 ** (1 - digits)), ln.text
         checked += 1
     assert checked >= (1 if scenario == "gd_vs_sgd" else 4)  # full-batch GD: tensors, only the update is scalar
+
+
+def test_a_big_jacobian_is_named_by_its_own_shape_in_the_picture_and_the_explanation():
+    """A picture reads big tensors as previews (their first 64 numbers in one row): the Jacobian's shape it names
+    is still the tensor's, as in the page's labels (the picture said J1×64 for softmax's 18×18)."""
+    step = build_run("softmax", {"epochs": 1}).step(0)
+    nodes = {n.id: n for n in step.graph.nodes}
+    (edge,) = [e for e in step.graph.edges if e.relation is not None and e.relation.kind == "jacobian"]
+    n = math.prod(nodes[edge.source].shape)  # J maps dL/d(output) to dL/d(input): numel x numel for log_softmax
+    assert n > 8  # its n x n matrix is more than a picture shows
+    want = f"{n}×{n}"
+    for lang in LANGS:
+        svg = render(step, lang=lang).decode()
+        assert want in svg and "1×64" not in svg, lang
+        (line,) = [ln.text for ln in explain(step, lang) if ln.phase == "backward" and "J ·" in ln.text]
+        assert want in line, line

@@ -178,7 +178,11 @@ def fmt_full(value: Any, limit: int = TOOLTIP_ELEMENTS) -> str:
 
 
 def nested_shape(value: Any) -> tuple[int, ...]:
-    """The shape of a regular nested list (as `tolist()` makes them), read along the first elements."""
+    """The shape of a regular nested list (as `tolist()` makes them), read along the first elements; a big
+    tensor's Preview says its own (its nesting holds only its first elements)."""
+    known = getattr(value, "shape", None)
+    if isinstance(known, tuple):
+        return known
     shape: list[int] = []
     while isinstance(value, (list, tuple)):
         shape.append(len(value))
