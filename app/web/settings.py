@@ -40,7 +40,7 @@ class Settings:
     # Admission: computations at once and waiting, per lane; one client address's share of a lane.
     light_running: int = 2
     light_queued: int = 32
-    heavy_running: int = 1  # one per worker process
+    heavy_running: int = 2  # one waits on the worker (a replay), one computes here (labels, pictures of traced steps)
     heavy_queued: int = 4
     png_running: int = 1
     png_queued: int = 2  # a PNG takes seconds: a longer queue would only make clients time out
