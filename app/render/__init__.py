@@ -12,8 +12,9 @@ picks the direction closest to 3:4 (the page on a phone held upright); `fit="sta
 
 Nodes with a `module` path are drawn inside labelled (nested) module frames; `collapse` names modules to draw
 as one box each (their parameters inside, their edges rerouted to the box). Without it, a graph of more than
-`LIMIT` nodes opens collapsed to the deepest module level that fits; `expand` opens named modules (their
-children become boxes), `expand="*"` draws everything. Both together: the named boxes, expand winning.
+`LIMIT` nodes opens collapsed to the deepest module level that fits (no deeper than its repeated blocks);
+`expand` opens named modules (their children become boxes), `expand="*"` draws everything. Both together: the
+named boxes, expand winning.
 
 Errors: `RenderError` for bad arguments (message names the field) or a failing external tool;
 `GraphvizMissing` (a RenderError) when Graphviz's `dot` is not installed, with the install commands.

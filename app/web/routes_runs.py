@@ -39,8 +39,9 @@ ExpandQuery = Annotated[
         max_length=2000,
         description="modules to open, comma-separated module paths (their children are drawn as boxes instead), "
         f"or `*` for everything. Without `collapse`: a graph of more than {LIMIT} nodes opens collapsed to the deepest "
-        "module level that fits, and these stay open; with `collapse`: the named boxes, but a box that is or holds "
-        "an expanded module opens (expand wins). An unknown name is a 422 naming `expand`",
+        "module level that fits (no deeper than its repeated blocks), and these stay open; with `collapse`: the "
+        "named boxes, but a box that is or holds an expanded module opens (expand wins). An unknown name is a 422 "
+        "naming `expand`",
         examples=["layer1", "*"],
     ),
 ]
