@@ -126,7 +126,8 @@ async def test_an_idle_worker_exits_and_the_next_big_run_starts_one_again(app_fa
             if not compute.workers.pids():
                 break
             await asyncio.sleep(0.05)
-        assert compute.workers.pids() == [] and compute.workers.stats()["retired"] == 1
+        # at least once: the warm worker may already retire before the first run takes it (it then starts another)
+        assert compute.workers.pids() == [] and compute.workers.stats()["retired"] >= 1
         for _ in range(100):
             if not _alive(pid):
                 break
