@@ -72,14 +72,18 @@ def _node(n: Node, gf: Any, seen: Observed, found: Mapping[Any, NodeRelations]) 
         return n
     name, source = seen.op_names.get(gf), seen.sources.get(gf)
     outputs: tuple[Output, ...] = ()
-    metas = gf._input_metadata
-    rels = found.get(gf)
-    if len(metas) > 1:
-        grads = rels.grad_outputs if rels is not None else [None] * len(metas)
-        outputs = tuple(_output(seen, gf, i, g, m) for i, (g, m) in enumerate(zip(grads, metas, strict=False)))
+    if len(gf._input_metadata) > 1:
+        outputs = outputs_of(seen, gf, found.get(gf))
     if name is None and source is None and not outputs:
         return n
     return dataclasses.replace(n, name=name, source=source, outputs=outputs)
+
+
+def outputs_of(seen: Observed, gf: Any, rels: NodeRelations | None) -> tuple[Output, ...]:
+    """Each output of a multi-output node: its value (while unchanged since made) and its gradient."""
+    metas = gf._input_metadata
+    grads = rels.grad_outputs if rels is not None else [None] * len(metas)
+    return tuple(_output(seen, gf, i, g, m) for i, (g, m) in enumerate(zip(grads, metas, strict=False)))
 
 
 def _output(seen: Observed, gf: Any, i: int, grad: Any, meta: Any) -> Output:

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from backprop_lens.snapshot import Edge, Graph, Node, Output
+from backprop_lens.snapshot import Edge, Graph, Node
 from backprop_lens.tracing.annotate import (
     TRANSPOSES,
     Labels,
     _fold_transposes,
     fold_names,
     input_ids,
+    outputs_of,
     read_names,
     to_relation,
 )
@@ -260,7 +261,7 @@ def fill(
         else:
             rec = records.get(gf, empty)
             value, shape = value_of(seen, gf)
-            outputs = _outputs(seen, gf, found.get(gf)) if n.outputs else ()
+            outputs = outputs_of(seen, gf, found.get(gf)) if n.outputs else ()
             nodes.append(
                 Node(n.id, n.kind, n.name, n.op, n.grad_fn, shape, value, rec.grad_out, None, n.is_loss, rec.order,
                      n.module, outputs, n.source)
@@ -307,16 +308,3 @@ def _relations(t: Template, walk: Walk, found: Mapping[Any, NodeRelations]) -> t
         if (node_id, slot) not in folded and type(gf).__name__ in DEFERRED and rels is not None:
             raw[(node_id, slot)] = later_jacobian(gf, rels, slot)
     return raw, {key: rel for key, (rel, _) in folded.items()}
-
-
-def _outputs(seen: Observed, gf: Any, rels: NodeRelations | None) -> tuple[Output, ...]:
-    metas = gf._input_metadata
-    grads = rels.grad_outputs if rels is not None else [None] * len(metas)
-    out = []
-    for i, (grad, meta) in enumerate(zip(grads, metas, strict=False)):
-        made = seen.values.get((gf, i))
-        value = kept(made[0]) if made is not None and made[0]._version == made[1] else None
-        if grad is None:
-            grad = torch.zeros(tuple(meta.shape), dtype=meta.dtype)
-        out.append(Output(value=value, grad=grad))
-    return tuple(out)
