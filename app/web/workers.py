@@ -77,7 +77,8 @@ class WorkerPool:
             empty = [s for s in range(self.size) if s not in self._workers and s not in self._starting]
             self._starting.update(empty)
             reap = self.idle_s is not None and self.size > 0 and not self._reaping
-            self._reaping = self._reaping or reap
+            if reap:
+                self._reaping = True
         for slot in empty:
             threading.Thread(target=self._bring_up, args=(slot,), name=f"worker-{slot}-start", daemon=True).start()
         if reap:
@@ -129,14 +130,14 @@ class WorkerPool:
                 self._idle.put(w)
 
     def _retire(self, w: _Worker) -> None:
+        self._forget(w)
+        self.retired += 1
+        _stop(w)
+
+    def _forget(self, w: _Worker) -> None:
         with self._lock:
             if self._workers.get(w.slot) is w:
                 del self._workers[w.slot]
-        self.retired += 1
-        w.conn.close()  # its recv sees EOF and it returns
-        w.process.join(2.0)
-        if w.process.is_alive():
-            w.process.kill()
 
     def pids(self) -> list[int]:
         """The live workers' process ids (tests kill one; /api/stats counts them)."""
@@ -186,9 +187,7 @@ class WorkerPool:
         code = w.process.exitcode
         self.died += 1
         log.error("worker %d (pid %s) died with exit code %s: replacing it", w.slot, w.process.pid, code)
-        with self._lock:
-            if self._workers.get(w.slot) is w:
-                del self._workers[w.slot]
+        self._forget(w)
         w.conn.close()
         self.start()  # a fresh one in its slot
         return WorkerDied(code, self.retry_after)
@@ -203,7 +202,12 @@ class WorkerPool:
         with self._lock:
             workers, self._workers = list(self._workers.values()), {}
         for w in workers:
-            w.conn.close()  # its recv sees EOF and it returns
-            w.process.join(2.0)
-            if w.process.is_alive():
-                w.process.kill()
+            _stop(w)
+
+
+def _stop(w: _Worker) -> None:
+    """Close its pipe (its recv sees EOF and it returns); killed if it has not exited within 2 s."""
+    w.conn.close()
+    w.process.join(2.0)
+    if w.process.is_alive():
+        w.process.kill()
