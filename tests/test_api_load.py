@@ -298,3 +298,43 @@ async def test_a_waited_run_still_computing_after_answer_s_answers_202_and_goes_
             await asyncio.sleep(0.05)
         assert s == {"state": "done", "progress": 1.0, "steps_done": 6000, "steps": 6000}
         assert app.state.store.compute.cancelled == 0
+
+
+async def test_one_answer_budget_for_a_request_that_computes_its_run_and_then_its_body(app_factory, monkeypatch):
+    """A batch of a run this process has not computed waits for the history, then for the replay: both waits
+    together stay within `answer_s` (they once had `answer_s` each: 24 s against a client's 20 s timeout)."""
+    from backprop_lens.scenarios import get_scenario
+    from backprop_lens.web.compute import Compute
+
+    answer_s = 1.5
+    async with client_for(app_factory(worker_processes=0)) as c:  # another process (same ids): only for the id
+        run = (await c.post("/api/runs", json={"scenario": "lecture04", "params": {"epochs": 50}})).json()["id"]
+    app = app_factory(answer_s=answer_s, async_cost=10**9, worker_processes=0, retry_after_s=3)
+    scenario = get_scenario("lecture04")
+    real_train, opened = type(scenario).train, threading.Event()
+
+    def slow(self, params, rec):
+        if rec.trace == range(0):
+            time.sleep(0.6)  # the history: waited for, it takes part of the budget
+        else:
+            opened.wait(30)  # the batch's replay: still computing when the budget is spent
+        return real_train(self, params, rec)
+
+    monkeypatch.setattr(type(scenario), "train", slow)
+    timeouts: list[float] = []
+    real_watch = Compute._watch
+
+    async def watch(self, aw, token, request, timeout=None):
+        timeouts.append(timeout)
+        return await real_watch(self, aw, token, request, timeout)
+
+    monkeypatch.setattr(Compute, "_watch", watch)
+    try:
+        async with client_for(app) as c:
+            r = await c.get(f"/api/runs/{run}/steps?start=0&stop=10")
+    finally:
+        opened.set()
+    assert r.status_code == 503 and "still computing" in r.json()["message"], r.text
+    assert len(timeouts) == 2  # the history's wait, then the body's
+    assert timeouts[0] <= answer_s
+    assert timeouts[1] <= answer_s - 0.5  # what the history took (0.6 s) is not given again to the body

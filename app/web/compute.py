@@ -42,6 +42,15 @@ def client_of(request: Request) -> str:
     return peer
 
 
+def answer_left(request: Request, answer_s: float) -> float:
+    """Seconds this request may still wait before it answers (202 or 503 "still computing"): one budget for the
+    whole request, so a run that had to be computed again and then its body cannot add up to twice `answer_s`."""
+    until = getattr(request.state, "answer_by", None)
+    if until is None:
+        until = request.state.answer_by = time.monotonic() + answer_s
+    return max(0.0, until - time.monotonic())
+
+
 def _trim_memory() -> None:
     """Give freed heap back to the OS (glibc keeps it otherwise), so RSS falls after big work ends."""
     name = ctypes.util.find_library("c")
@@ -166,7 +175,8 @@ class Compute:
         """Wait for the job while the client is connected; True when it ended, False when the client left or
         `answer_s` passed: then the job goes on as a 202 run (kept alive by its status polls), and the caller
         answers 202 with its status rather than hold the client past its timeout."""
-        ended = await self._watch(job.done.wait(), job.token, request, self.settings.answer_s)
+        left = answer_left(request, self.settings.answer_s)
+        ended = await self._watch(job.done.wait(), job.token, request, left)
         if not ended and not await request.is_disconnected():
             job.background = True
             job.token.touch(self.settings.abandon_s)
@@ -200,7 +210,7 @@ class Compute:
         on for `abandon_s`: a retry of the same `key` waits for that work instead of starting it again.
         """
         work, token = self._bodies.get(key) or self._begin(lane, client_of(request), fn, key)
-        if not await self._watch(work, token, request, self.settings.answer_s):
+        if not await self._watch(work, token, request, answer_left(request, self.settings.answer_s)):
             if await request.is_disconnected():
                 raise Unavailable(Problem("error.job.client_gone"), self.settings.retry_after_s)  # nobody reads it
             token.touch(self.settings.abandon_s)

@@ -31,7 +31,7 @@ from backprop_lens.scenarios import (
 from backprop_lens.snapshot import Step, step_to_dict
 from backprop_lens.web.admission import Unavailable
 from backprop_lens.web.caching import LruCache, memory_shares, total_bytes
-from backprop_lens.web.compute import Compute, client_of
+from backprop_lens.web.compute import Compute, answer_left, client_of
 from backprop_lens.web.errors import BadInput, Loc, NotFound, params_errors, request_lang, unknown_run_id
 from backprop_lens.web.jobs import Job, Token, done_status
 from backprop_lens.web.profile import Profile, approx_bytes, measure, measure_labels, run_bytes
@@ -213,6 +213,7 @@ class RunStore:
         entry = self._runs.get(ref.id)
         if entry is not None:
             return entry
+        answer_left(request, self.settings.answer_s)  # the request's one answer budget starts here, before queues
         job = self.compute.jobs.get(ref.id)
         if job is None:
             profile = await self.profile(ref, request)
