@@ -6,6 +6,7 @@ dispatch mode on for the whole forward. Gradients are also checked against torch
 
 from __future__ import annotations
 
+import copy
 import runpy
 from pathlib import Path
 
@@ -173,3 +174,39 @@ def test_a_transformer_block_is_the_graph_pytorch_builds_without_us() -> None:
         grads = {n.name: n.grad for n in g.nodes if n.kind == "param"}
         for name, want in expected.items():
             assert torch.allclose(torch.tensor(grads[name]), want, rtol=1e-5, atol=1e-6), name
+
+
+# -- constants no formula prints: a new image, a new target at every step ------------------------------------
+def conv_loop(steps: int) -> tuple[list[Graph], list[dict[str, torch.Tensor]]]:
+    """A conv net with BatchNorm on a new image and class at every step (an image is a constant of 300 numbers,
+    more than a signature keeps); returns the graphs and torch.autograd.grad of a plain replica of each step."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 5))
+    params = dict(net.named_parameters())
+    graphs, expected = [], []
+    for k in range(steps):
+        x, y = torch.randn(1, 3, 10, 10), torch.tensor([k % 5])
+        replica = copy.deepcopy(net)
+        loss = nn.functional.cross_entropy(replica(x), y)
+        expected.append(dict(zip(params, torch.autograd.grad(loss, list(replica.parameters())), strict=True)))
+        with Tracer(params=params, modules={"": net}) as t:
+            nn.functional.cross_entropy(net(x), y).backward()
+        graphs.append(t.graph)
+        with torch.no_grad():
+            for p in net.parameters():
+                p -= 0.1 * p.grad
+                p.grad = None
+    return graphs, expected
+
+
+def test_a_new_image_and_target_at_every_step_take_the_template() -> None:
+    with fast.full_traces():
+        full, _ = conv_loop(6)
+    fast.clear()
+    fast_graphs, expected = conv_loop(6)
+    assert fast.stats() == {"full": 1, "filled": 5}
+    assert_same_graphs(fast_graphs, full)
+    for graph, want in zip(fast_graphs, expected, strict=True):
+        grads = {n.name: n.grad for n in graph.nodes if n.kind == "param"}
+        for name, g in want.items():
+            assert torch.allclose(grads[name], g, rtol=1e-5, atol=1e-6), name

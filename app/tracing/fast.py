@@ -35,7 +35,7 @@ from backprop_lens.tracing.annotate import (
 )
 from backprop_lens.tracing.backward import NodeRecord
 from backprop_lens.tracing.build import Observed, _exponent, value_of
-from backprop_lens.tracing.formulas import formula
+from backprop_lens.tracing.formulas import formula, reads
 from backprop_lens.tracing.ops import base_name
 from backprop_lens.tracing.relations import DEFERRED, NodeRelations, later_jacobian
 from backprop_lens.tracing.values import kept, leaf_grad, shape_of
@@ -46,7 +46,7 @@ _LIMIT = 256  # templates kept per process (one per distinct structure; a run ha
 _TEMPLATES: OrderedDict[tuple[Any, ...], Template] = OrderedDict()
 _FORWARDS: OrderedDict[Any, None] = OrderedDict()  # forward keys traced fully once (see `known_forward`)
 _STATS = {"full": 0, "filled": 0}  # steps traced fully / filled from a template (what tests check was taken)
-_CONST_LIMIT = 64  # a constant tensor enters the signature by its values (its label shows them) up to this size
+_CONST_LIMIT = 64  # a constant a formula may print enters the signature by its values up to this size
 
 
 def enabled() -> bool:
@@ -111,7 +111,7 @@ def signature(walk: Walk, seen: Observed) -> tuple[Any, ...] | None:
         exponent = _exponent(gf)
         if exponent is not None and not isinstance(exponent, (int, float)):
             return None
-        extras = _extras_signature(seen, seen.extras.get(gf, ()))
+        extras = _extras_signature(seen, seen.extras.get(gf, ()), reads(type(gf).__name__) > 0)
         if extras is None:
             return None
         children = tuple((-1 if c is None else index[c], nr) for c, nr in gf.next_functions)
@@ -131,12 +131,19 @@ def signature(walk: Walk, seen: Observed) -> tuple[Any, ...] | None:
     return tuple(parts)
 
 
-def _extras_signature(seen: Observed, extras: Any) -> tuple[Any, ...] | None:
+def _extras_signature(seen: Observed, extras: Any, labels_read: bool) -> tuple[Any, ...] | None:
+    """A node's inputs autograd does not keep. A constant's label is its value as text; only a rule that reads
+    other inputs' names (`formulas.reads`) can print it, so only there do its values enter the signature. Else
+    its dtype and shape do: its value is this step's, as every value is (`fill`)."""
     out: list[tuple[Any, ...]] = []
     for obj in extras:
         named = seen.names.get(id(obj))
         if named is not None:
             out.append(("data", named[0], shape_of(obj)))
+        elif not labels_read:
+            out.append(
+                ("const", str(obj.dtype), tuple(obj.shape)) if isinstance(obj, torch.Tensor) else ("const", type(obj))
+            )
         elif isinstance(obj, torch.Tensor):
             if obj.numel() > _CONST_LIMIT:
                 return None
