@@ -4,7 +4,7 @@ The abuse mix, all at once: heavy creates (big runs, polled while they answer 20
 POSTs and GETs of big ids dropped after 0.5 s), PNGs, big batches of a big graph, small fresh runs, and cached
 reads. Prints errors other than 503-with-Retry-After (goal 0), p50/p99 of cached reads during the abuse (goal
 p99 <= 50 ms), p99 of small fresh runs (goal <= 2 s), and the server's peak and final RSS (goals 800 / 500 MB).
-    .venv/bin/python bench/bench_load.py [--seconds 60] [--drain 75]
+    .venv/bin/python bench/bench_load.py [--seconds 60] [--drain 75] [--setting NAME VALUE ...]
 Against another checkout's server (e.g. the version before a change): PYTHONPATH=that/package/parent.
 """
 
@@ -46,6 +46,20 @@ def memory_mib(pid: int) -> tuple[float, float]:
         rss += _kib(f"/proc/{p}/status", "VmRSS:")
         pss += _kib(f"/proc/{p}/smaps_rollup", "Pss:")
     return rss / 1024, pss / 1024
+
+
+def roles_mib(pid: int) -> dict[str, float]:
+    """RSS by role (the server itself, its torch workers, everything else: PNG children, dot, the resource
+    tracker): which process holds the peak."""
+    out: dict[str, float] = {}
+    for p in [pid, *descendants(pid)]:
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        role = "server" if p == pid else "worker" if b"spawn_main" in cmd else "other"
+        out[role] = out.get(role, 0.0) + _kib(f"/proc/{p}/status", "VmRSS:") / 1024
+    return out
 
 
 def _kib(path: str, key: str) -> int:
@@ -188,6 +202,7 @@ def pct(values: list[float], q: float) -> float:
 async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
     t = Tally()
     rss: list[tuple[float, float]] = []
+    roles: dict[str, float] = {}  # each role's own peak RSS
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=httpx.Limits(max_connections=64)) as http:
         cached, pngs, batches = await prepare(http)
         before = memory_mib(pid)
@@ -197,6 +212,8 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
         async def sample() -> None:
             while time.monotonic() < stop + drain:
                 rss.append(memory_mib(pid))
+                for role, mib in roles_mib(pid).items():
+                    roles[role] = max(roles.get(role, 0.0), mib)
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
@@ -222,7 +239,12 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
     for i, what in enumerate(("RSS", "PSS")):
         peak = max((m[i] for m in rss), default=float("nan"))
         print(f"server {what} MiB (with its processes): before {before[i]:.0f}, peak {peak:.0f}, final {final[i]:.0f}")
+    print("peak RSS by role (each at its own peak) MiB:", ", ".join(f"{r} {m:.0f}" for r, m in sorted(roles.items())))
     print("goals: errors 0, cached p99 <= 50 ms, small p99 <= 2000 ms, peak <= 800 MB, final <= 500 MB")
+
+
+def _setting_args(pairs: list[list[str]]) -> list[str]:
+    return [arg for name, value in pairs for arg in ("--setting", name, value)]
 
 
 def main() -> None:
@@ -230,11 +252,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     # longer than the server's worker_idle_s (60 s): its idle worker exits and the server is back to its own size
     parser.add_argument("--drain", type=float, default=75)
+    parser.add_argument(
+        "--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="passed on to `serve`"
+    )
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backprop_lens", "serve", "--port", str(port)],
+        [sys.executable, "-m", "backprop_lens", "serve", "--port", str(port), *_setting_args(args.setting)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -48,6 +48,38 @@ def test_bad_input_exits_2_with_one_line_reason(args: list[str], field: str) -> 
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("memory_byte", "1", "no such setting"),
+        ("memory_bytes", "lots", "is not a whole number"),
+        ("answer_s", "-1", "is negative"),
+        ("light_running", "0", "less than 1"),
+        ("warm_up", "maybe", "true or false"),
+        ("static_dir", "/tmp", "no such setting"),  # folders are the package's, not an option
+    ],
+)
+def test_serve_refuses_a_bad_setting_with_exit_2_before_starting(name: str, value: str, why: str) -> None:
+    result = cli("serve", "--port", "1", "--setting", name, value)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"backprop-lens: error: setting {name}: "), result.stderr
+    assert why in lines[0] and "Traceback" not in result.stderr
+
+
+def test_every_setting_serve_takes_parses_its_default_back() -> None:
+    """Each tunable setting's default, written as an operator would, gives the default again."""
+    from backprop_lens.web.settings import Settings, parse_setting, tunable
+
+    defaults = Settings()
+    for name, kind in tunable().items():
+        value = getattr(defaults, name)
+        text = ",".join(value) if kind.startswith("tuple") else str(value).lower() if kind == "bool" else str(value)
+        assert parse_setting(name, text) == value, name
+    assert parse_setting("memory_bytes", "192MiB") == 192 * 2**20
+    assert parse_setting("worker_idle_s", "none") is None
+
+
 def test_unknown_scenario_exits_2() -> None:
     result = cli("run", "nope")
     assert result.returncode == 2

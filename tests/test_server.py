@@ -118,6 +118,18 @@ def test_workers_serve_the_same_bytes():
         assert all(len(v) == 1 for v in bodies.values())
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_serve_setting_reaches_every_server_process(processes):
+    """`--setting NAME VALUE` as an operator gives it: the light lane's room (2 running + 5 queued) is what each
+    process's /readyz reports, with one server process and with several (they read it from their environment)."""
+    extra = ("--workers", processes, "--setting", "light_queued", "5", "--setting", "warm_up", "false")
+    with servers(1, *extra) as (base,), httpx.Client(timeout=60) as c:
+        capacities = {
+            c.get(f"{base}/readyz").json()["checks"]["queue"]["detail"]["lanes"]["light"]["capacity"] for _ in range(8)
+        }
+    assert capacities == {2 + 5}
+
+
 def test_serve_warns_when_listening_on_all_interfaces(monkeypatch, capsys):
     import uvicorn
     from backprop_lens.web import serve

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
-from backprop_lens.web.settings import Settings
+from backprop_lens.web.settings import SETTINGS_ENV, Settings, with_settings
 
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 # A run id carries its configuration: 1,000 custom data points make a long URL, longer than h11's 16 KiB default.
@@ -69,7 +71,14 @@ def dot_missing_warning() -> str | None:
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings: Settings | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    settings: Settings | None = None,
+    setting_pairs: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Run the app; `setting_pairs` are `serve --setting NAME VALUE`'s (checked by the CLI before we get here)."""
     if host in ALL_INTERFACES:
         print(
             f"backprop-lens: warning: listening on all interfaces ({host or '0.0.0.0'}): anyone who can reach this "
@@ -80,7 +89,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
     if warning is not None:
         print(warning, file=sys.stderr)
     if workers > 1:
-        # Each worker process imports the app itself: an import string, and the default settings.
+        # Each server process imports the app itself (an import string) and reads the settings from its
+        # environment, which it inherits from this one.
+        os.environ[SETTINGS_ENV] = json.dumps([list(pair) for pair in setting_pairs])
         uvicorn.run(
             "backprop_lens.web.main:app",
             host=host,
@@ -92,4 +103,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, settings:
         from backprop_lens.web.app import create_app
 
         configure_process()
-        uvicorn.run(create_app(settings), host=host, port=port, h11_max_incomplete_event_size=MAX_REQUEST_HEAD)
+        app = create_app(with_settings(settings or Settings(), setting_pairs))
+        uvicorn.run(app, host=host, port=port, h11_max_incomplete_event_size=MAX_REQUEST_HEAD)

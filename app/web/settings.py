@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def package_files(name: str) -> Path:
@@ -67,3 +70,70 @@ class Settings:
     warm_up: bool = True
     # `serve --recording`: a recording's JSON, shown read-only at /recording (data only: nothing in it runs).
     recording: Path | None = None
+
+
+# -- settings from the command line (`serve --setting NAME VALUE`) ----------------------------------------------
+# Every setting an operator may tune from `serve`; the rest (folders, the recording, the title) have their own
+# options or none.
+TUNABLE_TYPES = {"int": int, "float": float, "float | None": float, "bool": bool, "tuple[str, ...]": tuple}
+_BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+SETTINGS_ENV = "BACKPROP_LENS_SETTINGS"  # `serve --workers N`: each server process reads the same settings here
+
+
+def tunable() -> dict[str, str]:
+    """Setting name -> its type's spelling, for the settings `serve --setting` takes."""
+    return {f.name: str(f.type) for f in fields(Settings) if str(f.type) in TUNABLE_TYPES}
+
+
+class SettingError(ValueError):
+    """A `--setting` that names no setting or whose value is not of its type: the words say which and why."""
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """The value of setting `name` from its text: ints (`_` allowed; `256MiB` for a `*_bytes`), floats, `none`
+    where a setting may be None, booleans (true/false), comma-separated lists."""
+    kind = tunable().get(name)
+    if kind is None:
+        raise SettingError(f"setting {name}: no such setting (one of: {', '.join(sorted(tunable()))})")
+    text = text.strip()
+    try:
+        if kind == "float | None" and text.lower() == "none":
+            return None
+        if kind == "bool":
+            return _BOOLS[text.lower()]
+        if kind == "tuple[str, ...]":
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        value: float = _number(name, text, int if kind == "int" else float)
+    except (KeyError, ValueError):
+        raise SettingError(f"setting {name}: {text!r} is not {_spelled(kind)}") from None
+    if value < 0 or (name.endswith("_running") and value < 1):
+        raise SettingError(f"setting {name}: {text!r} is {'negative' if value < 0 else 'less than 1'}")
+    return value
+
+
+def _number(name: str, text: str, kind: type[int] | type[float]) -> float:
+    for suffix, factor in _BINARY.items():
+        if name.endswith("_bytes") and text.endswith(suffix):
+            return kind(float(text[: -len(suffix)]) * factor)
+    return kind(text)
+
+
+def _spelled(kind: str) -> str:
+    return {
+        "int": "a whole number",
+        "float": "a number",
+        "float | None": "a number or none",
+        "bool": "true or false",
+    }.get(kind, "a list")
+
+
+def with_settings(base: Settings, pairs: Iterable[tuple[str, str]]) -> Settings:
+    """`base` with each (name, text) applied: what `serve --setting NAME VALUE` runs."""
+    changes = {name: parse_setting(name, text) for name, text in pairs}
+    return replace(base, **changes)
+
+
+def settings_from_env(environ: Mapping[str, str]) -> Settings:
+    """The settings `serve --workers N` handed its server processes: `[[name, text], ...]` as JSON."""
+    return with_settings(Settings(), [(name, text) for name, text in json.loads(environ.get(SETTINGS_ENV, "[]"))])
