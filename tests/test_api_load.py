@@ -338,3 +338,24 @@ async def test_one_answer_budget_for_a_request_that_computes_its_run_and_then_it
     assert len(timeouts) == 2  # the history's wait, then the body's
     assert timeouts[0] <= answer_s
     assert timeouts[1] <= answer_s - 0.5  # what the history took (0.6 s) is not given again to the body
+
+
+async def test_the_heap_is_trimmed_once_a_moment_after_the_lanes_empty(app_factory, monkeypatch):
+    """glibc keeps freed heap: after a burst the server gives it back, once, when no lane has work inside."""
+    from backprop_lens import heap
+    from backprop_lens.web import compute
+
+    trims: list[int] = []
+    monkeypatch.setattr(heap, "trim", lambda: trims.append(1))
+    monkeypatch.setattr(compute, "TRIM_AFTER_S", 0.2)
+    app = app_factory(worker_processes=0)
+    async with client_for(app) as c:
+        bodies = [{"scenario": "quadratic", "params": {"epochs": 1, "lr": 0.01 + i / 1000}} for i in range(4)]
+        rs = await asyncio.gather(*(c.post("/api/runs", json=b) for b in bodies))  # a burst of four runs
+        assert all(r.status_code == 201 for r in rs)
+        for _ in range(100):
+            if trims:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+    assert trims == [1]  # one burst, one trim (not one per run)

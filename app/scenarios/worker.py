@@ -10,11 +10,13 @@ carries the steps done (the run's progress).
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 from collections.abc import Callable
 from typing import Any
 
+from backprop_lens import heap
 from backprop_lens.problems import as_problem
 
 # One task's slot in the pool's shared arrays: cancel[slot] set by the server, progress[slot] written here.
@@ -109,3 +111,6 @@ def main(conn: Any, cancel: Flags, progress: Counters, slot: int, niceness: int)
         except Exception as e:
             reply = ("error", _sendable(e))
         conn.send(reply)
+        del reply  # the history is the server's now: free it, and give the heap back (the worker lives on)
+        gc.collect()
+        heap.trim()

@@ -10,15 +10,13 @@ raises `Cancelled` at its next step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import ctypes.util
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from backprop_lens import heap
 from backprop_lens.problems import Problem, as_problem
 from backprop_lens.scenarios import Run
 from backprop_lens.web.admission import Full, Lane, LaneLimits, Unavailable
@@ -32,6 +30,7 @@ T = TypeVar("T")
 
 POLL_S = 0.1  # how often a waiting request looks whether its client is still there
 GRACE_S = 0.5  # how long work goes on after its last waiter stopped looking
+TRIM_AFTER_S = 2.0  # the lanes this long empty: the heap's freed memory goes back to the OS
 
 
 def client_of(request: Request) -> str:
@@ -49,15 +48,6 @@ def answer_left(request: Request, answer_s: float) -> float:
     if until is None:
         until = request.state.answer_by = time.monotonic() + answer_s
     return max(0.0, until - time.monotonic())
-
-
-def _trim_memory() -> None:
-    """Give freed heap back to the OS (glibc keeps it otherwise), so RSS falls after big work ends."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL(name).malloc_trim(0)
 
 
 class Compute:
@@ -78,6 +68,7 @@ class Compute:
         self._tasks: set[asyncio.Task[None]] = set()
         self.cancelled = 0
         self.started = 0
+        self._trim_due = False
         self.on_failed: Callable[[Job], None] = lambda job: None
         self.workers = WorkerPool(s.worker_processes, s.worker_niceness, retry, s.worker_idle_s)
         weakref.finalize(self, self.workers.close)  # an app dropped without its lifespan's end (tests) too
@@ -129,8 +120,27 @@ class Compute:
             job.error = as_problem(problem if isinstance(problem, Problem) else str(e))
         finally:
             self._end(job)
-        if job.state != "done" or job.reserved > 16 * 1024 * 1024:
-            await asyncio.to_thread(_trim_memory)
+        self._trim_when_idle()
+
+    def _trim_when_idle(self) -> None:
+        """A moment after the lanes empty, give the freed heap back: a burst of work leaves RSS at its high-water
+        mark (glibc keeps what it freed). One trim scheduled at a time; if work came back by then, its own end
+        schedules the next."""
+        if self._trim_due or self._busy():
+            return
+        self._trim_due = True
+
+        def due() -> None:
+            self._trim_due = False
+            if not self._busy():
+                task = asyncio.ensure_future(asyncio.to_thread(heap.trim))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+        asyncio.get_running_loop().call_later(TRIM_AFTER_S, due)
+
+    def _busy(self) -> bool:
+        return any(lane.inside for lane in (self.light, self.heavy, self.png))
 
     def _end(self, job: Job) -> None:
         job.lane.leave(job.client)
@@ -237,6 +247,7 @@ class Compute:
                 del self._bodies[key]
             if not work.cancelled() and isinstance(work.exception(), Cancelled):
                 self.cancelled += 1
+            self._trim_when_idle()
 
         work.add_done_callback(ended)
         return pending
