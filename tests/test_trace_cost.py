@@ -135,3 +135,46 @@ def test_a_rule_reads_only_the_names_formulas_reads_says(class_name: str) -> Non
     for slot in range(len(names)):
         blanked = tuple(n if k < reads(class_name) or k == slot else "" for k, n in enumerate(names))
         assert formula(class_name, slot, "c", blanked, 2.0) == formula(class_name, slot, "c", names, 2.0)
+
+
+def test_a_first_accumulation_is_shared_without_comparing_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.grad` None before backward: PyTorch sets it to the step's gradient (or a copy), so the node holds one
+    tensor for both without comparing them; a hook run after accumulation that rewrites `.grad` (through
+    `.data`, which no version counter sees) is still shown as it left `.grad`."""
+    from backprop_lens.tracing import values
+
+    compared = []
+    original = values.same_bits
+    monkeypatch.setattr(values, "same_bits", lambda a, b: compared.append(a.numel()) or original(a, b))
+    torch.manual_seed(0)
+    w = torch.randn(40, 40, requires_grad=True)  # >= SHARE_FROM elements
+    v = torch.randn(40, requires_grad=True)
+    x = torch.randn(8, 40)
+
+    def loss_of(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x @ w + v).pow(2).sum()
+
+    ref = [w.detach().clone().requires_grad_(), v.detach().clone().requires_grad_()]
+    want_w, want_v = torch.autograd.grad(loss_of(*ref), ref)
+    with trace({"w": w, "v": v}) as t:
+        loss_of(w, v).backward()
+    node = t.graph.node("param:w")
+    assert compared == []
+    assert node.grad is node.grad_step
+    torch.testing.assert_close(node.grad, want_w, rtol=1e-5, atol=1e-6)
+    assert torch.equal(node.grad, w.grad)
+    assert torch.equal(t.graph.node("param:v").grad, v.grad)
+
+    w.grad = v.grad = None
+
+    def doubled(p: torch.Tensor) -> None:
+        assert p.grad is not None
+        p.grad.data.mul_(2.0)
+
+    v.register_post_accumulate_grad_hook(doubled)
+    with trace({"w": w, "v": v}) as t:
+        loss_of(w, v).backward()
+    node = t.graph.node("param:v")
+    torch.testing.assert_close(node.grad_step, want_v, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(node.grad, 2 * want_v, rtol=1e-5, atol=1e-6)
+    assert torch.equal(node.grad, v.grad)

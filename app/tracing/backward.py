@@ -19,6 +19,7 @@ class NodeRecord:
     order: int | None = None  # position in autograd's execution order
     grad_out: Any = None  # dL/d(node's output)
     grad_in: list[Any] = field(default_factory=list)  # the gradient sent along each of its input edges
+    fresh: bool = False  # a leaf whose `.grad` was None before this backward (see `values.leaf_grad`)
 
 
 def recording_hook(rec: NodeRecord, counter: Iterator[int], gf: Any = None) -> Callable[..., None]:

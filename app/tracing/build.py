@@ -74,7 +74,7 @@ def _leaf_node(seen: Observed, node_id: str, gf: Any, rec: NodeRecord) -> Node:
         grad_fn=type(gf).__name__,
         shape=tuple(var.shape),
         value=kept(var),
-        grad=leaf_grad(var, rec.grad_out) if rec.order is not None else None,
+        grad=leaf_grad(var, rec.grad_out, rec.fresh) if rec.order is not None else None,
         grad_step=rec.grad_out,
         order=rec.order,
         module=seen.param_module.get(id(var)),

@@ -260,7 +260,7 @@ def fill(
         elif kind == "leaf":
             rec = records.get(gf, empty)
             var = gf.variable
-            grad = leaf_grad(var, rec.grad_out) if rec.order is not None else None
+            grad = leaf_grad(var, rec.grad_out, rec.fresh) if rec.order is not None else None
             nodes.append(
                 Node(n.id, n.kind, n.name, n.op, n.grad_fn, tuple(var.shape), kept(var), grad, rec.grad_out,
                      n.is_loss, rec.order, n.module, n.outputs, n.source)

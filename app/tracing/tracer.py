@@ -296,11 +296,11 @@ class Tracer:
         # A structure traced before needs only this step's numbers (see `fast`); read before backward frees it.
         key = fast_path.signature(walk, self.seen) if self._fast else None
         template = fast_path.lookup(key)
-        records = {gf: NodeRecord() for gf in walk.order}
+        leaves = walk.leaves
+        records = {gf: NodeRecord(fresh=gf in leaves and gf.variable.grad is None) for gf in walk.order}
         counter = itertools.count()
         found: dict[Any, NodeRelations] = {}
         # One hook per node: its gradients, and (op nodes) the relations while the saved tensors are alive.
-        leaves = walk.leaves
         handles = [
             gf.register_hook(
                 node_hook(records[gf], counter, found if self._relations and gf not in leaves else None, gf)

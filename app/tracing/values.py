@@ -40,19 +40,25 @@ def leaf_step(g: Any, var: torch.Tensor) -> Any:
 SHARE_FROM = 1024  # elements: a smaller `.grad` is copied (cheaper than comparing it)
 
 
-def leaf_grad(var: torch.Tensor, step: Any) -> Any:
+def leaf_grad(var: torch.Tensor, step: Any, fresh: bool = False) -> Any:
     """The leaf's `.grad` as a snapshot holds it: the step's gradient itself when `.grad` has its very bits (the
-    first accumulation), so one tensor serves both; else a copy."""
+    first accumulation), so one tensor serves both; else a copy.
+
+    `fresh`: `.grad` was None before this backward, so accumulating set it to the step's gradient, that tensor
+    or a copy of it (PyTorch's AccumulateGrad): the same bits, no need to compare them. Unless a hook ran after
+    accumulation (an optimizer inside backward), which may have written it."""
     grad = var.grad
-    if (
-        isinstance(grad, torch.Tensor)
-        and isinstance(step, torch.Tensor)
-        and grad.numel() >= SHARE_FROM
-        and not _shares(step, grad)
-        and same_bits(step, grad)
-    ):
+    if not isinstance(grad, torch.Tensor) or not isinstance(step, torch.Tensor):
+        return kept(grad)
+    if fresh and var._post_accumulate_grad_hooks is None and _alike(step, grad):
+        return step
+    if grad.numel() >= SHARE_FROM and not _shares(step, grad) and same_bits(step, grad):
         return step
     return kept(grad)
+
+
+def _alike(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.layout == b.layout == torch.strided
 
 
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
