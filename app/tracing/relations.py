@@ -293,16 +293,33 @@ def close(a: torch.Tensor, b: torch.Tensor, magnitude: Callable[[], torch.Tensor
         return False
     if a.dtype == b.dtype and torch.equal(a, b):  # equal bits are close (NaNs are not equal: checked below)
         return True
-    return _close(a, b, lambda: b.abs()) or _close(a, b, magnitude)
+    pair = _Pair(a, b)
+    first = pair.scale(b.abs())
+    if pair.within(first):
+        return True
+    second = pair.scale(magnitude())
+    # a tolerance no larger than the first's passes no more pairs (NaN scales compare false: checked)
+    return not second <= first and pair.within(second)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, size: Callable[[], torch.Tensor]) -> bool:
-    magnitude = size()
-    if a.numel() <= JACOBIAN_LIMIT:  # small tensors (all of the built-in scenarios): plain floats are faster
-        m = max((abs(v) for v in magnitude.flatten().tolist()), default=0.0)
-        tol = 1e-6 * m + 1e-12
-        pairs = zip(a.flatten().tolist(), b.flatten().tolist(), strict=True)
-        return all(abs(x - y) <= RTOL * abs(y) + tol or (x != x and y != y) for x, y in pairs)
-    a64, b64 = a.detach().double(), b.detach().double()
-    scale = float(magnitude.detach().abs().max()) if magnitude.numel() else 0.0
-    return bool(torch.allclose(a64, b64, rtol=RTOL, atol=1e-6 * scale + 1e-12, equal_nan=True))
+class _Pair:
+    """`a` and `b` compared at a tolerance of 1e-6 x a scale (plus rtol): converted once for both tolerances."""
+
+    def __init__(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        self.small = a.numel() <= JACOBIAN_LIMIT  # small tensors (all of the built-in scenarios): plain floats
+        if self.small:
+            self.xs, self.ys = a.flatten().tolist(), b.flatten().tolist()
+        else:
+            self.a64, self.b64 = a.detach().double(), b.detach().double()
+
+    def scale(self, size: torch.Tensor) -> float:
+        if self.small:
+            return max((abs(v) for v in size.flatten().tolist()), default=0.0)
+        return float(size.detach().abs().max()) if size.numel() else 0.0
+
+    def within(self, scale: float) -> bool:
+        tol = 1e-6 * scale + 1e-12
+        if self.small:
+            pairs = zip(self.xs, self.ys, strict=True)
+            return all(abs(x - y) <= RTOL * abs(y) + tol or (x != x and y != y) for x, y in pairs)
+        return bool(torch.allclose(self.a64, self.b64, rtol=RTOL, atol=tol, equal_nan=True))
