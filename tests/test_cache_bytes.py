@@ -208,3 +208,33 @@ async def test_stats_report_every_cache_in_bytes(app_factory):
     assert layout.fragments.nbytes >= sum(len(v) for v in layout.fragments.values() if isinstance(v, str))
     total = sum(stats[name]["bytes"] for name in CACHES) + store.compute.reserved
     assert stats["memory"]["bytes"] == total <= stats["memory"]["max_bytes"] <= 8_200_000
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_history_keeps_one_copy_of_what_repeats_from_step_to_step(optimizer):
+    """Memory of a long run: a step's `before` is the list of the step before's `after` (equal values), its
+    `grad_step` is its `grad` (zero_grad on), and every step's options and formula are one object. The values
+    themselves are PyTorch's: checked against a plain full-batch loop of the same net."""
+    import torch
+    from backprop_lens.scenarios import Run, validate_params
+    from backprop_lens.scenarios.batch import make_optimizer, seeded
+
+    scenario = get_scenario("two_layer")
+    params = validate_params(scenario, {"epochs": 6, "hidden": 4, "optimizer": optimizer}, strict=True)
+    steps = Run(scenario, params).compute_history().steps
+    for prev, step in zip(steps, steps[1:], strict=False):
+        for name, state in step.params.items():
+            assert state.before is prev.params[name].after
+            assert state.grad_step is state.grad
+            assert state.update.hyper is prev.params[name].update.hyper
+            assert state.update.formula is prev.params[name].update.formula
+    with seeded(params.seed):  # the same net, trained by hand: the shared lists hold PyTorch's numbers
+        setup = scenario.build(params)
+    named = dict(setup.model.named_parameters())
+    opt = make_optimizer(optimizer, named.values(), params.lr)
+    for step in steps:
+        assert {n: t.tolist() for n, t in named.items()} == {n: s.before for n, s in step.params.items()}
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(setup.model(setup.x), setup.y).backward()
+        opt.step()
+        assert {n: t.tolist() for n, t in named.items()} == {n: s.after for n, s in step.params.items()}

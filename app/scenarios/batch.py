@@ -25,7 +25,7 @@ from backprop_lens.scenarios.base import (
     StepRecord,
     grad_of,
 )
-from backprop_lens.scenarios.updates import optimizer_update, read_state
+from backprop_lens.scenarios.updates import optimizer_update, read_state, same_as
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import name as name_result
 
@@ -99,8 +99,9 @@ class FullBatch(Scenario[B], Generic[B]):
             t.register_hook(lambda g, name=name: contributions.__setitem__(name, g.tolist()))
         if self.predict_x is not None:
             rec.predictions.append(Prediction("before", self.predict_x, self.predict(s)))
+        after: dict[str, Any] = {}
         for epoch in range(params.epochs):
-            before = {n: t.tolist() for n, t in named.items()}
+            before = {n: same_as(t.tolist(), after.get(n)) for n, t in named.items()}  # the step before's after
             with rec.tracing(epoch, named, {"x": s.x, "y": s.y}, modules={"": s.model}) as tracer:
                 y_pred = name_result(s.model(s.x), "y_hat")
                 loss = name_result(s.criterion(y_pred, s.y), "loss")
@@ -113,12 +114,13 @@ class FullBatch(Scenario[B], Generic[B]):
             grads = {n: grad_of(t).tolist() for n, t in named.items()}
             state_before = {n: read_state(optimizer, t) for n, t in named.items()}
             optimizer.step()
+            after = {n: t.tolist() for n, t in named.items()}
             states = {
                 n: ParamState(
                     before=before[n],
                     grad=grads[n],
-                    after=t.tolist(),
-                    grad_step=contributions.get(n),
+                    after=after[n],
+                    grad_step=same_as(contributions.get(n), grads[n]),
                     update=optimizer_update(
                         params.optimizer,
                         optimizer,

@@ -32,6 +32,29 @@ _FORMULA: dict[str, str] = {
 }
 
 
+# A long run's history repeats most of what each step records: its hyper-parameters, formulas, empty optimizer
+# state, and values equal to the step before's. One shared object for each (never mutated once recorded) keeps a
+# history of 30,000 steps from holding 30,000 copies of `{"lr": 0.01}`.
+_NO_STATE: dict[str, Any] = {}
+_shared: dict[Any, Any] = {}
+
+
+def shared(key: Any, make: Any) -> Any:
+    """The one object recorded for `key` (hashable), made by `make()` the first time (bounded: a run has few)."""
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) > 4096:  # many runs with other options: start again rather than grow
+            _shared.clear()
+        found = _shared[key] = make()
+    return found
+
+
+def same_as(value: Any, earlier: Any) -> Any:
+    """`earlier` when it holds the same values as `value` (this step's `before` is the step before's `after`;
+    `grad_step` is `grad` when zero_grad is on): one list kept instead of two equal ones."""
+    return earlier if earlier is not None and type(earlier) is type(value) and earlier == value else value
+
+
 def grad_source(zero_grad: bool) -> str:
     """Which `.grad` the update read: this step's, or the sum over every step so far (zero_grad off)."""
     return "step" if zero_grad else "accumulated"
@@ -41,8 +64,10 @@ def plain_sgd(name: str, lr: float, grad: Any, zero_grad: bool) -> Update:
     """The lecture's own update `w.data = w.data - lr * w.grad.data`: no optimizer, no state."""
     return Update(
         optimizer="sgd",
-        hyper={"lr": lr},
-        formula=f"{name} ← {name} − lr · {name}.grad",
+        hyper=shared(("sgd", lr), lambda: {"lr": lr}),
+        state_before=_NO_STATE,
+        state_after=_NO_STATE,
+        formula=shared(("sgd formula", name), lambda: f"{name} ← {name} − lr · {name}.grad"),
         grad=grad,
         grad_source=grad_source(zero_grad),
     )
@@ -59,13 +84,15 @@ def optimizer_update(
 ) -> Update:
     """One parameter's update by a torch.optim optimizer: its options, its state before and after the step."""
     group = optimizer.param_groups[0]
-    hyper = {k: (list(group[k]) if isinstance(group[k], tuple) else group[k]) for k in _HYPER[kind] if k in group}
+    options = tuple((k, group[k]) for k in _HYPER[kind] if k in group)
+    hyper = shared((kind, options), lambda: {k: (list(v) if isinstance(v, tuple) else v) for k, v in options})
+    formula = shared((kind, "formula", name), lambda: _FORMULA[kind].format(w=name) + ";  g = " + f"{name}.grad")
     return Update(
         optimizer=kind,
         hyper=hyper,
-        state_before=before,
-        state_after=after,
-        formula=_FORMULA[kind].format(w=name) + ";  g = " + f"{name}.grad",
+        state_before=before or _NO_STATE,
+        state_after=after or _NO_STATE,
+        formula=formula,
         grad=kw.get("grad"),
         grad_source=grad_source(kw.get("zero_grad", True)),
     )
