@@ -7,6 +7,7 @@ not our own weighing), so a cache that kept more than its share would fail whate
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 
 import httpx
@@ -222,7 +223,7 @@ def test_a_history_keeps_one_copy_of_what_repeats_from_step_to_step(optimizer):
     scenario = get_scenario("two_layer")
     params = validate_params(scenario, {"epochs": 6, "hidden": 4, "optimizer": optimizer}, strict=True)
     steps = Run(scenario, params).compute_history().steps
-    for prev, step in zip(steps, steps[1:], strict=False):
+    for prev, step in itertools.pairwise(steps):
         for name, state in step.params.items():
             assert state.before is prev.params[name].after
             assert state.grad_step is state.grad
