@@ -11,6 +11,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 from backprop_lens import render as R
@@ -749,6 +750,43 @@ def test_real_two_layer_scenario_has_its_modules(cache):
     box = node_groups(svg_of(s3, collapse=("layer1",), cache=cache))["module:layer1"]
     shown = texts(box)
     assert "weight" in shown and "bias" in shown and "grad" in shown
+
+
+@needs_dot
+def test_a_lone_root_module_opens_at_its_children(cache):
+    """A recording names modules from the script's variable (`model.layer1`): the first view of a graph under one
+    root is the one of the same graph without it (the root's children as boxes), not a single `model` box."""
+    pytest.importorskip("torch")
+    scenarios = pytest.importorskip("backprop_lens.scenarios")
+    from backprop_lens.render.view import make_view
+
+    graph = scenarios.build_run("two_layer", {}).step(0).graph
+    rooted = replace(
+        graph, nodes=[replace(n, module=f"model.{n.module}" if n.module else "model") for n in graph.nodes]
+    )
+    assert make_view(graph).collapse == ("act", "layer1", "layer2")
+    assert make_view(rooted).collapse == ("model.act", "model.layer1", "model.layer2")
+
+
+@needs_dot
+def test_a_collapsed_modules_rows_start_under_its_header(cache):
+    """A module box reserves rows for every phase; a phase that shows fewer lists them from the top (the room
+    left is at the bottom), each row inside the box."""
+    pytest.importorskip("torch")
+    scenarios = pytest.importorskip("backprop_lens.scenarios")
+    step = scenarios.build_run("two_layer", {}).step(3)
+    for phase in ("forward", "backward", "update"):
+        box = node_groups(svg_of(step, collapse=("layer1",), phase=phase, cache=cache))["module:layer1"]
+        height = float(box.find("{http://www.w3.org/2000/svg}rect").get("height"))
+        ys = [
+            float(t.get("y"))
+            for t in box.iter("{http://www.w3.org/2000/svg}text")
+            if t.get("class", "").startswith("k-")
+        ]
+        assert ys, phase
+        assert PAGE.header_h < ys[0] <= PAGE.header_h + PAGE.line_h, (phase, ys[0])
+        assert all(b - a == pytest.approx(PAGE.line_h, abs=0.1) for a, b in pairwise(ys))
+        assert ys[-1] < height, phase
 
 
 @needs_dot

@@ -65,6 +65,18 @@ def outermost(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(m for m in out if enclosing(m.rpartition(".")[0] or None, out) is None))
 
 
+def top_level(modules: list[str]) -> int:
+    """The first module level worth collapsing to: past a lone root that holds the rest (a script's `model`,
+    whose children are the parts a reader knows: `model.layer1`, `model.head`), one box for everything says
+    nothing."""
+    level = 1
+    while True:
+        at = [m for m in modules if depth(m) == level]
+        if len(at) != 1 or not any(depth(m) > level for m in modules):
+            return level
+        level += 1
+
+
 def frontier(modules: list[str], level: int, expand: Iterable[str]) -> tuple[str, ...]:
     """Modules to collapse at `level`: those of that depth, and for an expanded module its children instead
     (an expanded module deeper than `level` opens its ancestors down to it)."""
@@ -101,8 +113,9 @@ def auto_collapse(
     expand = tuple(expand)
     if not modules:
         return ()
-    best: tuple[str, ...] = frontier(modules, 1, expand)
-    for level in range(2, min(max(depth(m) for m in modules), blocks or sys.maxsize) + 1):
+    first = top_level(modules)
+    best: tuple[str, ...] = frontier(modules, first, expand)
+    for level in range(first + 1, min(max(depth(m) for m in modules), blocks or sys.maxsize) + 1):
         candidate = frontier(modules, level, expand)
         if size_of(candidate) > LIMIT:
             break

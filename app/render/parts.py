@@ -49,24 +49,30 @@ def _frame(
             f'<text data-label="{esc(slot)}:caption" x="{_n(w - st.pad_x)}" y="{y}" '
             f'font-size="{_n(st.caption_size)}" text-anchor="end" fill="{ks.on_strong}">\x00C</text>'
         )
-    return opening, body, _n(w - st.pad_x), _row_ys(h, rows, st)
+    return opening, body, _n(w - st.pad_x), _row_ys(h, rows, st, listed=kind == "module")
 
 
-_ROWS: dict[tuple[float, int, str], tuple[tuple[str, ...], ...]] = {}
+_ROWS: dict[tuple[float, int, str, bool], tuple[tuple[str, ...], ...]] = {}
 
 
-def _row_ys(h: float, rows: int, st: L.Style) -> tuple[tuple[str, ...], ...]:
-    """For each count of shown lines, their baselines, centred in the rows' room (shared by equal boxes)."""
-    hit = _ROWS.get((h, rows, st.name))
+def _row_ys(h: float, rows: int, st: L.Style, listed: bool = False) -> tuple[tuple[str, ...], ...]:
+    """For each count of shown lines, their baselines, centred in the rows' room (shared by equal boxes).
+
+    `listed` (a collapsed module's list of parameters): the shown lines start where all `rows` reserved ones
+    would, under the header, so a phase that shows fewer leaves its room at the bottom, not in two bands."""
+    hit = _ROWS.get((h, rows, st.name, listed))
     if hit is None:
         body = h - st.header_h - st.pad_bottom  # room for the rows, whatever Graphviz rounded the box to
         base = st.line_h * 0.5 + max(st.key_size, st.value_size) * 0.36  # a row's baseline in its line
         hit = tuple(
-            tuple(_n(st.header_h + (body - shown * st.line_h) / 2 + base + i * st.line_h) for i in range(shown))
+            tuple(
+                _n(st.header_h + (body - (rows if listed else shown) * st.line_h) / 2 + base + i * st.line_h)
+                for i in range(shown)
+            )
             for shown in range(rows + 1)
         )
         if len(_ROWS) < 4096:
-            _ROWS[(h, rows, st.name)] = hit
+            _ROWS[(h, rows, st.name, listed)] = hit
     return hit
 
 

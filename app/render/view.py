@@ -16,7 +16,16 @@ from dataclasses import dataclass, replace
 
 from backprop_lens.problems import Problem
 from backprop_lens.render.blocks import block_depth, structures
-from backprop_lens.render.collapse import EXPAND_ALL, LIMIT, auto_collapse, chain_folds, enclosing, frontier, reopen
+from backprop_lens.render.collapse import (
+    EXPAND_ALL,
+    LIMIT,
+    auto_collapse,
+    chain_folds,
+    enclosing,
+    frontier,
+    reopen,
+    top_level,
+)
 from backprop_lens.render.errors import BadArgument
 from backprop_lens.snapshot import Edge, Graph, Node
 
@@ -193,8 +202,9 @@ def make_view(
         full = _build(graph, (), placed, fold=False)
         if not modules or not _too_wide(full):
             return full
-        # too wide to read at Fit on the page: the top-level modules as boxes (`expand` keeps named ones open)
-        narrow = _build(graph, frontier(modules, 1, opened), placed, fold=False)
+        # too wide to read at Fit on the page: the top-level modules as boxes (`expand` keeps named ones open; a
+        # lone root holding them all is opened: its children are the top level)
+        narrow = _build(graph, frontier(modules, top_level(modules), opened), placed, fold=False)
         return narrow if narrow.boxes else full
 
     per_path = Counter(placed.values())  # nodes drawn in each module: sizes are counted per path, not per node
