@@ -8,8 +8,13 @@ numbers as strings) lives in `to_jsonable` so every consumer writes the same JSO
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -254,22 +259,109 @@ class Clean(list):
     __slots__ = ()
 
 
-CHECK_IN_TORCH = 16_384  # elements: above, torch checks finiteness (two kernels); below, a sum per row is cheaper
+IN_NUMPY = 1024  # elements: above, a tensor is checked and listed from its numpy copy (~12 us to make); below, per row
+SPARSE_SHARE = 0.5  # a big float tensor with at most this share of non-zeros is listed around one shared 0.0
 
 
 def jsonable_tensor(value: Any) -> Any:
     """A tensor's values, JSON-ready: `tolist()` once; when the tensor is real and all finite (a big one checked
-    by torch, a small one by `_finite_numbers` per row) the list is `Clean` and no number is visited in Python.
+    in numpy, a small one by `_finite_numbers` per row) the list is `Clean` and no number is visited in Python.
     Anything else with `.tolist()` (a numpy array, a complex or non-finite tensor) goes through `to_jsonable`'s
-    walk, as before."""
-    is_complex, isfinite = getattr(value, "is_complex", None), getattr(value, "isfinite", None)
+    walk, as before. A tensor seen before in the same `converting()` block is the list made then."""
+    memo = _MEMO.get()
+    hit = memo.get(id(value)) if memo is not None else None
+    if hit is not None:
+        return hit[1]
+    out = _jsonable_tensor(value)
+    if memo is not None:
+        memo[id(value)] = (value, out)  # holds value, so its id stays its own while the dict is made
+    return out
+
+
+def _jsonable_tensor(value: Any) -> Any:
     numel = getattr(value, "numel", None)
-    if numel is None or numel() <= CHECK_IN_TORCH or is_complex is None or isfinite is None:
+    if numel is None or numel() <= IN_NUMPY or not hasattr(value, "is_floating_point"):
         return to_jsonable(value.tolist())  # a small tensor: its rows are checked by a C sum each
-    if is_complex() or not bool(isfinite().all()):
+    if value.is_complex():
         return to_jsonable(value.tolist())
-    out = value.tolist()
-    return Clean(out) if isinstance(out, list) else out  # a 0-d tensor: a finite number, or an int or a bool
+    if not value.is_floating_point():  # ints and bools: finite; tolist gives ints and bools
+        return Clean(value.tolist())
+    listed = _finite_floats(value)
+    return to_jsonable(value.tolist()) if listed is None else Clean(listed)
+
+
+def _finite_floats(value: Any) -> list[Any] | None:
+    """A big real float tensor's `tolist()`, made in numpy (the same Python floats: tolist widens every float
+    dtype to float64 exactly, and so does numpy), or None when a value is not finite (or the tensor has no
+    numpy copy). Mostly zeros (a one-hot or masked gradient): the zeros are one shared 0.0, and only the others
+    are made (a Python float costs ~40 ns; wide's edges are 99.9% zeros)."""
+    import numpy as np  # only with tensors, so torch has loaded it: the module stays free to import
+
+    try:
+        t = value.detach().cpu().resolve_neg()
+        try:
+            array = t.numpy()
+        except TypeError:  # a dtype numpy lacks (bfloat16, float8): float64 holds each value exactly
+            array = t.double().numpy()
+    except (AttributeError, RuntimeError, TypeError):
+        return None
+    flat = np.ascontiguousarray(array).reshape(-1)
+    if not np.isfinite(flat).all():
+        return None
+    bits = flat.view(f"i{flat.itemsize}")  # by the bits: -0.0 is not a zero here, and is listed as -0.0
+    if np.count_nonzero(bits) > SPARSE_SHARE * len(flat):
+        return array.tolist()
+    nonzero = (bits != 0).nonzero()[0]
+    out: list[Any] = [0.0] * len(flat)
+    for i, v in zip(nonzero.tolist(), flat[nonzero].tolist(), strict=True):
+        out[i] = v
+    for size in reversed(tuple(array.shape)[1:]):  # rows of the last dimension, then rows of those, ...
+        out = [out[i : i + size] for i in range(0, len(out), size)]
+    return out
+
+
+_MEMO: ContextVar[dict[int, tuple[Any, Any]] | None] = ContextVar("snapshot_json_memo", default=None)
+
+
+@contextmanager
+def converting() -> Iterator[None]:
+    """One JSON conversion (a `*_to_dict` call, the web layer's `dumps`): each tensor converts once (an op's
+    gradient may be a node's and an edge's), and the cyclic collector waits (`_gc_paused`)."""
+    with _gc_paused():
+        if _MEMO.get() is not None:  # an outer conversion's memo serves
+            yield
+            return
+        token = _MEMO.set({})
+        try:
+            yield
+        finally:
+            _MEMO.reset(token)
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic collector off while tensors become lists and dicts: their rows are millions of new containers,
+    and the collections they trigger cost 5x the listing itself (ResNet's 4-d weights; each full collection also
+    walks every list made so far); lists and dicts of numbers make no cycles. Across threads the first to pause
+    remembers whether it was on, the last to leave turns it on again."""
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def to_jsonable(value: Any) -> Any:
@@ -316,6 +408,9 @@ def _jsonable_other(value: Any) -> Any:
     if isinstance(value, Clean):
         return value
     if hasattr(value, "tolist") and not isinstance(value, (int, float)):
+        if _MEMO.get() is None:  # a tensor outside any `converting()` block: one of its own
+            with converting():
+                return jsonable_tensor(value)
         return jsonable_tensor(value)
     if isinstance(value, float):
         return to_jsonable(float(value)) if not math.isfinite(value) else value
@@ -397,7 +492,8 @@ def edge_to_dict(e: Edge) -> dict[str, Any]:
 
 
 def graph_to_dict(g: Graph) -> dict[str, Any]:
-    return {"nodes": [node_to_dict(n) for n in g.nodes], "edges": [edge_to_dict(e) for e in g.edges]}
+    with converting():
+        return {"nodes": [node_to_dict(n) for n in g.nodes], "edges": [edge_to_dict(e) for e in g.edges]}
 
 
 def param_state_to_dict(p: ParamState) -> dict[str, Any]:
@@ -411,6 +507,11 @@ def param_state_to_dict(p: ParamState) -> dict[str, Any]:
 
 
 def step_to_dict(s: Step) -> dict[str, Any]:
+    with converting():
+        return _step_to_dict(s)
+
+
+def _step_to_dict(s: Step) -> dict[str, Any]:
     return {
         "step": s.index,
         "epoch": s.epoch,

@@ -4,11 +4,13 @@ complex numbers included)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from typing import Any
 
 import backprop_lens
+import numpy as np
 import pytest
 import torch
 from backprop_lens import snapshot
@@ -156,3 +158,144 @@ def test_plain_lists_match_the_plain_conversion(value: Any) -> None:
 def test_a_finite_plain_list_is_walked_once() -> None:
     first = to_jsonable({"local": [0.5] * 1000})
     assert isinstance(first["local"], Clean) and to_jsonable(first)["local"] is first["local"]
+
+
+# --- issue 16: big tensors listed in numpy, and orjson writing the step (web/responses.dumps) -----------------
+def strict_same(a: Any, b: Any) -> bool:
+    """Equal value for value, with the types json.loads gives (int, float, bool, str) and -0.0 apart from 0.0."""
+    if isinstance(a, list) and isinstance(b, list):  # a `Clean` list is a list
+        return len(a) == len(b) and all(strict_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return math.copysign(1.0, a) == math.copysign(1.0, b) and (a == b or (a != a and b != b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(strict_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def stdlib_bytes(value: Any) -> bytes:
+    """The step endpoint's bytes before issue 16: the plain conversion and json's encoder."""
+    return json.dumps(reference_jsonable(value), allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def varied_tensors() -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    big = 3000  # above snapshot.IN_NUMPY: the numpy path; the small ones take the walk
+    sparse = torch.zeros(big)
+    sparse[[5, 17, 2999]] = torch.tensor([1.25, -3e-7, 7.0])
+    sparse[9] = -0.0
+    odd = torch.randn(big, generator=g, dtype=torch.float64)
+    odd[:6] = torch.tensor([5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, -1e-300, 1e-5, 1e16])
+    nonfinite = torch.randn(big, generator=g)
+    nonfinite[[3, 40, 41]] = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    return [
+        torch.tensor(2.5),
+        torch.tensor(-0.0),
+        torch.tensor(7),
+        torch.tensor(True),
+        torch.tensor(float("inf")),
+        torch.zeros(0),
+        torch.zeros(3, 0, 2),
+        torch.randn(4, 5, generator=g),
+        torch.randn(2, 3, 4, generator=g, dtype=torch.float64),
+        torch.randn(big, generator=g),
+        torch.randn(10, 20, 30, generator=g),  # nested, dense
+        torch.randn(30, 40, generator=g).t(),  # not contiguous
+        torch.randn(big, generator=g).half(),
+        torch.randn(big, generator=g).bfloat16(),
+        torch.tensor([1e-45, 1.4e-45, 1.17e-38, 3.4e38, -3.4e38] * 400),  # float32 subnormals and extremes
+        odd,
+        sparse,
+        sparse.reshape(30, 100),  # nested, mostly zeros
+        torch.relu(torch.randn(8, 16, 32, generator=g)),  # ReLU's half zeros
+        torch.zeros(50, 60),
+        -torch.zeros(2000),  # every element -0.0
+        nonfinite,
+        nonfinite.reshape(60, 50),
+        torch.randint(-(2**62), 2**62, (big,), generator=g),  # ints past 2**53 stay exact ints
+        torch.randint(0, 255, (40, 50), generator=g, dtype=torch.uint8),
+        torch.rand(big, generator=g) > 0.5,  # bools stay bools
+        torch.randn(big, generator=g, dtype=torch.complex64),
+        torch.randn(big, generator=g, requires_grad=True) * 2,  # requires grad
+        torch._neg_view(torch.randn(big, generator=g, dtype=torch.float64)),  # a negative view
+    ]
+
+
+@pytest.mark.parametrize("tensor", varied_tensors(), ids=lambda t: f"{t.dtype}{list(t.shape)}")
+def test_dumps_parses_as_the_stdlib_path_did(tensor: torch.Tensor) -> None:
+    from backprop_lens.web.responses import dumps
+
+    expected = json.loads(stdlib_bytes(tensor))
+    assert strict_same(json.loads(dumps(tensor)), expected)
+    assert strict_same(
+        json.loads(dumps({"a": [tensor, (tensor,)], "b": tensor})), {"a": [expected, [expected]], "b": expected}
+    )
+    assert strict_same(json.loads(json.dumps(to_jsonable(tensor))), expected)  # the dicts' lists, for json too
+
+
+@pytest.mark.parametrize("tensor", varied_tensors(), ids=lambda t: f"{t.dtype}{list(t.shape)}")
+def test_the_lists_are_what_tolist_gives(tensor: torch.Tensor) -> None:
+    """What `*_to_dict` hands to Python (t.to_dict(), the recording and the export) is `tolist()`'s values."""
+    plain = tensor.detach().tolist()
+    if tensor.is_complex() or (tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())):
+        return  # written as {"real", "imag"} and strings: the walk's, compared above
+    assert strict_same(to_jsonable(tensor), plain)
+
+
+def test_a_graph_step_parses_as_the_stdlib_path_did(monkeypatch: Any) -> None:
+    from backprop_lens.web.responses import dumps
+
+    for name, params in SCENARIOS:
+        run = build_run(name, params)
+        for k in sorted({0, run.step_count - 1}):
+            step = run.step(k)
+            expected = json.loads(reference_bytes(lambda s=step: step_to_dict(s), monkeypatch))
+            assert strict_same(json.loads(dumps(step_to_dict(step))), expected)
+    graph = traced_with_odd_values()
+    expected = json.loads(reference_bytes(lambda: graph_to_dict(graph), monkeypatch))
+    assert strict_same(json.loads(dumps(graph_to_dict(graph))), expected)
+
+
+class Key(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {3: "int key", 2.5: "float key", True: "bool", None: "none"},
+        {Key("k"): 1.0},
+        {"big": 2**70, "neg": -(2**64)},
+        {"s": 'é \u2028 \x00 \x1f " \\ </script>'},
+        {"deep": json.loads("[" * 300 + "]" * 300)},
+        {"np": [np.float64(1e-05), np.float64(-0.0), np.float32(0.1), np.int64(3), np.array([1.5, float("nan")])]},
+        {"floats": [1e-05, 1e16, 1e22, 5e-324, -0.0, 0.1, 123456789012345678.0, float("nan"), float("-inf")]},
+        {"tuple": (1, (2.0, "x")), "nested": {"a": [None, True, False, 0]}},
+    ],
+)
+def test_dumps_parses_as_json_did_for_any_content(content: Any) -> None:
+    """Whatever orjson refuses (non-str keys, big ints, deep nesting) goes to json's encoder, as before."""
+    from backprop_lens.web.responses import dumps
+
+    assert strict_same(json.loads(dumps(content)), json.loads(stdlib_bytes(content)))
+
+
+def test_the_collector_is_back_as_it_was() -> None:
+    big = torch.randn(100, 100)
+    assert gc.isenabled()
+    graph_to_dict_of = to_jsonable({"a": big})
+    assert gc.isenabled() and isinstance(graph_to_dict_of["a"], Clean)
+    gc.disable()
+    try:
+        to_jsonable({"a": big})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_tensor_in_two_places_converts_once() -> None:
+    big = torch.randn(50, 50)
+    with snapshot.converting():
+        a, b = to_jsonable([big, {"again": big}])
+    assert a is b["again"] and a == big.tolist()
