@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from backprop_lens.render import version
-from backprop_lens.snapshot import to_jsonable
+from backprop_lens.snapshot import converting, to_jsonable
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
@@ -23,8 +24,24 @@ REVALIDATE = "no-cache"
 
 
 def dumps(content: Any) -> bytes:
-    """Our one JSON encoder: non-finite numbers as strings (to_jsonable), and allow_nan=False as the guard."""
-    return json.dumps(to_jsonable(content), allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+    """Our one JSON encoder: non-finite numbers as strings (to_jsonable), then orjson, ~13x faster than json's
+    C encoder on numbers (issue 16: ResNet's step is 1 GB of them) and the same JSON once parsed (it may spell a
+    number otherwise: 0.00001 for 1e-05). orjson writes a NaN as null: to_jsonable leaves none. What orjson
+    refuses (a key that is no exact str, an int beyond 64 bits, nesting deeper than 254, a lone surrogate) goes
+    to json as before, with allow_nan=False as the guard."""
+    with converting():
+        data = to_jsonable(content)
+    try:
+        return orjson.dumps(data, default=_float_subclass)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _float_subclass(value: Any) -> float:
+    # orjson writes exact floats only; to_jsonable hands on a finite float subclass (numpy's float64) as it is
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError(type(value).__name__)
 
 
 class SafeJSONResponse(JSONResponse):
