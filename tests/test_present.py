@@ -240,3 +240,13 @@ def test_a_big_jacobian_is_named_by_its_own_shape_in_the_picture_and_the_explana
         assert want in svg and "1×64" not in svg, lang
         (line,) = [ln.text for ln in explain(step, lang) if ln.phase == "backward" and "J ·" in ln.text]
         assert want in line, line
+
+
+def test_a_matmul_line_names_the_root_as_every_other_line_does():
+    """The tracer's matmul rule says ∂L/∂(…); in an explanation whose root is `loss` every line says ∂loss/∂…"""
+    run = build_run("two_layer", {})
+    lines = [ln.text for ln in explain(run.step(0), "en")]
+    matmul = [ln for ln in lines if "a matrix product" in ln]
+    assert matmul, lines
+    assert all("∂L/" not in ln for ln in lines)
+    assert all("∂loss/" in ln for ln in matmul)

@@ -127,7 +127,8 @@ def _through(g: _Graph, e: Edge, lang: str) -> str:
         return f"Σ({g.d(target)} × {local}) = {down}  ({t(lang, 'explain.reduce')})"
     if kind == "matmul" and rel is not None:
         words = t(lang, "explain.matmul", ls=shape_of(rel.left), rs=shape_of(rel.right))
-        return f"{rel.formula.split('=')[-1].strip() or 'A · B'} = {down}  ({words})"
+        claim = rel.formula.split("=")[-1].strip().replace("∂L/", f"∂{g.root_name}/")  # the tracer calls the root L
+        return f"{claim or 'A · B'} = {down}  ({words})"
     if kind == "jacobian" and rel is not None:
         return f"J · {g.d(target)} = {down}  ({t(lang, 'explain.jacobian', shape=shape_of(rel.jacobian))})"
     if kind == "opaque":
