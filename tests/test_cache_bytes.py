@@ -239,3 +239,26 @@ def test_a_history_keeps_one_copy_of_what_repeats_from_step_to_step(optimizer):
         torch.nn.functional.mse_loss(setup.model(setup.x), setup.y).backward()
         opt.step()
         assert {n: t.tolist() for n, t in named.items()} == {n: s.after for n, s in step.params.items()}
+
+
+def test_a_per_sample_history_keeps_one_copy_of_what_repeats():
+    """Lecture 04's loop: `before` is the step before's `after` list, `grad_step` is `grad`, and a sample's
+    inputs are one dict for every epoch; the values are the lecture's (a plain loop computes them here)."""
+    import torch
+    from backprop_lens.scenarios import Run, validate_params
+
+    scenario = get_scenario("lecture04")
+    steps = Run(scenario, validate_params(scenario, {"epochs": 4}, strict=True)).compute_history().steps
+    for prev, step in itertools.pairwise(steps):
+        assert step.params["w"].before is prev.params["w"].after
+        assert step.params["w"].grad_step is step.params["w"].grad
+    assert steps[0].inputs is steps[3].inputs and steps[0].inputs == {"x": 1.0, "y": 2.0}
+    w = torch.tensor([1.0], requires_grad=True)
+    for step in steps:  # the lecture's loop, by hand
+        assert step.params["w"].before == w.tolist()
+        x, y = step.inputs["x"], step.inputs["y"]
+        ((x * w - y) ** 2).backward()
+        assert step.params["w"].grad == w.grad.tolist()
+        w.data = w.data - 0.01 * w.grad.data
+        w.grad.data.zero_()
+        assert step.params["w"].after == w.tolist()

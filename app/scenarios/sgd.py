@@ -18,7 +18,7 @@ from backprop_lens.scenarios.base import (
     StepRecord,
     grad_of,
 )
-from backprop_lens.scenarios.updates import plain_sgd
+from backprop_lens.scenarios.updates import plain_sgd, same_as, shared
 from backprop_lens.snapshot import ParamState
 from backprop_lens.tracing import Datum
 from backprop_lens.tracing import name as name_result
@@ -29,6 +29,11 @@ PREDICT_X = 4  # the lecture predicts at the int 4 and prints "4"
 def squared_error(y_hat: torch.Tensor, y: Any, x: Any, p: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The lecture's loss, (y_hat - y) ** 2, with its residual named as the lecture reads it."""
     return name_result(y_hat - y, "y_hat - y") ** 2
+
+
+def sample_inputs(x: float, y: float) -> dict[str, float]:
+    """A step's `{"x", "y"}`: one dict per sample for the whole run (an epoch repeats them), not one per step."""
+    return shared(("inputs", repr(x), repr(y)), lambda: {"x": x, "y": y})  # repr: -0.0 is not 0.0 in JSON
 
 
 Model = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
@@ -87,10 +92,12 @@ class PerSampleSgd(Scenario[S], Generic[S]):
             rec.line(f"predict (before training) {PREDICT_X} {rec.predictions[-1].value}")
         k = start
         first_epoch, first_sample = divmod(start, len(params.x))
+        after: dict[str, Any] = {}
         for epoch in range(first_epoch, params.epochs):
             for i in range(first_sample if epoch == first_epoch else 0, len(params.x)):
                 x, y = Datum(params.x[i]), Datum(params.y[i])
-                before = {n: t.tolist() for n, t in tensors.items()}
+                # the step before's `after` (one list for both: a long history holds it once)
+                before = {n: same_as(t.tolist(), after.get(n)) for n, t in tensors.items()}
                 with rec.tracing(k, tensors, {"x": x, "y": y}) as tracer:
                     l = name_result(loss(x, y), "loss")  # noqa: E741 — the lecture's name
                     l.backward()
@@ -101,19 +108,21 @@ class PerSampleSgd(Scenario[S], Generic[S]):
                     t.data = t.data - params.lr * grad.data
                     if params.zero_grad:
                         grad.data.zero_()
+                after = {n: t.tolist() for n, t in tensors.items()}
                 states = {
                     n: ParamState(
                         before=before[n],
                         grad=grads[n],
-                        after=t.tolist(),
-                        grad_step=contributions.get(n),
+                        after=after[n],
+                        grad_step=same_as(contributions.get(n), grads[n]),
                         update=plain_sgd(n, params.lr, grads[n], params.zero_grad),
                     )
-                    for n, t in tensors.items()
+                    for n in tensors
                 }
                 with torch.no_grad():
                     prediction = forward(PREDICT_X).item()
-                record = StepRecord(k, epoch, i, {"x": float(x), "y": float(y)}, l.item(), states, prediction)
+                inputs = sample_inputs(float(x), float(y))
+                record = StepRecord(k, epoch, i, inputs, l.item(), states, prediction)
                 rec.record(record, tracer)
                 k += 1
             rec.progress.append(Progress(epoch, l.item()))
