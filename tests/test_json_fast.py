@@ -283,15 +283,26 @@ def test_dumps_parses_as_json_did_for_any_content(content: Any) -> None:
 
 def test_the_collector_is_back_as_it_was() -> None:
     big = torch.randn(100, 100)
-    assert gc.isenabled()
-    graph_to_dict_of = to_jsonable({"a": big})
-    assert gc.isenabled() and isinstance(graph_to_dict_of["a"], Clean)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    converted = to_jsonable({"a": big})
+    assert gc.isenabled() and isinstance(converted["a"], Clean) and gc.get_freeze_count() == 0
     gc.disable()
     try:
         to_jsonable({"a": big})
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_objects_frozen_by_others_stay_frozen() -> None:
+    """The server freezes its imports (web/server.settle_heap): a conversion must not unfreeze them."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        to_jsonable({"a": torch.randn(100, 100)})
+        assert gc.get_freeze_count() > frozen // 2 and gc.isenabled()  # unfreeze would leave none (0)
+    finally:
+        gc.unfreeze()
 
 
 def test_a_tensor_in_two_places_converts_once() -> None:
