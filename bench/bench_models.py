@@ -10,7 +10,7 @@ Cases (each in a fresh subprocess, so first-trace import costs and memory growth
 Each prints: plain forward+backward, our trace (ratio), memory growth, our first view (render's default:
 collapsed when big), torchviz make_dot(...).pipe("svg") (ratio), for resnet18, transformer and chain1k the full
 picture (render(graph, expand="*"), every node drawn) against torchviz, and to_dict + JSON as the step endpoint
-writes it (step_to_dict's conversion, then responses.dumps' to_jsonable pass; + JSON size).
+writes it (step_to_dict's conversion, then responses.dumps; + JSON size).
 
     .venv/bin/python bench/bench_models.py [CASE ...] [--timeout 60]
 """
@@ -18,7 +18,6 @@ writes it (step_to_dict's conversion, then responses.dumps' to_jsonable pass; + 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -164,7 +163,8 @@ def run_case(name: str) -> None:
     model, loss_fn, params = MODELS[name]()
     from backprop_lens.api import trace
     from backprop_lens.render import LayoutCache, render
-    from backprop_lens.snapshot import graph_to_dict, to_jsonable
+    from backprop_lens.snapshot import graph_to_dict
+    from backprop_lens.web.responses import dumps
 
     plain = plain_pass(loss_fn, params)
     before = rss_mb()
@@ -190,10 +190,9 @@ def run_case(name: str) -> None:
         t_full, full = timed(lambda: render(graph, cache=LayoutCache(), expand="*"))
         versus = f"   {t_full / t_tv:.2f}x torchviz" if t_tv else ""
         print(f"   full svg (expand=*)      {t_full * 1e3:9.1f} ms  ({len(full) // 1024} KiB){versus}")
-    # what the step endpoint does: step_to_dict's conversion, then responses.dumps' second to_jsonable pass
-    strict = {"allow_nan": False, "ensure_ascii": False, "separators": (",", ":")}
-    t_dict, data = timed(lambda: json.dumps(to_jsonable(graph_to_dict(graph)), **strict))
-    print(f"   to_dict + json.dumps     {t_dict * 1e3:9.1f} ms  ({len(data) / 2**20:.1f} MiB)")
+    # what the step endpoint does: step_to_dict's conversion, then responses.dumps (to_jsonable again, orjson)
+    t_dict, data = timed(lambda: dumps(graph_to_dict(graph)))
+    print(f"   to_dict + dumps          {t_dict * 1e3:9.1f} ms  ({len(data) / 2**20:.1f} MiB)")
 
 
 FULL_SVG = ("resnet18", "transformer", "chain1k")  # every node drawn: comparable to torchviz's picture
