@@ -339,6 +339,7 @@ def converting() -> Iterator[None]:
 
 
 _gc_lock = threading.Lock()
+YOUNG_UNWALKED = 100_000  # young containers: more, and a conversion hands them to the oldest generation unwalked
 _gc_depth = 0
 _gc_was_enabled = False
 
@@ -350,7 +351,8 @@ def _gc_paused() -> Iterator[None]:
     walks every list made so far); lists and dicts of numbers make no cycles. Turned on again, the collector
     would walk them all at the next allocation (2.4 s for ResNet's step: they are young, and counted): freeze
     and unfreeze first hand the young objects to the oldest generation, unwalked, and zero the count (both O(1);
-    a young cycle of another thread is then collected by the next full collection, not the next young one).
+    a young cycle of another thread is then collected by the next full collection, not the next young one; so
+    only after a big conversion, and small ones leave the generations to the collector).
     Across threads the first to pause remembers whether it was on, the last to leave turns it on again."""
     global _gc_depth, _gc_was_enabled
     with _gc_lock:
@@ -364,7 +366,8 @@ def _gc_paused() -> Iterator[None]:
         with _gc_lock:
             _gc_depth -= 1
             if _gc_depth == 0 and _gc_was_enabled:
-                if gc.get_freeze_count() == 0:  # nobody froze objects (before a fork) that unfreeze would free
+                young = gc.get_count()[0]  # unfrozen (nobody froze objects, before a fork) and only after many
+                if young > YOUNG_UNWALKED and gc.get_freeze_count() == 0:
                     gc.freeze()
                     gc.unfreeze()
                 gc.enable()

@@ -294,6 +294,25 @@ def test_the_collector_is_back_as_it_was() -> None:
         gc.enable()
 
 
+def test_a_big_conversion_leaves_no_young_walk_behind() -> None:
+    """Its lists go to the oldest generation unwalked: no collection walks them once the collector is back
+    (it would at the next allocation: 200,000 young lists are over its threshold)."""
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        data = to_jsonable(torch.randn(200_000, 2))  # 200,000 lists
+        more = [[i] for i in range(100)]  # a few allocations, under the threshold (700)
+    finally:
+        gc.callbacks.remove(seen)
+    assert collections == [] and len(data) == 200_000 and len(more) == 100
+
+
 def test_objects_frozen_by_others_stay_frozen() -> None:
     """The server freezes its imports (web/server.settle_heap): a conversion must not unfreeze them."""
     gc.freeze()
