@@ -92,8 +92,6 @@ def main(conn: Any, cancel: Flags, progress: Counters, slot: int, niceness: int)
     """The worker's loop: (kind, args) in, ("ok", result) | ("stopped", steps) | ("error", exception) out."""
     os.nice(niceness)  # the server process wins the CPU: its event loop answers while we train
     _warm()
-    gc.collect()
-    gc.freeze()  # torch's import objects live as long as we do: the collector need not walk them again
     conn.send(("ready", os.getpid()))
 
     def on_step(done: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import re
@@ -20,14 +19,6 @@ from backprop_lens.web.settings import SETTINGS_ENV, Settings, with_settings
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "[::]", ""})
 # A run id carries its configuration: 1,000 custom data points make a long URL, longer than h11's 16 KiB default.
 MAX_REQUEST_HEAD = 128 * 1024
-
-
-def settle_heap() -> None:
-    """After start-up: what the imports made (torch's ~170k objects) lives as long as the process, so the cyclic
-    collector stops walking it; each of its full collections was ~0.1 s, and fell into whichever request crossed
-    the threshold."""
-    gc.collect()
-    gc.freeze()
 
 
 def configure_process() -> None:
@@ -113,5 +104,4 @@ def serve(
 
         configure_process()
         app = create_app(with_settings(settings or Settings(), setting_pairs))
-        settle_heap()
         uvicorn.run(app, host=host, port=port, h11_max_incomplete_event_size=MAX_REQUEST_HEAD)
