@@ -227,6 +227,7 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
         )
         await asyncio.sleep(drain)  # the abuse is over: what is left running should stop, memory come back
         final = memory_mib(pid)
+        held = (await http.get("/readyz")).json()["checks"].get("memory", {}).get("detail")
         await sampler
     print(f"abuse {seconds:.0f} s, then {drain:.0f} s quiet; loopback; 18 clients")
     print(f"errors other than 503 with Retry-After: {sum(t.errors.values())}  {dict(t.errors) or ''}")
@@ -239,6 +240,12 @@ async def abuse(base: str, pid: int, seconds: float, drain: float) -> None:
     for i, what in enumerate(("RSS", "PSS")):
         peak = max((m[i] for m in rss), default=float("nan"))
         print(f"server {what} MiB (with its processes): before {before[i]:.0f}, peak {peak:.0f}, final {final[i]:.0f}")
+    if held:
+        caches = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(held["caches"].items()) if v >= 2**20)
+        print(
+            f"at the end the server's caches hold {held['bytes'] / 2**20:.0f} MiB of its memory_bytes "
+            f"{held['memory_bytes'] / 2**20:.0f} ({caches}); its own RSS {held['rss_bytes'] / 2**20:.0f} MiB"
+        )
     print("peak RSS by role (each at its own peak) MiB:", ", ".join(f"{r} {m:.0f}" for r, m in sorted(roles.items())))
     print("goals: errors 0, cached p99 <= 50 ms, small p99 <= 2000 ms, peak <= 800 MB, final <= 500 MB")
 

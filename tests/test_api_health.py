@@ -9,7 +9,7 @@ import sys
 
 import httpx
 import pytest
-from backprop_lens.web import create_app
+from backprop_lens.web import Settings, create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +22,12 @@ async def test_readyz_reports_graphviz_png_and_the_queue(client):
     r = await client.get("/readyz")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["status"] == "ready" and set(body["checks"]) == {"graphviz", "png", "queue"}
+    assert body["status"] == "ready" and set(body["checks"]) == {"graphviz", "png", "queue", "memory"}
     assert all(c["ok"] for c in body["checks"].values())
+    memory = body["checks"]["memory"]["detail"]
+    assert 0 <= memory["bytes"] <= memory["memory_bytes"] == Settings().memory_bytes
+    assert memory["rss_bytes"] > 50 * 2**20  # this process: an interpreter with torch
+    assert set(memory["caches"]) >= {"runs", "bodies", "layouts", "ids"}
     assert r.headers["cache-control"] == "no-store"
     assert (await client.get("/healthz")).json() == {"status": "ok"}
 

@@ -47,6 +47,15 @@ class Readiness(BaseModel):
                         "graphviz": {"ok": True, "detail": "rendered a test graph (3560 bytes) with /usr/bin/dot"},
                         "png": {"ok": True, "detail": "rendered a test graph (84798 bytes)"},
                         "queue": {"ok": True, "detail": {"full": [], "lanes": {}}},
+                        "memory": {
+                            "ok": True,
+                            "detail": {
+                                "bytes": 52428800,
+                                "memory_bytes": 335544320,
+                                "rss_bytes": 398458880,
+                                "caches": {"runs": 41943040, "bodies": 10485760},
+                            },
+                        },
                     },
                 }
             ]

@@ -1,4 +1,5 @@
-"""Readiness: can this process answer what it is asked? Graphviz, the PNG renderer, room in its lanes.
+"""Readiness: can this process answer what it is asked? Graphviz, the PNG renderer, room in its lanes; and
+what it holds (its caches against `memory_bytes`, its RSS), for whoever watches it.
 
 Each tool is checked by using it on a tiny input (whichever PNG renderer the render layer uses, a program or a
 wheel), and the answer kept for a few seconds: a monitor polling every second costs nothing.
@@ -6,6 +7,7 @@ wheel), and the answer kept for a few seconds: a monitor polling every second co
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -52,3 +54,29 @@ def _check(fmt: str) -> dict[str, Any]:
     where = shutil.which("dot") if fmt == "svg" else None
     detail = f"rendered a test graph ({len(data)} bytes)" + (f" with {where}" if where else "")
     return {"ok": bool(data), "detail": detail}
+
+
+def memory_check(stats: dict[str, Any]) -> dict[str, Any]:
+    """What this process's caches and runs in progress hold against `memory_bytes` (RunStore.stats), each cache's
+    bytes, and the process's RSS (the interpreter and torch are ~300 MB of it): never a reason not to be ready,
+    the budget is kept by eviction; `ok` says it is."""
+    memory = stats["memory"]
+    caches = {
+        name: c["bytes"] for name, c in stats.items() if isinstance(c, dict) and "bytes" in c and name != "memory"
+    }
+    detail = {
+        "bytes": memory["bytes"],
+        "memory_bytes": memory["memory_bytes"],
+        "rss_bytes": rss_bytes(),
+        "caches": caches,
+    }
+    return {"ok": memory["bytes"] <= memory["memory_bytes"], "detail": detail}
+
+
+def rss_bytes() -> int | None:
+    """This process's resident set now (Linux: /proc/self/statm; elsewhere None)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

@@ -13,6 +13,7 @@ from backprop_lens.scenarios import SCENARIOS, get_scenario
 from backprop_lens.web.deps import RunDep, SettingsDep
 from backprop_lens.web.errors import NotFound
 from backprop_lens.web.models import ERRORS, Health, Readiness, ScenarioInfo, ScenarioSource
+from backprop_lens.web.readiness import memory_check
 from backprop_lens.web.responses import SafeJSONResponse
 from backprop_lens.web.settings import Settings
 from fastapi import APIRouter, Query, Request
@@ -59,6 +60,7 @@ async def readyz(request: Request) -> SafeJSONResponse:
     full = [name for name, lane in lanes.items() if lane["inside"] >= lane["capacity"] and name != "png"]
     checks = {**checks, "queue": {"ok": not full, "detail": {"full": full, "lanes": lanes}}}
     ready = all(c["ok"] for c in checks.values())
+    checks["memory"] = memory_check(store.stats())  # what it holds: for monitors, not a readiness condition
     body = {"status": "ready" if ready else "not ready", "checks": checks}
     return SafeJSONResponse(body, status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
