@@ -296,6 +296,26 @@ def test_inspector_shows_the_chain_rule_from_pytorch(session: PageSession) -> No
     assert repr(s["grad"]) in text and repr(s["w"]) in text and "AccumulateGrad" in text
 
 
+def test_a_line_of_the_explanation_selects_its_node(session: PageSession) -> None:
+    """The words and the picture are one: clicking a line (or Enter on it) selects the node it is about, as a
+    click on the node does: the inspector opens on it and the line is marked; again, and it is let go."""
+    session.open(hash_="lang=en&theme=light&step=2&phase=backward")
+    page = session.page
+    line = page.locator("#explain-body li[data-node='param:w']")
+    line.click()
+    session.wait_selector("[data-testid=graph][data-selected='param:w']")
+    page.get_by_test_id("inspector").get_by_text("AccumulateGrad", exact=True).first.wait_for()
+    session.wait_selector("#explain-body li.is-selected[data-node='param:w']")
+    session.wait_js("location.hash.includes('node=param')")  # the selection is in the URL, as a node's click puts it
+    other = page.locator("#explain-body li[data-node='op:2']")
+    other.focus()
+    page.keyboard.press("Enter")
+    session.wait_selector("[data-testid=graph][data-selected='op:2']")
+    assert page.locator("#explain-body li.is-selected").count() == 1
+    page.locator("#explain-body li[data-node='op:2']").click()  # again: let go
+    session.wait_selector("[data-testid=graph][data-selected='']")
+
+
 def test_backward_lights_up_nodes_in_autograd_order(session: PageSession) -> None:
     session.open(hash_="lang=en&theme=light&step=0&phase=forward&by=node")
     page = session.page

@@ -1,5 +1,6 @@
 // "Explain this step" (data-testid=explain): the step in the order PyTorch computed it, one line per node. In a
-// walk, what is not computed yet is hidden and the current line is marked.
+// walk, what is not computed yet is hidden and the current line is marked. A line selects its node (click, or
+// Enter on a focused line), as the node itself does in the picture.
 // The lines are the server's (labels.explain), in the language asked for; the page only places them.
 
 import { t } from "./i18n.js";
@@ -27,12 +28,20 @@ export function renderExplain(step, labels) {
     if (state !== "pending") shown += 1;
     const cls = [state && `is-${state}`, line.node === S.selected && "is-selected"].filter(Boolean).join(" ");
     const hidden = state === "pending" ? " hidden" : "";
-    return `<li data-node="${esc(line.node)}" data-phase="${esc(line.phase)}" class="${cls}"${hidden}>${esc(line.text)}</li>`;
+    // a line about a node selects it (as a click on the node does: the inspector, its path to the loss lit)
+    const node = line.node && byId.has(line.node) ? ` data-node="${esc(line.node)}" tabindex="0"` : "";
+    return `<li${node} data-phase="${esc(line.phase)}" class="${cls}"${hidden}>${esc(line.text)}</li>`;
   });
   $("#explain-body").innerHTML = `<ol class="explain-lines">${items.join("")}</ol>`;
   const walking = S.reveal !== null && S.phase !== "update";
   $("#explain-progress").textContent = walking ? t("walk.progress", { i: shown, n: lines.length }) : "";
   renderAccum(labels);
+}
+
+/** The node id of the explanation line an event is on (null: none, or a line about no node). */
+export function explainedNode(e) {
+  const li = e.target && e.target.closest ? e.target.closest("#explain-body li[data-node]") : null;
+  return li ? li.dataset.node : null;
 }
 
 export function resetExplain() {
