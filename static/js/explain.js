@@ -38,8 +38,24 @@ export function renderExplain(step, labels) {
   renderAccum(labels);
 }
 
+/** The words select what they are about: `pick(id)` on a click on a line, or Enter or Space on a focused one. */
+export function wireExplain(pick) {
+  const body = $("#explain-body");
+  body.addEventListener("click", (e) => {
+    const id = explainedNode(e);
+    if (id) pick(id);
+  });
+  body.addEventListener("keydown", (e) => {
+    const id = explainedNode(e);
+    if (!id || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+    e.stopPropagation(); // Space on a line selects it; it does not play
+    pick(id);
+  });
+}
+
 /** The node id of the explanation line an event is on (null: none, or a line about no node). */
-export function explainedNode(e) {
+function explainedNode(e) {
   const li = e.target && e.target.closest ? e.target.closest("#explain-body li[data-node]") : null;
   return li ? li.dataset.node : null;
 }

@@ -5,7 +5,7 @@ import { getJSON, stats, urls } from "./api.js";
 import { Charts } from "./charts.js";
 import { LogConsole } from "./console.js";
 import { updateControls } from "./controls.js";
-import { explainedNode, renderExplain, resetExplain } from "./explain.js";
+import { renderExplain, resetExplain, wireExplain } from "./explain.js";
 import { SetupForm } from "./form.js";
 import { GraphView } from "./graph.js";
 import { applyI18n, defaultLang, loadMessages, setLang, t } from "./i18n.js";
@@ -236,17 +236,7 @@ function makePanels() {
     onTemplate: () => render(),
     onError: (err) => console.error(err),
   });
-  // the words select what they are about: a line of the explanation selects its node, as a click on it does
-  const explain = $("#explain-body");
-  const pick = (id) => set({ selected: id === S.selected ? null : id });
-  explain.addEventListener("click", (e) => explainedNode(e) && pick(explainedNode(e)));
-  explain.addEventListener("keydown", (e) => {
-    const id = explainedNode(e);
-    if (!id || (e.key !== "Enter" && e.key !== " ")) return;
-    e.preventDefault();
-    e.stopPropagation(); // Space on a line selects it; it does not play
-    pick(id);
-  });
+  wireExplain((id) => set({ selected: id === S.selected ? null : id })); // a line selects its node, as a click on it
   // a phone held upright gets the graph laid out tall (top-down when that fits better), not a thin strip
   const upright = matchMedia("(max-width: 760px) and (orientation: portrait)");
   const applyShape = () => ui.graph.setShape(upright.matches ? "tall" : null) && (ensureTemplates(), render());
