@@ -61,14 +61,11 @@ def memory_check(stats: dict[str, Any]) -> dict[str, Any]:
     bytes, and the process's RSS (the interpreter and torch are ~300 MB of it): never a reason not to be ready,
     the budget is kept by eviction; `ok` says it is."""
     memory = stats["memory"]
-    caches = {
-        name: c["bytes"] for name, c in stats.items() if isinstance(c, dict) and "bytes" in c and name != "memory"
-    }
     detail = {
         "bytes": memory["bytes"],
         "memory_bytes": memory["memory_bytes"],
         "rss_bytes": rss_bytes(),
-        "caches": caches,
+        "caches": memory["caches"],
     }
     return {"ok": memory["bytes"] <= memory["memory_bytes"], "detail": detail}
 

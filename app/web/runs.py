@@ -466,7 +466,12 @@ class RunStore:
             "layouts": self.layouts.stats(),
         }
         held = total_bytes(caches)  # with the runs in progress, which hold bytes in the runs' share
-        memory = {**held, "bytes": held["bytes"] + self.compute.reserved, "memory_bytes": self.settings.memory_bytes}
+        memory = {
+            **held,
+            "bytes": held["bytes"] + self.compute.reserved,
+            "memory_bytes": self.settings.memory_bytes,
+            "caches": {name: c["bytes"] for name, c in caches.items()},
+        }
         return {**caches, "memory": memory, **self.compute.stats()}
 
     def _traced_bytes(self) -> int:

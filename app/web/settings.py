@@ -75,7 +75,14 @@ class Settings:
 # -- settings from the command line (`serve --setting NAME VALUE`) ----------------------------------------------
 # Every setting an operator may tune from `serve`; the rest (folders, the recording, the title) have their own
 # options or none.
-TUNABLE_TYPES = {"int": int, "float": float, "float | None": float, "bool": bool, "tuple[str, ...]": tuple}
+# a tunable setting's type, as its field spells it -> how an error names what its value must be
+TUNABLE = {
+    "int": "a whole number",
+    "float": "a number",
+    "float | None": "a number or none",
+    "bool": "true or false",
+    "tuple[str, ...]": "a list",
+}
 _BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 _BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 SETTINGS_ENV = "BACKPROP_LENS_SETTINGS"  # `serve --workers N`: each server process reads the same settings here
@@ -83,7 +90,7 @@ SETTINGS_ENV = "BACKPROP_LENS_SETTINGS"  # `serve --workers N`: each server proc
 
 def tunable() -> dict[str, str]:
     """Setting name -> its type's spelling, for the settings `serve --setting` takes."""
-    return {f.name: str(f.type) for f in fields(Settings) if str(f.type) in TUNABLE_TYPES}
+    return {f.name: str(f.type) for f in fields(Settings) if str(f.type) in TUNABLE}
 
 
 class SettingError(ValueError):
@@ -106,7 +113,7 @@ def parse_setting(name: str, text: str) -> Any:
             return tuple(part.strip() for part in text.split(",") if part.strip())
         value: float = _number(name, text, int if kind == "int" else float)
     except (KeyError, ValueError):
-        raise SettingError(f"setting {name}: {text!r} is not {_spelled(kind)}") from None
+        raise SettingError(f"setting {name}: {text!r} is not {TUNABLE[kind]}") from None
     if value < 0 or (name.endswith("_running") and value < 1):
         raise SettingError(f"setting {name}: {text!r} is {'negative' if value < 0 else 'less than 1'}")
     return value
@@ -117,15 +124,6 @@ def _number(name: str, text: str, kind: type[int] | type[float]) -> float:
         if name.endswith("_bytes") and text.endswith(suffix):
             return kind(float(text[: -len(suffix)]) * factor)
     return kind(text)
-
-
-def _spelled(kind: str) -> str:
-    return {
-        "int": "a whole number",
-        "float": "a number",
-        "float | None": "a number or none",
-        "bool": "true or false",
-    }.get(kind, "a list")
 
 
 def with_settings(base: Settings, pairs: Iterable[tuple[str, str]]) -> Settings:
