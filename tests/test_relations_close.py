@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from backprop_lens.tracing.relations import JACOBIAN_LIMIT, RTOL, close
+from backprop_lens.tracing.relations import JACOBIAN_LIMIT, RTOL, _Pair, close
 
 
 def within(a: torch.Tensor, b: torch.Tensor, size: torch.Tensor) -> bool:
@@ -58,3 +58,45 @@ def test_close_is_its_definition(n: int) -> None:
         assert outcome(close, a, b, lambda m=magnitude: m) == want, trial
         answers.add(want)
     assert {True, False} <= answers  # both answers were exercised
+
+
+@pytest.mark.parametrize("n", [JACOBIAN_LIMIT + 1, 100, 500])
+def test_one_element_off_anywhere(n: int) -> None:
+    """A big pair equal but for one element, at every position (sampled by `close` or not), by a little or a
+    lot, or a NaN or an infinity there: the answer is the definition's."""
+    gen = torch.Generator().manual_seed(n)
+    b = torch.randn(n, generator=gen)
+    answers = set()
+    for i in range(n):
+        for off in (1e-9, 1e-3, 10.0, float("nan"), float("inf")):
+            a = b.clone()
+            a[i] = b[i] + off if off == off else off
+            magnitude = b.abs() * (1.0 if i % 2 else 1e4)
+            want = outcome(definition, a, b, magnitude)
+            assert outcome(close, a, b, lambda m=magnitude: m) == want, (i, off)
+            answers.add(want)
+    assert {True, False} <= answers
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_sampled_miss_is_a_torch_miss(dtype: torch.dtype) -> None:
+    """What `close` takes as a sampled element outside the tolerance (`_Pair.misses`) is outside it for
+    torch.isclose in float64, for ordinary numbers, signed zeros, subnormals, infinities and NaNs, at
+    tolerances from 0 to infinite and a NaN one (which decides nothing)."""
+    special = [0.0, -0.0, 1e-40, -1e-40, 1.0, -1.0, 1e-5, 3.4e38, float("inf"), float("-inf"), float("nan")]
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(25, generator=gen) * 10 ** torch.randint(-6, 6, (25,), generator=gen).double()
+    values = special + noise.tolist()
+    n = JACOBIAN_LIMIT + 1
+    misses = 0
+    for x in values:
+        for y in values:
+            a, b = torch.full((n,), x, dtype=dtype), torch.full((n,), y, dtype=dtype)
+            pair = _Pair(a, b)
+            for scale in (0.0, 1e-6, 1.0, 1e6, float("inf"), float("nan")):
+                if not pair.misses(scale):
+                    continue
+                misses += 1
+                tol = 1e-6 * scale + 1e-12
+                assert not torch.isclose(a.double(), b.double(), rtol=RTOL, atol=tol, equal_nan=True).any(), (x, y)
+    assert misses > 0
