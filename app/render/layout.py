@@ -16,7 +16,8 @@ from backprop_lens.render.errors import RenderError
 from backprop_lens.render.graphviz import run_dot
 from backprop_lens.render.labels import PAGE, Style, edge_label_size, module_size, node_size
 from backprop_lens.render.nesting import nest_clusters
-from backprop_lens.render.view import View
+from backprop_lens.render.stamps import stamp_groups
+from backprop_lens.render.view import ModuleBox, View
 from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Graph, Node
 
@@ -136,54 +137,92 @@ def carries_grad(source: Node) -> bool:
     return source.kind not in ("data", "const")
 
 
-def _fixed(w: int, h: int) -> str:
+def fixed_room(w: int, h: int) -> str:
     """An HTML-like label that is just a fixed-size empty cell: room reserved by us, not by Graphviz's fonts."""
     cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{w}" HEIGHT="{h}"> </TD>'
     return f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cell}</TR></TABLE>>'
 
 
-def layout_dot(view: View, rankdir: str, style: Style = PAGE) -> str:
+@dataclass(frozen=True)
+class DotExtras:
+    """What a composed layout (compose.py) adds to a view's layout DOT: sizes of its own, stamp boxes with ports,
+    edges that end at a port without an arrowhead, and statements of its own (anchors)."""
+
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # drawn id -> (w, h) px, instead of its own
+    shapes: dict[str, str] = field(default_factory=dict)  # drawn id -> its DOT attributes, instead of a box
+    label_sizes: dict[int, tuple[int, int]] = field(default_factory=dict)  # edge position -> label room
+    ports: dict[int, tuple[str, str]] = field(default_factory=dict)  # edge position -> (tail, head) port suffix
+    open_ends: frozenset[int] = frozenset()  # edge positions drawn without an arrowhead (they go on in a block)
+    no_label: frozenset[int] = frozenset()  # edge positions without label room (their label is on a block's piece)
+    loose: frozenset[int] = frozenset()  # edge positions that need not be drawn short or straight (weight 0)
+    lines: tuple[str, ...] = ()
+    fed: frozenset[str] = frozenset()  # drawn ids fed by edges of `lines` (a block's items fed from outside it)
+    labelled: bool | None = None  # edge label room, when not the view's own rule (a block of a bigger view)
+    splines: str | None = None
+
+
+NO_EXTRAS = DotExtras()
+
+
+def dot_names(view: View) -> dict[str, str]:
+    """Drawn id -> its DOT node name. Synthetic ("n0" for graph.nodes[0], "m0" for the first box): a DOT ID
+    keeps backslashes literally and cannot end in one, so ids like `x\\` would not survive; positions come back
+    by name."""
+    name = {n.id: f"n{i}" for i, n in enumerate(view.graph.nodes)}
+    name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
+    return name
+
+
+def layout_dot(view: View, rankdir: str, style: Style = PAGE, extras: DotExtras = NO_EXTRAS) -> str:
     """The layout-only DOT: empty fixed-size boxes, fixed-size edge-label and cluster-label placeholders,
     one `subgraph cluster_k` per module (nested as the module paths nest)."""
     graph = view.graph
+    splines = extras.splines or splines_for(view)
     out = [
         "digraph L {",
-        f"graph [rankdir={rankdir} nodesep={style.nodesep} ranksep={style.ranksep} margin=0 pad=0 "
-        f"splines={splines_for(view)}];",
+        f"graph [rankdir={rankdir} nodesep={style.nodesep} ranksep={style.ranksep} margin=0 pad=0 splines={splines}];",
         'node [shape=box fixedsize=true label="" margin=0];',
         "edge [arrowsize=0.8];",
     ]
-    # DOT node names are synthetic ("n0" for graph.nodes[0], "m0" for the first module box): a DOT ID keeps
-    # backslashes literally and cannot end in one, so ids like `x\` would not survive; positions come back by name.
-    name = {n.id: f"n{i}" for i, n in enumerate(graph.nodes)}
-    name.update({b.id: f"m{i}" for i, b in enumerate(view.boxes)})
+    name = dot_names(view)
     decl: dict[str, str] = {}
-    for n in view.nodes:
-        w, h = node_size(n, style)
-        decl[n.id] = f"{name[n.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
-    for b in view.boxes:
-        w, h = module_size(b, style)
-        decl[b.id] = f"{name[b.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
+    items: list[Node | ModuleBox] = [*view.nodes, *view.boxes]
+    for item in items:
+        if item.id in extras.shapes:
+            decl[item.id] = f"{name[item.id]} [{extras.shapes[item.id]}];"
+            continue
+        size = extras.sizes.get(item.id)
+        w, h = size or (node_size(item, style) if isinstance(item, Node) else module_size(item, style))
+        decl[item.id] = f"{name[item.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     if view.clusters:
         margin = f"{style.cluster_margin:g}"
         nest_clusters(view, lambda k, _depth: f"subgraph cluster_{k} {{ margin={margin};", decl, out)
     else:
         out.extend(decl.values())
-    labelled = shows_edge_labels(view)
+    labelled = shows_edge_labels(view) if extras.labelled is None else extras.labelled
     # Inputs (parameters, constants) of ops inside a module frame may share their op's rank: otherwise a weight
     # sits one rank above its op, in the rank of the previous module's last op, and Graphviz must then put the
     # two frames side by side: a deep net becomes a staircase many screens wide.
-    fed = {d.target for d in view.edges}
+    fed = {d.target for d in view.edges} | extras.fed
     beside = rankdir == "TB" and bool(view.clusters)
     for i, d in enumerate(view.edges):
         e = d.edge
         src, tgt = graph_node(graph, e.source), graph_node(graph, e.target)
-        extra = " minlen=0" if beside and d.source not in fed and view.owner.get(d.source) is not None else ""
-        if not labelled or not carries_grad(src):
-            out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra}];")  # no chain rule: no room
-            continue
-        lw, lh = edge_label_size(src, tgt, style)
-        out.append(f"{name[d.source]} -> {name[d.target]} [id=e{i}{extra} label={_fixed(lw, lh)}];")
+        tail, head = extras.ports.get(i, ("", ""))
+        attrs = f"id=e{i}"
+        if beside and d.source not in fed and view.owner.get(d.source) is not None:
+            attrs += " minlen=0"
+        if i in extras.open_ends:
+            attrs += " arrowhead=none"
+        if i in extras.loose:
+            attrs += " weight=0"
+        if (
+            labelled and carries_grad(src) and i not in extras.no_label
+        ):  # the chain rule's room (none where no gradient flows)
+            lw, lh = extras.label_sizes.get(i) or edge_label_size(src, tgt, style)
+            attrs += f" label={fixed_room(lw, lh)}"
+        out.append(f"{name[d.source]}{tail} -> {name[d.target]}{head} [{attrs}];")
+    out.extend(extras.lines)
     out.append("}")
     return "\n".join(out)
 
@@ -223,40 +262,63 @@ def compute_layout(view: View, rankdir: str | None = None, style: Style = PAGE) 
     labelled = shows_edge_labels(view)
     if not view.nodes and not view.boxes:
         return Layout(view.key, rankdir, 0.0, 0.0, {}, (), labelled, style=style)
-    data = run_dot(layout_dot(view, rankdir, style))
+    groups = stamp_groups(view)
+    if groups:  # repeated blocks open: each laid out once (compose builds on this module, hence imported here)
+        from backprop_lens.render.compose import composed_layout
+
+        return composed_layout(view, groups, rankdir, style)
+    drawn = read_dot(run_dot(layout_dot(view, rankdir, style)))
+    by_name = {nm: drawn_id for drawn_id, nm in dot_names(view).items()}
+    nodes = {by_name[nm]: box for nm, box in drawn.boxes.items() if nm in by_name}
+    clusters = {view.clusters[k].path: frame_geom(box, style) for k, box in drawn.frames.items()}
+    edges: list[EdgeGeom] = []
+    for i, d in enumerate(view.edges):
+        geo = drawn.edges[f"e{i}"]
+        path, arrow = _spline(geo["pos"], drawn.height)
+        label = None
+        if "lp" in geo:
+            size = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target), style)
+            label = drawn.label_box(geo, size)
+        edges.append(EdgeGeom(path, arrow, label))
+    return Layout(view.key, rankdir, drawn.width, drawn.height, nodes, tuple(edges), labelled, clusters, style)
+
+
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """What one Graphviz run gave, in SVG coordinates (y down) of its own bounding box."""
+
+    width: float
+    height: float
+    boxes: dict[str, Box]  # DOT node name -> its box
+    frames: dict[int, Box]  # k of `cluster_k` -> its frame
+    edges: dict[str, dict[str, Any]]  # DOT edge id -> Graphviz's edge object (pos, lp)
+
+    def label_box(self, geo: dict[str, Any], size: tuple[int, int]) -> Box:
+        lx, ly = _pt(geo["lp"])
+        lw, lh = size
+        return Box(round(lx - lw / 2, 2), round(self.height - ly - lh / 2, 2), lw, lh)
+
+
+def read_dot(data: dict[str, Any]) -> Drawn:
+    """Graphviz's JSON (y up) as boxes, frames and edges by name, y flipped."""
     _, _, bw, bh = (float(v) for v in data["bb"].split(","))
-
-    def flip(x: float, y: float) -> tuple[float, float]:
-        return x, bh - y  # Graphviz has y up, SVG y down
-
-    by_name: dict[str, str] = {f"n{i}": n.id for i, n in enumerate(graph.nodes)}
-    by_name.update({f"m{i}": b.id for i, b in enumerate(view.boxes)})
-    nodes: dict[str, Box] = {}
-    clusters: dict[str, ClusterGeom] = {}
+    boxes: dict[str, Box] = {}
+    frames: dict[int, Box] = {}
     for obj in data.get("objects", []):
         nm = obj.get("name", "")
         if nm.startswith("cluster_") and "bb" in obj:
-            c = view.clusters[int(nm[8:])]
             x0, y0, x1, y1 = (float(v) for v in obj["bb"].split(","))
-            box = Box(round(x0, 2), round(bh - y1, 2), round(x1 - x0, 2), round(y1 - y0, 2))
-            clusters[c.path] = ClusterGeom(box, box.x + 9, box.y + style.cluster_label_baseline)
-        elif "pos" in obj and nm in by_name:
-            x, y = flip(*_pt(obj["pos"]))
+            frames[int(nm[8:])] = Box(round(x0, 2), round(bh - y1, 2), round(x1 - x0, 2), round(y1 - y0, 2))
+        elif "pos" in obj:
+            x, y = _pt(obj["pos"])
             w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
-            nodes[by_name[nm]] = Box(round(x - w / 2, 2), round(y - h / 2, 2), round(w, 2), round(h, 2))
+            boxes[nm] = Box(round(x - w / 2, 2), round(bh - y - h / 2, 2), round(w, 2), round(h, 2))
+    edges = {e.get("id"): e for e in data.get("edges", [])}
+    return Drawn(bw, bh, boxes, frames, edges)
 
-    by_id = {e.get("id"): e for e in data.get("edges", [])}
-    edges: list[EdgeGeom] = []
-    for i, d in enumerate(view.edges):
-        geo = by_id[f"e{i}"]
-        path, arrow = _spline(geo["pos"], bh)
-        label = None
-        if "lp" in geo:
-            lx, ly = flip(*_pt(geo["lp"]))
-            lw, lh = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target), style)
-            label = Box(round(lx - lw / 2, 2), round(ly - lh / 2, 2), lw, lh)
-        edges.append(EdgeGeom(path, arrow, label))
-    return Layout(view.key, rankdir, bw, bh, nodes, tuple(edges), labelled, clusters, style)
+
+def frame_geom(box: Box, style: Style) -> ClusterGeom:
+    return ClusterGeom(box, box.x + 9, box.y + style.cluster_label_baseline)
 
 
 def _spline(pos: str, bh: float) -> tuple[str, str]:
@@ -280,12 +342,14 @@ def _spline(pos: str, bh: float) -> tuple[str, str]:
     d = ["M" + txt[0]]
     for i in range(1, len(txt) - 2, 3):
         d.append(f"C{txt[i]} {txt[i + 1]} {txt[i + 2]}")
-    arrow = ""
-    if end is not None:
-        px, py = float(xs[-1]), ys[-1]
-        tx, ty = end
-        dx, dy = tx - px, ty - py
-        n = (dx * dx + dy * dy) ** 0.5 or 1.0
-        hx, hy = -dy / n * 3.6, dx / n * 3.6  # half the arrowhead's base, perpendicular to its axis
-        arrow = f"{num(tx)},{num(ty)} {num(px + hx)},{num(py + hy)} {num(px - hx)},{num(py - hy)}"
+    arrow = "" if end is None else arrowhead((float(xs[-1]), ys[-1]), end)
     return " ".join(d), arrow
+
+
+def arrowhead(base: tuple[float, float], tip: tuple[float, float]) -> str:
+    """SVG polygon points of an arrowhead from the spline's last point to Graphviz's arrow tip."""
+    (px, py), (tx, ty) = base, tip
+    dx, dy = tx - px, ty - py
+    n = (dx * dx + dy * dy) ** 0.5 or 1.0
+    hx, hy = -dy / n * 3.6, dx / n * 3.6  # half the arrowhead's base, perpendicular to its axis
+    return f"{num(tx)},{num(ty)} {num(px + hx)},{num(py + hy)} {num(px - hx)},{num(py - hy)}"
