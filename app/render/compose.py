@@ -278,6 +278,7 @@ def _outer(view: View, copies: dict[str, tuple[Stamp, Block]], rankdir: str, lab
             box_of[item] = bid
             owner.pop(item, None)
         owner[bid] = stamp.path.rpartition(".")[0] or None
+    out_port = {s.items[k]: j for s, _ in copies.values() for j, k in enumerate(s.outs)}  # item -> its anchor
     edges: list[DrawnEdge] = []
     members: list[list[int]] = []
     ports: dict[int, tuple[str, str]] = {}
@@ -286,7 +287,7 @@ def _outer(view: View, copies: dict[str, tuple[Stamp, Block]], rankdir: str, lab
         source, target = box_of.get(d.source, d.source), box_of.get(d.target, d.target)
         if source == target:  # between two items of one copy: the block's
             continue
-        tail = f":o{stamp_at[source].outs.index(stamp_at[source].items.index(d.source))}" if source in stamp_at else ""
+        tail = f":o{out_port[d.source]}" if source in stamp_at else ""
         head = f":i{stamp_at[target].sources.index(d.source)}" if target in stamp_at else ""
         key = (source, tail, target, head)
         if head and key in merged:
