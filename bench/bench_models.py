@@ -7,10 +7,11 @@ Cases (each in a fresh subprocess, so first-trace import costs and memory growth
   wide        ~15k autograd nodes: 7,500 terms w[i] * i -> sin, stacked and summed (fan-in 7,500)
   chain1k     a 1,000-op chain of single-input ops
   chain10k    a 10,000-op chain
-Each prints: plain forward+backward, our trace (ratio), memory growth, our first view (render's default:
-collapsed when big), torchviz make_dot(...).pipe("svg") (ratio), for resnet18, transformer and chain1k the full
-picture (render(graph, expand="*"), every node drawn) against torchviz, and to_dict + JSON as the step endpoint
-writes it (step_to_dict's conversion, then responses.dumps; + JSON size).
+Each prints: plain forward+backward, our trace (ratio), memory growth, for resnet18 the floor of any trace
+(`floor_pass`), our first view (render's default: collapsed when big), torchviz make_dot(...).pipe("svg")
+(ratio), for resnet18, transformer and chain1k the full picture (render(graph, expand="*"), every node drawn)
+against torchviz, and to_dict + JSON as the step endpoint writes it (step_to_dict's conversion, then
+responses.dumps; + JSON size).
 
     .venv/bin/python bench/bench_models.py [CASE ...] [--timeout 60]
 """
@@ -158,6 +159,33 @@ def plain_pass(loss_fn: Callable[[], Any], params: dict[str, Any]) -> float:
     return min(timed(once)[0] for _ in range(3))
 
 
+def floor_pass(loss_fn: Callable[[], Any], params: dict[str, Any]) -> float:
+    """What any trace that records what ours records must do, without our bookkeeping: forward; backward with
+    every op node called on ones in a post-hook (its local derivatives, kept) and every gradient held (so each
+    `.grad` is a copy); the parameters' values copied. No graph, no relations: the seconds of one run."""
+    import torch
+    from backprop_lens.tracing.walk import Walk
+
+    def once() -> list[Any]:
+        loss = loss_fn()
+        kept: list[Any] = []
+
+        def hook(gf: Any) -> Callable[..., None]:
+            return lambda ins, outs: kept.append((ins, outs, gf(*[torch.ones_like(t) for t in outs])))
+
+        walk = Walk.from_roots([loss.grad_fn])
+        handles = [gf.register_hook(hook(gf)) for gf in walk.order if gf not in walk.leaves]
+        loss.backward()
+        for h in handles:
+            h.remove()
+        kept.append([p.detach().clone() for p in params.values()])
+        return kept
+
+    for p in params.values():
+        p.grad = None
+    return timed(once)[0]
+
+
 def run_case(name: str) -> None:
     t_import, _ = timed(lambda: __import__("torch"))
     model, loss_fn, params = MODELS[name]()
@@ -183,6 +211,9 @@ def run_case(name: str) -> None:
     print(f"   plain forward+backward   {plain * 1e3:9.1f} ms")
     print(f"   trace, first in process  {t_trace * 1e3:9.1f} ms  {t_trace / plain:7.2f}x plain   (+{grown:.0f} MB RSS)")
     print(f"   trace, second            {t_again * 1e3:9.1f} ms  {t_again / plain:7.2f}x plain")
+    if name == "resnet18":  # issue 16's goal for it: how near the trace is to what no trace can avoid
+        t_floor = floor_pass(loss_fn, params)  # after the second trace, in the memory state it had
+        print(f"   floor (floor_pass)       {t_floor * 1e3:9.1f} ms  {t_floor / plain:7.2f}x plain")
     t_view, svg = timed(lambda: render(graph, cache=LayoutCache()))
     print(f"   first view (render svg)  {t_view * 1e3:9.1f} ms  ({len(svg) // 1024} KiB)")
     t_tv = torchviz_case(loss_fn, params, t_trace + t_view)
