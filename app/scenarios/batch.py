@@ -17,6 +17,7 @@ import torch
 from backprop_lens.parameters.batch import BatchParams as BatchParams  # re-exported
 from backprop_lens.parameters.batch import OptimizerName as OptimizerName  # re-exported
 from backprop_lens.parameters.batch import PairedBatchParams as PairedBatchParams  # re-exported
+from backprop_lens.scenarios import optim
 from backprop_lens.scenarios.base import (
     Prediction,
     Progress,
@@ -43,6 +44,7 @@ def seeded(seed: int) -> Iterator[None]:
 
 def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float) -> torch.optim.Optimizer:
     """The optimizer a student would write, with PyTorch's defaults apart from lr (momentum 0.9 for SGD)."""
+    optim.without_dynamo_import()
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "momentum":
@@ -113,7 +115,7 @@ class FullBatch(Scenario[B], Generic[B]):
                 loss.backward()
             grads = {n: grad_of(t).tolist() for n, t in named.items()}
             state_before = {n: read_state(optimizer, t) for n, t in named.items()}
-            optimizer.step()
+            optim.step(optimizer)  # optimizer.step(), without its torch._dynamo import (optim.py)
             after = {n: t.tolist() for n, t in named.items()}
             states = {
                 n: ParamState(

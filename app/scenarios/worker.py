@@ -75,8 +75,8 @@ def _sendable(error: BaseException) -> BaseException:
 
 
 def _warm() -> None:
-    """Pay the first-call costs (torch's dispatcher, the tracer's imports: torch._dynamo, ~3 s) before the first
-    task."""
+    """Pay the first-call costs (torch's dispatcher, the tracer's imports) before the first task. (No optimizer
+    here: the scenarios' optimizers do not import torch._dynamo, see scenarios/optim.py.)"""
     import torch
 
     torch.set_num_threads(1)  # tiny tensors: one thread, as the server's own (the cores are the server's)

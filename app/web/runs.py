@@ -483,7 +483,7 @@ class RunStore:
         self.raster.close()
 
     def warm_up(self) -> None:
-        """Build the default Lecture 04 run, trace and draw step 0: pays torch._dynamo's import and dot's start."""
+        """Build the default Lecture 04 run, trace and draw step 0: pays the first trace's costs and dot's start."""
         scenario = get_scenario("lecture04")
         ref = self._ref(scenario, scenario.Params())
         profile = self._profiles.get_or_compute(profile_key(ref), lambda: measure(Run(ref.scenario, ref.params)))

@@ -66,7 +66,8 @@ class Settings:
     abandon_s: float = 10.0  # a 202 run nobody asked about (status or parts) for this long is cancelled
     static_dir: Path = field(default_factory=lambda: package_files("static"))
     templates_dir: Path = field(default_factory=lambda: package_files("templates"))
-    # Build the default run and trace one step at start-up: the first trace imports torch._dynamo (~3 s).
+    # Build the default run, trace and draw one step at start-up: the first request does not pay the first trace's
+    # and Graphviz's start-up.
     warm_up: bool = True
     # `serve --recording`: a recording's JSON, shown read-only at /recording (data only: nothing in it runs).
     recording: Path | None = None
