@@ -103,8 +103,10 @@ def later_jacobian(gf: Any, rels: NodeRelations, slot: int) -> Found:
     if down is None:
         return Found("opaque")
     metas = list(gf._input_metadata)
-    zeros = [torch.zeros(tuple(m.shape), dtype=m.dtype) for m in metas]
-    ups = [u if u is not None else z for u, z in _pairs(rels.grad_outputs, zeros)]
+    # zeros only for an output that sent no gradient (they were made for every one: ResNet-18's fc.weight.t(), 2 MB)
+    ups = [
+        u if u is not None else torch.zeros(tuple(m.shape), dtype=m.dtype) for u, m in _pairs(rels.grad_outputs, metas)
+    ]
     lazy = _Lazy(gf, ups, rels.downstream)
     with torch._C.DisableTorchFunction():
         return _jacobian_or_opaque(slot, ups, down, lazy)
