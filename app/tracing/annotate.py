@@ -63,7 +63,8 @@ def annotate(graph: Graph, walk: Walk, seen: Observed, found: Mapping[Any, NodeR
                 transposed_mm=(e.target, e.slot) in folded,
             )
             relation = to_relation(rel, text)
-        edges.append(dataclasses.replace(e, relation=relation, output=output or 0))
+        # positional, as `fast.fill` builds them: dataclasses.replace was half of annotate (ResNet-18: ~1 ms)
+        edges.append(Edge(e.source, e.target, e.slot, e.grad, e.upstream, e.local, relation, output or 0))
     return Graph(nodes=tuple(nodes), edges=tuple(edges))
 
 
