@@ -1,12 +1,15 @@
 """The layout of a view with repeated blocks open (stamps.py): each alike group laid out once, the rest around.
 
 1. A group's block is laid out alone (its first copy; each box at the largest size of any copy), with an anchor
-   point before it (above it top-to-bottom, left of it left-to-right) for each item fed from outside, and one
-   after it for each item feeding outside: the edges crossing its border start or end at an anchor.
+   point before it (above it top-to-bottom, left of it left-to-right) for each drawn item outside that feeds it,
+   and one after it for each item inside that feeds outside: the edges crossing its border start or end at an
+   anchor. (An anchor Graphviz puts beside the frame is joined to the border by a straight lead.)
 2. The rest of the view is laid out with each copy as one box of the block's size whose border has a port at
-   each anchor: an edge into a copy ends at its port, an edge out of it starts at one.
+   each anchor: the edges from one item into a copy are one edge ending at its port; an edge out of a copy
+   starts at one.
 3. Each copy's boxes, frames and edges are the block's, moved to where its box landed; an edge crossing a
-   border is the outer piece joined at the port to the block's piece (its chain-rule label is the outer one).
+   border is its pieces joined at the ports. Its chain-rule label is the block's piece's for an edge into a copy
+   (one per edge: the outer piece may stand for several), the outer piece's for an edge out of one.
 
 Graphviz runs once per group (the groups in parallel: `dot` is a subprocess) and once for the rest.
 """
