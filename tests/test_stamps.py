@@ -203,3 +203,20 @@ def test_stamping_moves_boxes_and_never_changes_a_word(resnet: Any, monkeypatch:
     monkeypatch.setattr(layout_mod, "stamp_groups", lambda view: [])
     plain = render(resnet, cache=LayoutCache(), expand="*")
     assert _texts(composed) == _texts(plain) and len(_texts(plain)) == len(resnet.nodes)
+
+
+def test_a_transformer_stack_draws_its_alike_layers_alike() -> None:
+    """nn.TransformerEncoder's layers after the first (the first is fed by the input itself) share one layout."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.0, batch_first=True)
+    model = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False)
+    with trace(model) as t:
+        model(torch.randn(1, 5, 16)).pow(2).mean().backward()
+    for expand in ("*", "layers.0,layers.1,layers.2"):
+        view = make_view(t.graph, expand=expand)
+        groups = {tuple(s.path for s in g): g for g in stamp_groups(view)}
+        assert ("layers.1", "layers.2") in groups
+        layout = layout_for(view, cache=LayoutCache())
+        _check_geometry(view, layout)
+        one, two = groups[("layers.1", "layers.2")]
+        assert _relative(layout, one.path, one.items) == _relative(layout, two.path, two.items)
