@@ -3,10 +3,11 @@ layer1.0 and layer1.1 expanded; with everything open, layer2, layer3 and layer4)
 each place (compose.py). Every copy then looks the same, which is what lets a reader see a repeated block as
 one, and Graphviz lays a block out once rather than once per copy.
 
-A stamp is a module drawn as a frame whose drawn items (nodes and collapsed boxes) and edges between them match
-another's item for item: the same kinds and operators at the same places inside, the same sub-frames, the same
-items fed from outside and feeding outside. Values, names and shapes may differ: the boxes take the largest size
-of their copies. Folded chains and groups (the first view of a very big graph) make a module no stamp.
+A stamp is a module drawn as a frame, holding modules of its own (as frames or as boxes: a block, not one
+nn.Linear), whose drawn items (nodes and collapsed boxes) and edges between them match another's item for item:
+the same kinds and operators at the same places inside, the same sub-frames, the same items fed from outside and
+feeding outside. Values, names and shapes may differ: the boxes take the largest size of their copies. Folded
+chains and groups (the first view of a very big graph) make a module no stamp.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from backprop_lens.render.view import FOLD_PREFIX, GROUP_PREFIX, View, prefixes
+from backprop_lens.render.view import FOLD_PREFIX, GROUP_PREFIX, MODULE_PREFIX, View, prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class _Gathered:
     ins: dict[str, list[tuple[int, int, int]]]  # drawn source outside -> (local target, slot, position)s
     outs: set[int]
     unstampable: bool = False
+    holds_modules: bool = False  # a collapsed module box among its items
 
 
 def _rel(path: str | None, module: str) -> str:
@@ -69,6 +71,7 @@ def _gather(view: View) -> dict[str, _Gathered]:
             g.items.append(item)
             g.desc.append((_rel(owner, m), *what) if item not in folded else item)
             g.unstampable |= item in folded
+            g.holds_modules |= item.startswith(MODULE_PREFIX) and item not in folded
     for k, d in enumerate(view.edges):
         so, to = view.owner.get(d.source), view.owner.get(d.target)
         inside_s = set(prefixes(so)) & open_paths if so is not None else set()
@@ -104,7 +107,9 @@ def stamp_groups(view: View) -> list[list[Stamp]]:
             frames[m].append(_rel(c.path, m))
     alike: dict[Hashable, list[str]] = defaultdict(list)
     for path, g in held.items():
-        if not g.unstampable and len(g.items) >= 2:
+        # a block holds modules of its own (open or as boxes): two nn.Linear layers are no repeated block, and a
+        # small graph's own layout is the more compact one
+        if not g.unstampable and len(g.items) >= 2 and (frames[path] or g.holds_modules):
             g.edges.sort()
             alike[_signature(g, tuple(sorted(frames[path])))].append(path)
     candidates = {p for paths in alike.values() if len(paths) >= 2 for p in paths}
