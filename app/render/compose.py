@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from backprop_lens.render.graphviz import run_dot
-from backprop_lens.render.labels import Style, edge_label_size, module_size, node_size
+from backprop_lens.render.labels import Style
 from backprop_lens.render.layout import (
     Box,
     DotExtras,
@@ -34,13 +34,15 @@ from backprop_lens.render.layout import (
     fixed_room,
     frame_geom,
     graph_node,
+    item_size,
+    label_room,
     layout_dot,
     read_dot,
     shows_edge_labels,
     splines_for,
 )
 from backprop_lens.render.stamps import Stamp
-from backprop_lens.render.view import DrawnEdge, ModuleBox, View, inside
+from backprop_lens.render.view import DrawnEdge, ModuleBox, View, inside, relative
 from backprop_lens.render.xml import num
 from backprop_lens.snapshot import Node
 
@@ -120,17 +122,13 @@ def composed_layout(view: View, groups: list[list[Stamp]], rankdir: str, style: 
 
 
 # -- 1. a block, laid out once ------------------------------------------------------------------------------------
-def _size(item: Node | ModuleBox, style: Style) -> tuple[int, int]:
-    return node_size(item, style) if isinstance(item, Node) else module_size(item, style)
-
-
 def _label_room(view: View, positions: list[int], style: Style) -> tuple[int, int] | None:
     """The chain-rule label room of alike edges (one per copy): the largest; None where no gradient flows."""
     ends = [view.edges[k].edge for k in positions]
     graph = view.graph
     if not carries_grad(graph_node(graph, ends[0].source)):
         return None
-    each = [edge_label_size(graph_node(graph, e.source), graph_node(graph, e.target), style) for e in ends]
+    each = [label_room(graph, e, style) for e in ends]
     return max(w for w, _ in each), max(h for _, h in each)
 
 
@@ -140,7 +138,7 @@ def _block(view: View, group: list[Stamp], rankdir: str, style: Style, labelled:
     drawn_by_id.update({b.id: b for b in view.boxes})
     sizes = [
         (max(w for w, _ in each), max(h for _, h in each))
-        for each in ([_size(drawn_by_id[s.items[k]], style) for s in group] for k in range(len(first.items)))
+        for each in ([item_size(drawn_by_id[s.items[k]], style) for s in group] for k in range(len(first.items)))
     ]
     rooms: dict[int, tuple[int, int]] = {}
     in_rooms: dict[tuple[int, int], tuple[int, int] | None] = {}
@@ -169,7 +167,7 @@ def _block(view: View, group: list[Stamp], rankdir: str, style: Style, labelled:
     )
     drawn = read_dot(run_dot(layout_dot(inner, rankdir, style, extras)))
     boxes = tuple(drawn.boxes[name[item]] for item in first.items)
-    frames = {_rel(inner.clusters[k].path, first.path): box for k, box in drawn.frames.items()}
+    frames = {relative(inner.clusters[k].path, first.path): box for k, box in drawn.frames.items()}
     edges = tuple(_piece(drawn, f"e{j}", rooms.get(j)) for j in range(len(first.edges)))
     ins = tuple(
         tuple(_piece(drawn, f"i{j}_{m}", in_rooms.get((j, m))) for m in range(len(targets)))
@@ -252,10 +250,6 @@ def _trimmed(block: Block) -> Block:
         tuple((x - x0, y - y0) for x, y in block.in_at),
         tuple((x - x0, y - y0) for x, y in block.out_at),
     )
-
-
-def _rel(path: str, module: str) -> str:
-    return "" if path == module else path[len(module) + 1 :]
 
 
 def _centre(box: Box) -> Point:
@@ -437,8 +431,7 @@ def _edges(
         d = view.edges[ks[0]]
         size = None
         if q not in outer.extras.no_label:
-            graph = view.graph
-            size = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target), style)
+            size = label_room(view.graph, d.edge, style)
         piece = _piece(drawn, f"e{q}", size)
         if q in outer.extras.ports:
             piece = _tamed(piece, outer.across)

@@ -19,7 +19,7 @@ from backprop_lens.render.nesting import nest_clusters
 from backprop_lens.render.stamps import stamp_groups
 from backprop_lens.render.view import ModuleBox, View
 from backprop_lens.render.xml import num
-from backprop_lens.snapshot import Graph, Node
+from backprop_lens.snapshot import Edge, Graph, Node
 
 LAYOUT_VERSION = 8  # bump when sizing rules change, so cached layouts of old rules are never reused
 LR_MAX_DEPTH = 8  # shallow graphs read left-to-right (16:9 slides); deep ones top-to-bottom
@@ -137,6 +137,16 @@ def carries_grad(source: Node) -> bool:
     return source.kind not in ("data", "const")
 
 
+def item_size(item: Node | ModuleBox, style: Style = PAGE) -> tuple[int, int]:
+    """A drawn box's (w, h) px: a node's or a collapsed module's."""
+    return node_size(item, style) if isinstance(item, Node) else module_size(item, style)
+
+
+def label_room(graph: Graph, edge: Edge, style: Style = PAGE) -> tuple[int, int]:
+    """The chain-rule label room of a graph edge."""
+    return edge_label_size(graph_node(graph, edge.source), graph_node(graph, edge.target), style)
+
+
 def fixed_room(w: int, h: int) -> str:
     """An HTML-like label that is just a fixed-size empty cell: room reserved by us, not by Graphviz's fonts."""
     cell = f'<TD FIXEDSIZE="TRUE" WIDTH="{w}" HEIGHT="{h}"> </TD>'
@@ -191,8 +201,7 @@ def layout_dot(view: View, rankdir: str, style: Style = PAGE, extras: DotExtras 
         if item.id in extras.shapes:
             decl[item.id] = f"{name[item.id]} [{extras.shapes[item.id]}];"
             continue
-        size = extras.sizes.get(item.id)
-        w, h = size or (node_size(item, style) if isinstance(item, Node) else module_size(item, style))
+        w, h = extras.sizes.get(item.id) or item_size(item, style)
         decl[item.id] = f"{name[item.id]} [width={w / 72:.6f} height={h / 72:.6f}];"
     if view.clusters:
         margin = f"{style.cluster_margin:g}"
@@ -216,9 +225,8 @@ def layout_dot(view: View, rankdir: str, style: Style = PAGE, extras: DotExtras 
             attrs += " arrowhead=none"
         if i in extras.loose:
             attrs += " weight=0"
-        if (
-            labelled and carries_grad(src) and i not in extras.no_label
-        ):  # the chain rule's room (none where no gradient flows)
+        # the chain rule's room (none where no gradient flows, nor where a block's piece carries the label)
+        if labelled and carries_grad(src) and i not in extras.no_label:
             lw, lh = extras.label_sizes.get(i) or edge_label_size(src, tgt, style)
             attrs += f" label={fixed_room(lw, lh)}"
         out.append(f"{name[d.source]}{tail} -> {name[d.target]}{head} [{attrs}];")
@@ -277,8 +285,7 @@ def compute_layout(view: View, rankdir: str | None = None, style: Style = PAGE) 
         path, arrow = _spline(geo["pos"], drawn.height)
         label = None
         if "lp" in geo:
-            size = edge_label_size(graph_node(graph, d.edge.source), graph_node(graph, d.edge.target), style)
-            label = drawn.label_box(geo, size)
+            label = drawn.label_box(geo, label_room(graph, d.edge, style))
         edges.append(EdgeGeom(path, arrow, label))
     return Layout(view.key, rankdir, drawn.width, drawn.height, nodes, tuple(edges), labelled, clusters, style)
 

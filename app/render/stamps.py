@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from backprop_lens.render.view import FOLD_PREFIX, GROUP_PREFIX, MODULE_PREFIX, View, prefixes
+from backprop_lens.render.view import FOLD_PREFIX, GROUP_PREFIX, MODULE_PREFIX, View, prefixes, relative
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,6 @@ class _Gathered:
     holds_modules: bool = False  # a collapsed module box among its items
 
 
-def _rel(path: str | None, module: str) -> str:
-    return "" if path is None or path == module else path[len(module) + 1 :]
-
-
 def _gather(view: View) -> dict[str, _Gathered]:
     """Every open module's items, edges and borders: items x depth + edges x depth."""
     open_paths = {c.path for c in view.clusters}
@@ -69,7 +65,7 @@ def _gather(view: View) -> dict[str, _Gathered]:
             g = held[m]
             local[(m, item)] = len(g.items)
             g.items.append(item)
-            g.desc.append((_rel(owner, m), *what) if item not in folded else item)
+            g.desc.append((relative(owner, m), *what) if item not in folded else item)
             g.unstampable |= item in folded
             g.holds_modules |= item.startswith(MODULE_PREFIX) and item not in folded
     for k, d in enumerate(view.edges):
@@ -104,7 +100,7 @@ def stamp_groups(view: View) -> list[list[Stamp]]:
     frames: dict[str, list[str]] = defaultdict(list)
     for c in view.clusters:
         for m in prefixes(c.path)[:-1]:
-            frames[m].append(_rel(c.path, m))
+            frames[m].append(relative(c.path, m))
     alike: dict[Hashable, list[str]] = defaultdict(list)
     for path, g in held.items():
         # a block holds modules of its own (open or as boxes): two nn.Linear layers are no repeated block, and a

@@ -107,6 +107,11 @@ def modules_of(graph: Graph) -> list[str]:
     return sorted(out)
 
 
+def relative(path: str | None, module: str) -> str:
+    """`path` seen from `module`, which holds it ("layer1.0.conv1" from "layer1.0": "conv1"; itself: "")."""
+    return "" if path is None or path == module else path[len(module) + 1 :]
+
+
 def inside(path: str | None, module: str) -> bool:
     return path is not None and (path == module or path.startswith(module + "."))
 
